@@ -1,0 +1,101 @@
+"""The server's configuration: one typed, validated object built from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from label_studio_ml.errors import ConfigurationError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigurationError(f"{name} must be a boolean (true/false), got {raw!r}")
+
+
+def _str(env: Mapping[str, str], *names: str, default: str | None = None) -> str | None:
+    for name in names:
+        raw = env.get(name)
+        if raw is not None and raw.strip() != "":
+            return raw.strip()
+    return default
+
+
+_LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the serving core reads from the environment, validated once at start-up.
+
+    Model-specific settings (learning rate, base model, ...) live with the model
+    (see ``hf_text.settings``); this object is about serving, state and training control.
+    """
+
+    model_dir: Path = Path("./models")
+    label_studio_url: str | None = None
+    label_studio_api_key: str | None = field(default=None, repr=False)
+    basic_auth_user: str | None = None
+    basic_auth_pass: str | None = field(default=None, repr=False)
+    log_level: str = "INFO"
+    start_training_each_n_updates: int = 10
+    max_request_bytes: int = 50 * 1024 * 1024
+    training_lease_seconds: int = 120
+    auto_configure_webhook: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build and validate settings from ``environ`` (``os.environ`` by default)."""
+        env = os.environ if environ is None else environ
+        user = _str(env, "BASIC_AUTH_USER")
+        password = _str(env, "BASIC_AUTH_PASS")
+        if bool(user) != bool(password):
+            raise ConfigurationError("BASIC_AUTH_USER and BASIC_AUTH_PASS must be set together")
+        level = (_str(env, "LOG_LEVEL", default="INFO") or "INFO").upper()
+        if level not in _LOG_LEVELS:
+            raise ConfigurationError(f"LOG_LEVEL must be one of {sorted(_LOG_LEVELS)}, got {level!r}")
+        url = _str(env, "LABEL_STUDIO_URL", "LABEL_STUDIO_HOST")
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ConfigurationError(f"LABEL_STUDIO_URL must start with http:// or https://, got {url!r}")
+        return cls(
+            model_dir=Path(_str(env, "MODEL_DIR", default="./models") or "./models").resolve(),
+            label_studio_url=url.rstrip("/") if url else None,
+            label_studio_api_key=_str(env, "LABEL_STUDIO_API_KEY"),
+            basic_auth_user=user,
+            basic_auth_pass=password,
+            log_level=level,
+            start_training_each_n_updates=_int(env, "START_TRAINING_EACH_N_UPDATES", 10, minimum=0),
+            max_request_bytes=_int(env, "MAX_REQUEST_BYTES", 50 * 1024 * 1024, minimum=1024),
+            training_lease_seconds=_int(env, "TRAINING_LEASE_SECONDS", 120, minimum=5),
+            auto_configure_webhook=_bool(env, "AUTO_CONFIGURE_WEBHOOK", True),
+        )
+
+    @property
+    def basic_auth_enabled(self) -> bool:
+        """True when every route requires HTTP basic auth."""
+        return bool(self.basic_auth_user and self.basic_auth_pass)

@@ -1,0 +1,83 @@
+"""Typed errors of the serving core; each carries the HTTP status it maps to (see ``api``)."""
+
+from __future__ import annotations
+
+
+class BackendError(Exception):
+    """Base of every error the API turns into a JSON response ``{"error", "error_type"}``."""
+
+    status: int = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def error_type(self) -> str:
+        return type(self).__name__
+
+
+class ConfigurationError(BackendError):
+    """The environment or a project's label config cannot be served."""
+
+    status = 500
+
+
+class BadRequest(BackendError):
+    """The request body is malformed: not JSON, wrong types, missing fields."""
+
+    status = 400
+
+
+class Unauthorized(BackendError):
+    """Basic auth is on and the request's credentials are missing or wrong."""
+
+    status = 401
+
+
+class NotFound(BackendError):
+    """An unknown route, project or model version."""
+
+    status = 404
+
+
+class PayloadTooLarge(BackendError):
+    """The body exceeds ``MAX_REQUEST_BYTES``."""
+
+    status = 413
+
+
+class UnsupportedMediaType(BackendError):
+    """A body that is not ``application/json``."""
+
+    status = 415
+
+
+class UnprocessableEntity(BackendError):
+    """Well-formed JSON that cannot be acted on (e.g. a label config this model cannot serve)."""
+
+    status = 422
+
+
+class TooManyRequests(BackendError):
+    """The backend refuses more work of this kind for now."""
+
+    status = 429
+
+
+class NotReady(BackendError):
+    """The model class is still loading, or failed to load."""
+
+    status = 503
+
+
+class LabelStudioUnavailable(BackendError):
+    """Label Studio could not be reached or refused our credentials while fetching data."""
+
+    status = 503
+
+
+class DataAccessDenied(BackendError):
+    """A task refers to a URL outside the configured Label Studio host."""
+
+    status = 422

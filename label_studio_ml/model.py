@@ -1,0 +1,153 @@
+"""``LabelStudioMLBase``: the contract a custom model implements (upstream 2.x compatible).
+
+A model subclass overrides ``setup``, ``predict`` and ``fit``. The server keeps one instance
+per project and label config and reuses it across requests; it is rebuilt only when the
+project's ``model_version`` or label config changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from label_studio_sdk.label_interface import LabelInterface
+
+from label_studio_ml.context import BackendContext, default_context
+from label_studio_ml.errors import LabelStudioUnavailable, UnprocessableEntity
+from label_studio_ml.label_studio import LabelStudioAccess
+from label_studio_ml.response import ModelResponse
+
+logger = logging.getLogger(__name__)
+
+MODEL_VERSION_KEY = "model_version"
+VERSIONS_KEY = "model_versions"
+
+
+class LabelStudioMLBase:
+    """Base class of every model served by ``label_studio_ml``."""
+
+    INITIAL_MODEL_VERSION = "0.0.1"
+    TRAIN_EVENTS: tuple[str, ...] = (
+        "ANNOTATION_CREATED",
+        "ANNOTATION_UPDATED",
+        "ANNOTATIONS_CREATED",
+        "ANNOTATIONS_DELETED",
+        "START_TRAINING",
+    )
+
+    def __init__(
+        self,
+        project_id: str | None = None,
+        label_config: str | None = None,
+        *,
+        context: BackendContext | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.project_id = str(project_id) if project_id is not None else "default"
+        self.context = context or default_context()
+        self.label_config: str | None = None
+        self._label_interface: LabelInterface | None = None
+        self._progress_sink: Any = None
+        if label_config is not None:
+            self.use_label_config(label_config)
+        elif self.has("label_config"):
+            self.use_label_config(self.get("label_config"))
+        self.setup()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def setup(self) -> None:
+        """Per-instance initialisation; called once when the instance is created. Keep it fast."""
+
+    def use_label_config(self, label_config: str) -> None:
+        """Parse and remember the project's label config."""
+        try:
+            interface = LabelInterface(label_config)
+        except Exception as exc:  # the SDK raises several types for bad XML
+            raise UnprocessableEntity(f"label config cannot be parsed: {exc}") from exc
+        self.label_config = label_config
+        self._label_interface = interface
+        if self.get("label_config") != label_config:
+            self.set("label_config", label_config)
+
+    @property
+    def label_interface(self) -> LabelInterface:
+        """The SDK's ``LabelInterface`` over the project's label config."""
+        if self._label_interface is None:
+            raise UnprocessableEntity("no label config is known for this project yet")
+        return self._label_interface
+
+    # -- per-project state -----------------------------------------------------------------
+    def get(self, key: str) -> Any:
+        """A value of this project's persistent state (``None`` when absent)."""
+        return self.context.state.get(self.project_id, key)
+
+    def set(self, key: str, value: Any) -> None:
+        """Persist a JSON-serialisable value in this project's state."""
+        self.context.state.set(self.project_id, key, value)
+
+    def has(self, key: str) -> bool:
+        """Whether this project's state holds ``key``."""
+        return self.context.state.has(self.project_id, key)
+
+    @property
+    def model_version(self) -> str:
+        """The version Label Studio sees for this project; it changes after every training."""
+        return self.get(MODEL_VERSION_KEY) or self.INITIAL_MODEL_VERSION
+
+    def set_model_version(self, version: str) -> None:
+        """Publish ``version`` as the project's current model version (and remember it)."""
+        versions = list(self.get(VERSIONS_KEY) or [])
+        if version not in versions:
+            versions.append(version)
+        self.set(VERSIONS_KEY, versions)
+        self.set(MODEL_VERSION_KEY, version)
+
+    def bump_model_version(self) -> str:
+        """Publish a new version derived from the current one; used when ``fit`` set none."""
+        runs = len(self.get(VERSIONS_KEY) or []) + 1
+        version = f"{self.INITIAL_MODEL_VERSION}-r{runs}"
+        self.set_model_version(version)
+        return version
+
+    # -- the model contract ----------------------------------------------------------------
+    def predict(
+        self, tasks: list[dict[str, Any]], context: dict[str, Any] | None = None, **kwargs: Any
+    ) -> ModelResponse | list[Any] | dict[str, Any]:
+        """Return one prediction per task, in order."""
+        raise NotImplementedError
+
+    def fit(self, event: str, data: dict[str, Any], **kwargs: Any) -> dict[str, Any] | None:
+        """Train on the project's labeled data; return evaluation metrics (or ``None``)."""
+        return None
+
+    def process_event(self, event: str, data: dict[str, Any], job_id: str | None, additional_params: Any) -> Any:
+        """Upstream's entry point for events; delegates to ``fit``."""
+        return self.fit(event, data, job_id=job_id, additional_params=additional_params)
+
+    # -- helpers for fit -------------------------------------------------------------------
+    def label_studio(self) -> LabelStudioAccess:
+        """How to reach this project's Label Studio (environment first, then ``/setup``'s values)."""
+        access = self.context.label_studio_for(self.project_id)
+        if access is None:
+            raise LabelStudioUnavailable(
+                "no Label Studio URL and token for this project: set LABEL_STUDIO_URL and "
+                "LABEL_STUDIO_API_KEY, or connect the backend from Label Studio first"
+            )
+        return access
+
+    def labeled_tasks(self) -> list[dict[str, Any]]:
+        """Every labeled task of this project, with its annotations."""
+        return self.label_studio().labeled_tasks(self.project_id)
+
+    def report_progress(self, **fields: Any) -> None:
+        """Record training progress (epoch, step, loss, ...) for logs and ``/metrics``."""
+        if self._progress_sink is not None:
+            self._progress_sink(fields)
+
+    def resolve_text(self, value: Any, value_type: str | None = None) -> str | None:
+        """Task text as a string; with ``valueType="url"`` fetched from Label Studio only."""
+        if not isinstance(value, str):
+            return None
+        if value_type == "url":
+            return self.label_studio().fetch_text(value)
+        return value

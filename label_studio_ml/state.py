@@ -1,0 +1,139 @@
+"""Persistent per-project state in sqlite (WAL), shared correctly by every gunicorn worker.
+
+Nothing is cached per process: each read goes to the database, which in WAL mode is cheap
+(microseconds on a local disk) and always sees what another worker committed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from label_studio_ml.errors import BadRequest
+
+_PROJECT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS kv (
+    project TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (project, key)
+);
+CREATE TABLE IF NOT EXISTS training (
+    project TEXT PRIMARY KEY,
+    state TEXT NOT NULL DEFAULT 'idle',
+    changes INTEGER NOT NULL DEFAULT 0,
+    pending INTEGER NOT NULL DEFAULT 0,
+    owner TEXT,
+    heartbeat REAL,
+    started_at REAL,
+    finished_at REAL,
+    duration_s REAL,
+    runs INTEGER NOT NULL DEFAULT 0,
+    failures INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    metrics TEXT,
+    progress TEXT,
+    pending_event TEXT
+);
+"""
+
+
+def normalize_project_id(raw: object) -> str:
+    """Return the project id Label Studio means by ``raw``, safe to use in a path.
+
+    ``/setup`` and ``/predict`` send ``"<id>.<created_at>"``; webhooks send the integer id.
+    Both name the same project, so the part before the first dot is the key.
+    """
+    if isinstance(raw, bool) or raw is None:
+        raise BadRequest("project id is missing")
+    if isinstance(raw, int):
+        text = str(raw)
+    elif isinstance(raw, str):
+        text = raw.split(".", 1)[0].strip()
+    else:
+        raise BadRequest(f"project id must be a string or an integer, got {type(raw).__name__}")
+    if not _PROJECT_ID.match(text):
+        raise BadRequest("project id must be 1-64 letters, digits, '_' or '-'")
+    return text
+
+
+class StateStore:
+    """Key/value state per project plus the training table, in one sqlite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self.transaction() as conn:
+            conn.executescript(_SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            # isolation_level=None: we issue BEGIN ourselves so that claims are atomic.
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that holds the database lock from its first statement."""
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """Run a read-only query."""
+        return self._connection().execute(sql, params).fetchall()
+
+    def get(self, project: str, key: str, default: Any = None) -> Any:
+        """The JSON value stored under ``key`` for ``project``, or ``default``."""
+        rows = self.read("SELECT value FROM kv WHERE project=? AND key=?", (project, key))
+        return json.loads(rows[0]["value"]) if rows else default
+
+    def set(self, project: str, key: str, value: Any) -> None:
+        """Store a JSON-serialisable ``value`` under ``key`` for ``project``."""
+        payload = json.dumps(value)
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO kv(project, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT(project, key) DO UPDATE SET value=excluded.value",
+                (project, key, payload),
+            )
+
+    def has(self, project: str, key: str) -> bool:
+        """Whether ``key`` is stored for ``project``."""
+        return bool(self.read("SELECT 1 FROM kv WHERE project=? AND key=?", (project, key)))
+
+    def delete(self, project: str, key: str) -> None:
+        """Forget ``key`` for ``project``."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM kv WHERE project=? AND key=?", (project, key))
+
+    def projects(self) -> list[str]:
+        """Every project this backend has seen."""
+        rows = self.read("SELECT DISTINCT project FROM kv UNION SELECT project FROM training")
+        return sorted(row["project"] for row in rows)
+
+
+def now() -> float:
+    """Wall-clock seconds; one place so tests can reason about timestamps."""
+    return time.time()
