@@ -120,7 +120,9 @@ class LabelStudioMLBase:
         """Train on the project's labeled data; return evaluation metrics (or ``None``)."""
         return None
 
-    def process_event(self, event: str, data: dict[str, Any], job_id: str | None, additional_params: Any) -> Any:
+    def process_event(
+        self, event: str, data: dict[str, Any], job_id: str | None, additional_params: Any
+    ) -> Any:
         """Upstream's entry point for events; delegates to ``fit``."""
         return self.fit(event, data, job_id=job_id, additional_params=additional_params)
 

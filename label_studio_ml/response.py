@@ -35,6 +35,4 @@ class ModelResponse(BaseModel):
 
     def serialize(self) -> list[Any]:
         """The predictions as plain JSON-ready objects."""
-        return [
-            item.model_dump() if isinstance(item, PredictionValue) else item for item in self.predictions
-        ]
+        return [item.model_dump() if isinstance(item, PredictionValue) else item for item in self.predictions]

@@ -73,8 +73,8 @@ class StateStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        with self.transaction() as conn:
-            conn.executescript(_SCHEMA)
+        # executescript manages its own transaction; CREATE ... IF NOT EXISTS is idempotent.
+        self._connection().executescript(_SCHEMA)
 
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -82,9 +82,9 @@ class StateStore:
             # isolation_level=None: we issue BEGIN ourselves so that claims are atomic.
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
+            _enable_wal(conn)
+            conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
         return conn
 
@@ -119,6 +119,16 @@ class StateStore:
                 (project, key, payload),
             )
 
+    def set_many(self, project: str, values: dict[str, Any]) -> None:
+        """Store several values at once, writing only those that changed (``/setup`` runs often)."""
+        for key, value in values.items():
+            self.set_if_changed(project, key, value)
+
+    def set_if_changed(self, project: str, key: str, value: Any) -> None:
+        """``set`` unless the stored value already equals ``value`` (a read is cheaper than a write)."""
+        if not self.has(project, key) or self.get(project, key) != value:
+            self.set(project, key, value)
+
     def has(self, project: str, key: str) -> bool:
         """Whether ``key`` is stored for ``project``."""
         return bool(self.read("SELECT 1 FROM kv WHERE project=? AND key=?", (project, key)))
@@ -132,6 +142,18 @@ class StateStore:
         """Every project this backend has seen."""
         rows = self.read("SELECT DISTINCT project FROM kv UNION SELECT project FROM training")
         return sorted(row["project"] for row in rows)
+
+
+def _enable_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
+    """Switch to WAL; two workers creating the file at once can briefly see it locked."""
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
 
 
 def now() -> float:

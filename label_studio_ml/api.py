@@ -1,0 +1,143 @@
+"""``create_app``: the Label Studio ML backend protocol over Flask. Routes only; no model logic."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from label_studio_ml import protocol
+from label_studio_ml.auth import check_basic_auth
+from label_studio_ml.config import Settings
+from label_studio_ml.context import BackendContext
+from label_studio_ml.errors import BackendError, NotReady
+from label_studio_ml.logs import configure_logging
+from label_studio_ml.model import LabelStudioMLBase
+from label_studio_ml.projects import ProjectRegistry
+from label_studio_ml.status import metrics_report, versions_report
+from label_studio_ml.training import TrainingQueue
+from label_studio_ml.webhook_auth import ensure_webhook_auth_async
+
+logger = logging.getLogger(__name__)
+
+
+class Readiness:
+    """Whether the model class has warmed up; ``/health`` answers 503 until then."""
+
+    def __init__(self) -> None:
+        self.ready = threading.Event()
+        self.error: str | None = None
+
+    def warm_up(self, model_class: type[LabelStudioMLBase], context: BackendContext) -> None:
+        """Run the class's optional ``warm_up`` in the background, then mark ready."""
+        hook = getattr(model_class, "warm_up", None)
+
+        def work() -> None:
+            try:
+                if callable(hook):
+                    hook(context)
+                self.ready.set()
+            except Exception as exc:
+                self.error = f"{type(exc).__name__}: {exc}"
+                logger.exception("model warm-up failed")
+
+        threading.Thread(target=work, name="warm-up", daemon=True).start()
+
+
+def create_app(
+    model_class: type[LabelStudioMLBase],
+    settings: Settings | None = None,
+    context: BackendContext | None = None,
+) -> Flask:
+    """A Flask app serving ``model_class`` to Label Studio."""
+    settings = settings or (context.settings if context else Settings.from_env())
+    configure_logging(
+        settings.log_level,
+        secrets=tuple(s for s in (settings.basic_auth_pass, settings.label_studio_api_key) if s),
+    )
+    context = context or BackendContext.from_settings(settings)
+    prepare = getattr(model_class, "prepare", None)
+    if callable(prepare):
+        prepare(context)  # fail at start-up (e.g. an unreachable hub model), not at the first request
+    registry = ProjectRegistry(model_class, context)
+    queue = TrainingQueue(context, registry)
+    readiness = Readiness()
+    readiness.warm_up(model_class, context)
+
+    app = Flask(model_class.__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.extensions["label_studio_ml"] = {"registry": registry, "queue": queue, "context": context}
+    _register_errors(app)
+
+    @app.before_request
+    def authenticate() -> None:
+        check_basic_auth(settings, request.headers.get("Authorization"))
+
+    @app.get("/")
+    @app.get("/health")
+    def health() -> Any:
+        body = {"status": "UP", "model_class": model_class.__name__}
+        if not readiness.ready.is_set():
+            detail = readiness.error or "model is loading"
+            raise NotReady(f"{model_class.__name__} is not ready: {detail}")
+        return jsonify(body)
+
+    @app.post("/setup")
+    def setup() -> Any:
+        body = protocol.setup_request(protocol.json_body(request))
+        context.state.set_many(body.project, body.connection())
+        model = registry.instance(body.project, body.schema)
+        if body.extra_params is not None:
+            model.set("extra_params", body.extra_params)
+        ensure_webhook_auth_async(context, body.project, request.url_root)
+        return jsonify({"model_version": model.model_version})
+
+    @app.post("/predict")
+    def predict() -> Any:
+        body = protocol.predict_request(protocol.json_body(request))
+        model = registry.instance(body.project, body.label_config)
+        raw = model.predict(body.tasks, context=body.context, **body.params)
+        return jsonify({"results": protocol.prediction_items(raw, len(body.tasks), model.model_version)})
+
+    @app.post("/webhook")
+    def webhook() -> Any:
+        event = protocol.webhook_request(protocol.json_body(request))
+        if event.project is None or event.action not in model_class.TRAIN_EVENTS:
+            return jsonify({"status": "ignored", "action": event.action}), 200
+        if event.label_config:
+            registry.context.state.set_if_changed(event.project, "label_config", event.label_config)
+        decision = queue.on_event(event.project, event.action, event.data)
+        return jsonify({"status": "accepted", "action": event.action, **decision}), 201
+
+    @app.get("/versions")
+    def versions() -> Any:
+        return jsonify(versions_report(context, request.args.get("project")))
+
+    @app.get("/metrics")
+    def metrics() -> Any:
+        return jsonify(metrics_report(context, queue, registry))
+
+    return app
+
+
+def _register_errors(app: Flask) -> None:
+    """Every failure becomes ``{"error", "error_type"}`` with the right status; no traceback leaks."""
+
+    @app.errorhandler(BackendError)
+    def backend_error(exc: BackendError) -> tuple[Response, int]:
+        if exc.status >= 500:
+            logger.warning("%s %s -> %d %s", request.method, request.path, exc.status, exc.message)
+        return jsonify({"error": exc.message, "error_type": exc.error_type}), exc.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Response, int]:
+        status = exc.code or 500
+        return jsonify({"error": exc.description, "error_type": type(exc).__name__}), status
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> tuple[Response, int]:
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return jsonify({"error": "internal server error", "error_type": "InternalError"}), 500

@@ -1,0 +1,118 @@
+"""``label-studio-ml start DIR``: serve a backend directory's ``_wsgi.py`` app with gunicorn."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+
+def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _add_server_options(parser: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
+    parser.add_argument("--host", default=env.get("HOST", "0.0.0.0"), help="bind address (env HOST)")
+    parser.add_argument("--port", type=int, default=_env_int(env, "PORT", 9090), help="port (env PORT)")
+    parser.add_argument(
+        "--workers", type=int, default=_env_int(env, "WORKERS", 1), help="gunicorn worker processes (WORKERS)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=_env_int(env, "THREADS", 8), help="threads per worker (env THREADS)"
+    )
+    parser.add_argument("--log-level", default=env.get("LOG_LEVEL", "INFO"), help="log level (env LOG_LEVEL)")
+    parser.add_argument("--basic-auth-user", default=None, help="protect every route (env BASIC_AUTH_USER)")
+    parser.add_argument("--basic-auth-pass", default=None, help="password (env BASIC_AUTH_PASS)")
+    parser.add_argument("--timeout", type=int, default=_env_int(env, "GUNICORN_TIMEOUT", 300))
+
+
+def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
+    """The ``label-studio-ml`` argument parser."""
+    parser = argparse.ArgumentParser(prog="label-studio-ml", description="Serve a Label Studio ML backend.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    start = commands.add_parser("start", help="start a backend directory with gunicorn")
+    start.add_argument("directory", help="backend directory containing _wsgi.py (e.g. ./bert_classifier)")
+    _add_server_options(start, env)
+    return parser
+
+
+def gunicorn_command(directory: Path, options: argparse.Namespace) -> list[str]:
+    """The gunicorn command line that serves ``directory/_wsgi.py``'s ``app``."""
+    directory = directory.resolve()
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{options.host}:{options.port}",
+        "--workers",
+        str(options.workers),
+        "--threads",
+        str(options.threads),
+        "--worker-class",
+        "gthread",
+        "--timeout",
+        str(options.timeout),
+        "--graceful-timeout",
+        "30",
+        "--log-level",
+        options.log_level.lower(),
+        "--access-logfile",
+        "-",
+        "--chdir",
+        str(directory),
+        # The directory itself (for upstream-style `from model import ...`) and the working dir.
+        "--pythonpath",
+        f"{directory},{Path.cwd()}",
+        "_wsgi:app",
+    ]
+
+
+def child_environment(directory: Path, options: argparse.Namespace, env: Mapping[str, str]) -> dict[str, str]:
+    """The environment gunicorn runs with: options become the variables the app reads."""
+    child = dict(env)
+    child["LOG_LEVEL"] = options.log_level.upper()
+    if options.basic_auth_user is not None:
+        child["BASIC_AUTH_USER"] = options.basic_auth_user
+    if options.basic_auth_pass is not None:
+        child["BASIC_AUTH_PASS"] = options.basic_auth_pass
+    if not child.get("MODEL_DIR"):
+        # gunicorn changes directory; pin a per-backend default before it does.
+        child["MODEL_DIR"] = str(Path.cwd() / "models" / directory.resolve().name)
+    return child
+
+
+def _exec(directory: Path, options: argparse.Namespace) -> None:
+    if not (directory / "_wsgi.py").is_file():
+        raise SystemExit(f"{directory} has no _wsgi.py")
+    env = child_environment(directory, options, os.environ)
+    command = gunicorn_command(directory, options)
+    # exec keeps our PID: whoever started us can stop gunicorn by it.
+    os.execve(command[0], command, env)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``label-studio-ml`` console script."""
+    options = build_parser(os.environ).parse_args(argv)
+    if options.command == "start":
+        _exec(Path(options.directory), options)
+
+
+def serve(wsgi_file: str, argv: Sequence[str] | None = None) -> None:
+    """``python DIR/_wsgi.py [options]`` starts the same gunicorn server as ``start DIR``."""
+    parser = argparse.ArgumentParser(prog=f"python {wsgi_file}")
+    _add_server_options(parser, os.environ)
+    options = parser.parse_args(argv)
+    _exec(Path(wsgi_file).resolve().parent, options)
+
+
+if __name__ == "__main__":
+    main()

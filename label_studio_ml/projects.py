@@ -1,0 +1,85 @@
+"""One live model instance per project, reused across requests and swapped on a new version."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from label_studio_ml.context import BackendContext
+from label_studio_ml.errors import NotFound
+from label_studio_ml.model import MODEL_VERSION_KEY, LabelStudioMLBase
+
+
+@dataclass(frozen=True)
+class _Entry:
+    config_hash: str
+    version: str | None
+    instance: LabelStudioMLBase
+
+
+def _hash(config: str | None) -> str:
+    return hashlib.sha256((config or "").encode()).hexdigest()
+
+
+class ProjectRegistry:
+    """Creates model instances once per (project, label config, model version) in this process.
+
+    Every lookup reads the project's current ``model_version`` from the shared state, so when
+    another worker publishes a new version this worker serves it on its next request.
+    """
+
+    def __init__(self, model_class: type[LabelStudioMLBase], context: BackendContext, capacity: int = 32):
+        self.model_class = model_class
+        self.context = context
+        self.capacity = capacity
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+        self._project_locks: dict[str, threading.Lock] = {}
+
+    def instance(self, project: str, label_config: str | None = None) -> LabelStudioMLBase:
+        """The live instance for ``project``; ``label_config`` defaults to the last one seen."""
+        state = self.context.state
+        config = label_config or state.get(project, "label_config")
+        if not config:
+            raise NotFound(f"unknown project {project}: send its label config or call /setup first")
+        version = state.get(project, MODEL_VERSION_KEY)
+        wanted = _hash(config)
+        entry = self._lookup(project)
+        if entry and entry.config_hash == wanted and entry.version == version:
+            return entry.instance
+        with self._project_lock(project):
+            entry = self._lookup(project)
+            if entry and entry.config_hash == wanted and entry.version == version:
+                return entry.instance
+            instance = self.create(project, config)
+            self._store(project, _Entry(wanted, version, instance))
+            return instance
+
+    def create(self, project: str, label_config: str | None) -> LabelStudioMLBase:
+        """A fresh instance, not shared (the training queue uses one per run)."""
+        return self.model_class(project_id=project, label_config=label_config, context=self.context)
+
+    def loaded_projects(self) -> list[str]:
+        """Projects with a live instance in this process."""
+        with self._lock:
+            return list(self._entries)
+
+    def _lookup(self, project: str) -> _Entry | None:
+        with self._lock:
+            entry = self._entries.get(project)
+            if entry is not None:
+                self._entries.move_to_end(project)
+            return entry
+
+    def _store(self, project: str, entry: _Entry) -> None:
+        with self._lock:
+            self._entries[project] = entry
+            self._entries.move_to_end(project)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+    def _project_lock(self, project: str) -> threading.Lock:
+        with self._lock:
+            return self._project_locks.setdefault(project, threading.Lock())

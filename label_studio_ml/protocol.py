@@ -1,0 +1,174 @@
+"""Parsing and validation of Label Studio's request bodies, and shaping of our answers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Request
+
+from label_studio_ml.errors import BackendError, BadRequest, UnsupportedMediaType
+from label_studio_ml.response import ModelResponse
+from label_studio_ml.state import normalize_project_id
+
+
+class ModelOutputError(BackendError):
+    """The model broke the protocol (e.g. not one prediction per task)."""
+
+    status = 500
+
+
+def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object; 415 for another media type, 400 for anything not an object."""
+    if request.mimetype and request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+        raise UnsupportedMediaType(f"expected application/json, got {request.mimetype}")
+    raw = request.get_data(cache=False)
+    try:
+        body = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("request body must be a JSON object")
+    return body
+
+
+def _optional_str(body: dict[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"'{key}' must be a string")
+    return value
+
+
+@dataclass(frozen=True)
+class SetupRequest:
+    """``POST /setup``."""
+
+    project: str
+    schema: str | None
+    hostname: str | None = None
+    access_token: str | None = field(default=None, repr=False)
+    extra_params: Any = None
+
+    def connection(self) -> dict[str, str]:
+        """What to remember to call Label Studio back for this project."""
+        values = {"_ls_hostname": self.hostname, "_ls_access_token": self.access_token}
+        return {key: value for key, value in values.items() if value}
+
+
+def setup_request(body: dict[str, Any]) -> SetupRequest:
+    """Validate a ``/setup`` body."""
+    if "project" not in body:
+        raise BadRequest("'project' is required")
+    hostname = _optional_str(body, "hostname")
+    if hostname is not None and not hostname.startswith(("http://", "https://")):
+        raise BadRequest("'hostname' must be an http(s) URL")
+    return SetupRequest(
+        project=normalize_project_id(body["project"]),
+        schema=_optional_str(body, "schema"),
+        hostname=hostname.rstrip("/") if hostname else None,
+        access_token=_optional_str(body, "access_token"),
+        extra_params=body.get("extra_params"),
+    )
+
+
+@dataclass(frozen=True)
+class PredictRequest:
+    """``POST /predict``."""
+
+    project: str
+    tasks: list[dict[str, Any]]
+    label_config: str | None
+    context: Any
+    params: dict[str, Any]
+
+
+def predict_request(body: dict[str, Any]) -> PredictRequest:
+    """Validate a ``/predict`` body: a list of task objects and the project they belong to."""
+    tasks = body.get("tasks")
+    if not isinstance(tasks, list):
+        raise BadRequest("'tasks' must be a list of task objects")
+    if not all(isinstance(task, dict) for task in tasks):
+        raise BadRequest("every item of 'tasks' must be an object")
+    raw_project = body.get("project")
+    if raw_project is None and tasks:
+        raw_project = tasks[0].get("project")
+    params = body.get("params") or {}
+    if not isinstance(params, dict):
+        raise BadRequest("'params' must be an object")
+    params = dict(params)
+    context = params.pop("context", None)
+    return PredictRequest(
+        project=normalize_project_id(raw_project),
+        tasks=tasks,
+        label_config=_optional_str(body, "label_config"),
+        context=context,
+        params=params,
+    )
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """``POST /webhook``: the action, the project it concerns and the whole body."""
+
+    action: str
+    project: str | None
+    label_config: str | None
+    data: dict[str, Any]
+
+
+def webhook_request(body: dict[str, Any]) -> WebhookEvent:
+    """Validate a webhook body; the project id comes from ``project`` (an object or an id)."""
+    action = body.get("action")
+    if not isinstance(action, str) or not action:
+        raise BadRequest("'action' is required")
+    project = body.get("project")
+    label_config = None
+    if isinstance(project, dict):
+        label_config = project.get("label_config") if isinstance(project.get("label_config"), str) else None
+        project = project.get("id")
+    return WebhookEvent(
+        action=action,
+        project=normalize_project_id(project) if project is not None else None,
+        label_config=label_config,
+        data=body,
+    )
+
+
+def prediction_items(raw: Any, task_count: int, model_version: str) -> list[dict[str, Any]]:
+    """Normalise whatever ``predict`` returned into exactly one JSON item per task."""
+    if isinstance(raw, ModelResponse):
+        if not raw.has_model_version():
+            raw.set_version(model_version)
+        raw.update_predictions_version()
+        items: list[Any] = raw.serialize()
+    elif isinstance(raw, dict):
+        found = raw.get("results", raw.get("predictions"))
+        items = found if isinstance(found, list) else [raw]
+    elif isinstance(raw, list):
+        items = raw
+    else:
+        raise ModelOutputError(f"predict returned {type(raw).__name__}, expected ModelResponse or list")
+    if len(items) != task_count:
+        # Label Studio silently discards a batch whose count differs: fail loudly instead.
+        raise ModelOutputError(f"predict returned {len(items)} predictions for {task_count} tasks")
+    return [_item(item, model_version) for item in items]
+
+
+def _item(item: Any, model_version: str) -> dict[str, Any]:
+    if isinstance(item, list):
+        item = {"result": item}
+    if not isinstance(item, dict):
+        raise ModelOutputError(
+            f"a prediction must be an object or a list of regions, got {type(item).__name__}"
+        )
+    item = dict(item)
+    item["result"] = item.get("result") or []
+    item.setdefault("score", 0.0)
+    if item["score"] is None:
+        item["score"] = 0.0
+    if not item.get("model_version"):
+        item["model_version"] = model_version
+    return item
