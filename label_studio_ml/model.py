@@ -27,6 +27,9 @@ class LabelStudioMLBase:
     """Base class of every model served by ``label_studio_ml``."""
 
     INITIAL_MODEL_VERSION = "0.0.1"
+    #: Upstream models often never change ``model_version`` after ``fit``; the server then bumps
+    #: it so Label Studio re-predicts. Models that publish versions themselves set this False.
+    AUTO_BUMP_VERSION = True
     TRAIN_EVENTS: tuple[str, ...] = (
         "ANNOTATION_CREATED",
         "ANNOTATION_UPDATED",

@@ -92,7 +92,7 @@ class TrainingQueue:
             model._progress_sink = lambda fields: self._progress(project, owner, fields)
             before = model.model_version
             metrics = model.fit(event, data) or {}
-            if model.model_version == before:
+            if model.AUTO_BUMP_VERSION and model.model_version == before:
                 model.bump_model_version()
             logger.info("project %s: training finished, model_version=%s", project, model.model_version)
             return None, _json_ready(metrics)
