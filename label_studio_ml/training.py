@@ -21,11 +21,16 @@ COUNTED_EVENTS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_CREAT
 
 
 def _change_count(event: str, data: dict[str, Any]) -> int:
-    """Bulk events carry a list of annotations; each one is a change."""
+    """Bulk events carry a list of annotations; each one is a change.
+
+    ``ANNOTATIONS_DELETED`` lists them under ``annotations``; the Data Manager's bulk
+    ``ANNOTATIONS_CREATED`` puts a list under ``annotation``.
+    """
     if event in ("ANNOTATIONS_CREATED", "ANNOTATIONS_DELETED"):
-        items = data.get("annotations")
-        if isinstance(items, list) and items:
-            return len(items)
+        for key in ("annotations", "annotation"):
+            items = data.get(key)
+            if isinstance(items, list) and items:
+                return len(items)
     return 1
 
 

@@ -123,6 +123,13 @@ def test_bulk_delete_counts_each_annotation(client):
     assert client.post("/webhook", json=body).get_json()["scheduled"] is True
 
 
+def test_bulk_create_counts_each_annotation(client):
+    body = load_fixture("classification_webhook_annotation_created.json")
+    body["action"] = "ANNOTATIONS_CREATED"
+    body["annotation"] = [body["annotation"], dict(body["annotation"], id=99)]
+    assert client.post("/webhook", json=body).get_json()["scheduled"] is True
+
+
 def test_other_events_are_acknowledged_and_ignored(client):
     response = client.post("/webhook", json=load_fixture("classification_webhook_tasks_created.json"))
     assert response.status_code == 200
