@@ -1,0 +1,158 @@
+"""``BertClassifier``: text classification for ``<Choices>`` over ``<Text>``, single- or multi-label."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+import numpy as np
+
+from hf_text.base import HFTextModel, Prediction
+from hf_text.controls import ControlSpec, Example
+from hf_text.device import pad_multiple
+from hf_text.inference import sigmoid, softmax, window_logits
+from hf_text.loader import SEQUENCE_CLASSIFICATION, LoadedModel
+from hf_text.metrics import classification_metrics
+from hf_text.windows import split_windows
+
+
+class BertClassifier(HFTextModel):
+    """Fine-tunes a BERT-style encoder per ``<Choices>`` and predicts its choices.
+
+    Single choice: softmax, the top label and its probability. ``choice="multiple"``: sigmoid
+    per label (trained with a multi-label loss), every label over ``MULTILABEL_THRESHOLD``.
+    A long text is split into overlapping windows (in training too); its probabilities are the
+    windows' probabilities averaged, weighted by how many of the text's tokens each window holds.
+    """
+
+    TASK_KIND = SEQUENCE_CLASSIFICATION
+    CONTROL_TAG = "Choices"
+    DEFAULT_LEARNING_RATE = 2e-5
+
+    # -- training data -------------------------------------------------------------------------
+    def target_from_results(
+        self, results: list[dict[str, Any]], text: str, control: ControlSpec
+    ) -> frozenset[str] | None:
+        """The annotated choices that the config still has; ``None`` when there are none."""
+        chosen = []
+        for result in results:
+            value = result.get("value") if isinstance(result.get("value"), dict) else {}
+            chosen.extend(
+                str(choice) for choice in value.get("choices") or [] if str(choice) in control.labels
+            )
+        if not chosen:
+            return None
+        return frozenset(chosen if control.multiple else chosen[:1])
+
+    def stratify_key(self, example: Example) -> Hashable | None:
+        """Examples are stratified by their label (set)."""
+        return tuple(sorted(example.target))
+
+    def model_labels(self, control: ControlSpec) -> list[str]:
+        """The config's choices, in config order."""
+        return list(control.labels)
+
+    def head_config(self, control: ControlSpec, labels: list[str]) -> dict[str, Any]:
+        """Label names plus the loss: cross-entropy, or per-label BCE for ``choice="multiple"``."""
+        problem = "multi_label_classification" if control.multiple else "single_label_classification"
+        return {**super().head_config(control, labels), "problem_type": problem}
+
+    def head_matches(self, head: dict[str, Any], control: ControlSpec) -> bool:
+        """A head trained single-label cannot answer multi-label (and vice versa) until retrained."""
+        return bool(head.get("multiple")) == control.multiple
+
+    def training_rows(
+        self,
+        tokenizer: Any,
+        examples: list[Example],
+        control: ControlSpec,
+        labels: list[str],
+        max_length: int,
+    ) -> list[dict[str, Any]]:
+        """One row per window; every window of a text carries the text's label(s)."""
+        index = {label: position for position, label in enumerate(labels)}
+        windows = split_windows(
+            tokenizer, [example.text for example in examples], max_length, self.hf_settings.window_stride
+        )
+        rows = []
+        for window in windows:
+            target = examples[window.text_index].target
+            if control.multiple:
+                label: Any = [1.0 if name in target else 0.0 for name in labels]
+            else:
+                label = index[next(iter(target))]
+            rows.append({**window.features(), "labels": label})
+        return rows
+
+    def collator(self, tokenizer: Any) -> Any:
+        """Pads each batch to its longest row."""
+        from transformers import DataCollatorWithPadding
+
+        return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_multiple(self.device))
+
+    # -- inference -----------------------------------------------------------------------------
+    def probabilities(self, loaded: LoadedModel, texts: list[str], head: dict[str, Any]) -> np.ndarray:
+        """``(len(texts), len(head labels))`` probabilities, long texts combined over windows."""
+        stride = int(head.get("window_stride", self.hf_settings.window_stride))
+        windows = split_windows(loaded.tokenizer, texts, int(head["max_length"]), stride)
+        logits = window_logits(loaded, windows, self.hf_settings.token_budget)
+        squash = sigmoid if head.get("multiple") else softmax
+        totals = np.zeros((len(texts), len(head["labels"])), dtype=np.float64)
+        weights = np.zeros(len(texts), dtype=np.float64)
+        for window, window_logit in zip(windows, logits, strict=True):
+            weight = max(window.content_length, 1)
+            totals[window.text_index] += weight * squash(window_logit.astype(np.float64))
+            weights[window.text_index] += weight
+        return totals / np.maximum(weights, 1.0)[:, None]
+
+    def decide(
+        self, probabilities: np.ndarray, control: ControlSpec, head: dict[str, Any]
+    ) -> tuple[list[str], float]:
+        """Chosen labels (in config order) and the score, considering only labels the config has."""
+        allowed = {
+            label: probabilities[i] for i, label in enumerate(head["labels"]) if label in control.labels
+        }
+        if not allowed:
+            return [], 0.0
+        if not control.multiple:
+            best = max(allowed, key=lambda label: allowed[label])
+            return [best], float(allowed[best])
+        threshold = self.hf_settings.multilabel_threshold
+        chosen = [label for label in control.labels if label in allowed and allowed[label] >= threshold]
+        if not chosen:
+            # Nothing applies: the score is how sure the model is that even the likeliest does not.
+            return [], float(1.0 - max(allowed.values()))
+        return chosen, float(np.mean([allowed[label] for label in chosen]))
+
+    def predict_texts(
+        self, loaded: LoadedModel, texts: list[str], control: ControlSpec, head: dict[str, Any]
+    ) -> list[Prediction]:
+        """A ``choices`` result per text (none when no label applies)."""
+        predictions = []
+        for row in self.probabilities(loaded, texts, head):
+            labels, score = self.decide(row, control, head)
+            items = (
+                []
+                if not labels
+                else [
+                    {
+                        "from_name": control.from_name,
+                        "to_name": control.to_name,
+                        "type": "choices",
+                        "value": {"choices": labels},
+                        "score": round(score, 6),
+                    }
+                ]
+            )
+            predictions.append((items, round(score, 6)))
+        return predictions
+
+    def evaluate(
+        self, loaded: LoadedModel, examples: list[Example], control: ControlSpec, head: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Accuracy, macro-F1 and per-label F1 of the head on ``examples``."""
+        probabilities = self.probabilities(loaded, [example.text for example in examples], head)
+        predicted = [frozenset(self.decide(row, control, head)[0]) for row in probabilities]
+        return classification_metrics(
+            [example.target for example in examples], predicted, list(control.labels)
+        )

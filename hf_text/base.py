@@ -1,0 +1,254 @@
+"""``HFTextModel``: what every Hugging Face text backend shares (settings, weights, predict/fit).
+
+A subclass says what kind of head it trains (``TASK_KIND``), which control tag it serves
+(``CONTROL_TAG``) and supplies the task-specific pieces: targets from annotation results, the
+model's label list, training rows, a collator, evaluation and decoding of predictions. One
+fine-tuned model ("head") is trained per control; a version folder holds one sub-folder per head.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable
+from typing import Any
+
+from hf_text.annotations import annotation_time, chosen_annotation, results_for
+from hf_text.controls import ControlSpec, Example, require_controls
+from hf_text.device import choose_device, inference_dtype
+from hf_text.heads import fit_summary, train_head
+from hf_text.loader import LoadedModel, load_for_inference
+from hf_text.resolve import resolve_model_folder
+from hf_text.settings import HFSettings, settings_from_environment
+from hf_text.startup import prepare_baseline, warm_cache
+from hf_text.store import ModelStore
+from label_studio_ml.context import BackendContext
+from label_studio_ml.errors import BackendError
+from label_studio_ml.model import LabelStudioMLBase
+from label_studio_ml.response import ModelResponse
+
+logger = logging.getLogger(__name__)
+
+#: A head's decoded output for one text: its result items and their score.
+Prediction = tuple[list[dict[str, Any]], float]
+
+
+class HFTextModel(LabelStudioMLBase):
+    """Base of the Hugging Face text backends; see the module docstring for the subclass hooks."""
+
+    TASK_KIND: str = ""
+    CONTROL_TAG: str = ""
+    #: ``fit`` publishes its own versions; a fit that had nothing to learn keeps the current one.
+    AUTO_BUMP_VERSION = False
+    DEFAULT_LEARNING_RATE: float = 2e-5
+
+    def __init__(self, *args: Any, hf_settings: HFSettings | None = None, **kwargs: Any) -> None:
+        self._hf_settings = hf_settings
+        super().__init__(*args, **kwargs)
+
+    def setup(self) -> None:
+        """Check the label config can be served (fast: parses XML only, loads no weights)."""
+        if self.label_config is not None:
+            self.controls()
+
+    # -- process-wide hooks called by ``create_app`` -----------------------------------------
+    @classmethod
+    def prepare(cls, context: BackendContext) -> None:
+        """Validate settings and resolve the baseline model at start-up (a hub id is downloaded)."""
+        prepare_baseline(settings_from_environment())
+
+    @classmethod
+    def warm_up(cls, context: BackendContext) -> None:
+        """Load the baseline tokenizer and every known project's current weights into the cache."""
+        warm_cache(context, settings_from_environment(), cls.TASK_KIND)
+
+    # -- configuration -------------------------------------------------------------------------
+    @property
+    def hf_settings(self) -> HFSettings:
+        """The model settings (``HFSettings.from_env()`` unless given to the constructor)."""
+        return self._hf_settings or settings_from_environment()
+
+    @property
+    def device(self) -> Any:
+        """The torch device for inference and training."""
+        return choose_device(self.hf_settings.device)
+
+    @property
+    def store(self) -> ModelStore:
+        """This project's versioned model store."""
+        return ModelStore(
+            self.context.settings.model_dir, self.project_id, self.hf_settings.finetuned_model_name
+        )
+
+    def controls(self) -> list[ControlSpec]:
+        """The config's controls this model serves (``UnprocessableEntity`` when there are none)."""
+        return require_controls(self.label_interface, self.CONTROL_TAG, type(self).__name__)
+
+    def trained_meta(self) -> dict[str, Any] | None:
+        """Metadata of the version being served, or ``None`` before the first training."""
+        return self.store.meta(self.model_version)
+
+    # -- task data -----------------------------------------------------------------------------
+    def task_text(self, task: dict[str, Any], control: ControlSpec) -> str | None:
+        """The task's text for ``control``, or ``None`` when missing, empty or unreadable."""
+        data = task.get("data") if isinstance(task, dict) else None
+        value = data.get(control.value_key) if isinstance(data, dict) else None
+        try:
+            text = self.resolve_text(value, control.value_type)
+        except BackendError as exc:  # one unreadable task must not fail the others
+            logger.warning("task %s: text not readable: %s", task.get("id"), exc.message)
+            return None
+        return text if text and text.strip() else None
+
+    # -- predict -------------------------------------------------------------------------------
+    def predict(
+        self, tasks: list[dict[str, Any]], context: dict[str, Any] | None = None, **kwargs: Any
+    ) -> ModelResponse:
+        """One prediction per task, in order; empty results before the first training."""
+        version = self.model_version
+        results: list[list[dict[str, Any]]] = [[] for _ in tasks]
+        scores: list[list[float]] = [[] for _ in tasks]
+        meta = self.store.meta(version)
+        if meta is not None:
+            for control in self.controls():
+                head = self._head_for(meta, control)
+                if head is None:
+                    continue
+                texts = [self.task_text(task, control) for task in tasks]
+                present = [index for index, text in enumerate(texts) if text]
+                if not present:
+                    continue
+                loaded = load_for_inference(
+                    self.store.root / version / head["dir"],
+                    self.TASK_KIND,
+                    self.device,
+                    inference_dtype(self.device),
+                )
+                outputs = self.predict_texts(loaded, [texts[i] for i in present], control, head)
+                for index, (items, score) in zip(present, outputs, strict=True):
+                    results[index].extend(items)
+                    scores[index].append(score)
+        predictions = [
+            {"result": items, "score": round(sum(s) / len(s), 6) if s else 0.0, "model_version": version}
+            for items, s in zip(results, scores, strict=True)
+        ]
+        return ModelResponse(model_version=version, predictions=predictions)
+
+    def _head_for(self, meta: dict[str, Any], control: ControlSpec) -> dict[str, Any] | None:
+        for head in meta.get("heads", []):
+            if head.get("from_name") == control.from_name and self.head_matches(head, control):
+                return head
+        return None
+
+    # -- fit -----------------------------------------------------------------------------------
+    def fit(self, event: str, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Train one head per control on the project's labeled tasks, publish a version, bump it."""
+        controls = self.controls()
+        tasks = self.labeled_tasks()
+        settings = self.hf_settings
+        learning_rate = settings.learning_rate_or(self.DEFAULT_LEARNING_RATE)
+        baseline = resolve_model_folder(settings.baseline_model_name)
+        store = self.store
+        store.clean_leftovers()
+        heads = []
+        with store.staging() as staging:
+            for index, control in enumerate(controls):
+                examples = self.collect_examples(tasks, control)
+                if not examples:
+                    logger.info(
+                        "project %s: no usable annotations for %s", self.project_id, control.from_name
+                    )
+                    continue
+                out = staging / f"head-{index}"
+                heads.append(train_head(self, control, examples, baseline, out, learning_rate))
+            if not heads:
+                return {
+                    "skipped": f"no usable annotations among {len(tasks)} labeled task(s)",
+                    "model_version": self.model_version,
+                }
+            meta = {
+                "task_kind": self.TASK_KIND,
+                "model_class": type(self).__name__,
+                "heads": heads,
+                "hyper_parameters": settings.hyper_parameters(learning_rate),
+                "event": event,
+                "train_size": sum(head["train_size"] for head in heads),
+            }
+            version = store.publish(staging, meta)
+        self.set_model_version(version)
+        store.prune(settings.keep_versions, protect={version})
+        return fit_summary(version, heads)
+
+    def collect_examples(self, tasks: list[dict[str, Any]], control: ControlSpec) -> list[Example]:
+        """One example per distinct text; a text labeled twice keeps its most recent annotation."""
+        by_text: dict[str, Example] = {}
+        for task in tasks:
+            annotation = chosen_annotation(task)
+            text = self.task_text(task, control) if annotation is not None else None
+            if annotation is None or text is None:
+                continue
+            target = self.target_from_results(
+                results_for(annotation, control.from_name, control.to_name), text, control
+            )
+            if target is None:
+                continue
+            example = Example(
+                text=text, target=target, annotated_at=annotation_time(annotation), task_id=task.get("id")
+            )
+            previous = by_text.get(text)
+            if previous is None or example.annotated_at >= previous.annotated_at:
+                by_text[text] = example
+        return list(by_text.values())
+
+    # -- subclass hooks ------------------------------------------------------------------------
+    def target_from_results(
+        self, results: list[dict[str, Any]], text: str, control: ControlSpec
+    ) -> Any | None:
+        """The training target from one annotation's results for ``control`` (``None``: skip the task)."""
+        raise NotImplementedError
+
+    def stratify_key(self, example: Example) -> Hashable | None:
+        """The stratum of an example for the validation split (``None``: one stratum)."""
+        return None
+
+    def model_labels(self, control: ControlSpec) -> list[str]:
+        """The head's output labels, in output order."""
+        raise NotImplementedError
+
+    def head_config(self, control: ControlSpec, labels: list[str]) -> dict[str, Any]:
+        """Config overrides for a new head (label names in both directions by default)."""
+        return {
+            "num_labels": len(labels),
+            "id2label": dict(enumerate(labels)),
+            "label2id": {label: index for index, label in enumerate(labels)},
+        }
+
+    def head_matches(self, head: dict[str, Any], control: ControlSpec) -> bool:
+        """Whether a trained head can still serve ``control`` as configured now."""
+        return True
+
+    def training_rows(
+        self,
+        tokenizer: Any,
+        examples: list[Example],
+        control: ControlSpec,
+        labels: list[str],
+        max_length: int,
+    ) -> list[dict[str, Any]]:
+        """Tokenized training rows (features plus ``labels``) for the Trainer."""
+        raise NotImplementedError
+
+    def collator(self, tokenizer: Any) -> Any:
+        """The Trainer's data collator (dynamic padding)."""
+        raise NotImplementedError
+
+    def evaluate(
+        self, loaded: LoadedModel, examples: list[Example], control: ControlSpec, head: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Validation metrics of a freshly trained head."""
+        raise NotImplementedError
+
+    def predict_texts(
+        self, loaded: LoadedModel, texts: list[str], control: ControlSpec, head: dict[str, Any]
+    ) -> list[Prediction]:
+        """Decoded predictions for non-empty ``texts``, one per text, in order."""
+        raise NotImplementedError

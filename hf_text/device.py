@@ -1,0 +1,45 @@
+"""Where models run and in which precision: CUDA (bf16/fp16) when available, else CPU."""
+
+from __future__ import annotations
+
+import torch
+
+from label_studio_ml.errors import ConfigurationError
+
+
+def choose_device(setting: str = "auto") -> torch.device:
+    """The device for ``DEVICE``: ``auto`` picks CUDA when present, then CPU.
+
+    An explicit device that this machine lacks is a configuration error, reported at start-up.
+    """
+    if setting == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(setting)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigurationError(f"DEVICE={setting} but CUDA is not available on this machine")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigurationError(f"DEVICE={setting} but MPS is not available on this machine")
+    return device
+
+
+def _bf16_ok(device: torch.device) -> bool:
+    return device.type == "cuda" and torch.cuda.is_bf16_supported()
+
+
+def inference_dtype(device: torch.device) -> torch.dtype:
+    """Half precision on CUDA (bf16 where supported, else fp16); float32 elsewhere."""
+    if device.type != "cuda":
+        return torch.float32
+    return torch.bfloat16 if _bf16_ok(device) else torch.float16
+
+
+def mixed_precision_flags(device: torch.device) -> dict[str, bool]:
+    """``TrainingArguments`` flags for mixed-precision training on ``device``."""
+    on_cuda = device.type == "cuda"
+    bf16 = _bf16_ok(device)
+    return {"bf16": bf16, "fp16": on_cuda and not bf16}
+
+
+def pad_multiple(device: torch.device) -> int | None:
+    """Pad to a multiple of 8 on CUDA (tensor cores); exact lengths on CPU, where padding only costs."""
+    return 8 if device.type == "cuda" else None

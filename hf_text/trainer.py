@@ -1,0 +1,129 @@
+"""A thin wrapper over HF ``Trainer``: our settings in, progress out, no checkpoints or reporting."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hf_text.device import mixed_precision_flags
+from hf_text.settings import HFSettings
+
+logger = logging.getLogger(__name__)
+
+#: Receives ``epoch``, ``step``, ``loss`` (and ``total_steps``) while training runs.
+ProgressFn = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class TrainStats:
+    """What a finished training run reports about itself."""
+
+    steps: int
+    epochs: float
+    train_loss: float
+    seconds: float
+    rows: int
+
+
+def _progress_callback(progress: ProgressFn | None) -> Any:
+    from transformers import TrainerCallback
+
+    class _Progress(TrainerCallback):
+        """Forwards the Trainer's loss logs to logging and to ``progress``."""
+
+        def on_log(
+            self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any
+        ) -> None:
+            if not logs or "loss" not in logs:
+                return
+            fields = {
+                "epoch": round(float(state.epoch or 0.0), 3),
+                "step": int(state.global_step),
+                "total_steps": int(state.max_steps),
+                "loss": round(float(logs["loss"]), 5),
+            }
+            logger.info("training progress %s", fields)
+            if progress is not None:
+                progress(**fields)
+
+    return _Progress()
+
+
+def _arguments(
+    settings: HFSettings, learning_rate: float, device: torch.device, scratch: Path, rows: int
+) -> Any:
+    from transformers import TrainingArguments
+
+    steps_per_epoch = max(1, math.ceil(rows / settings.batch_size))
+    total_steps = max(1, math.ceil(steps_per_epoch * settings.num_train_epochs))
+    return TrainingArguments(
+        output_dir=str(scratch),
+        num_train_epochs=settings.num_train_epochs,
+        learning_rate=learning_rate,
+        weight_decay=settings.weight_decay,
+        per_device_train_batch_size=settings.batch_size,
+        seed=settings.seed,
+        data_seed=settings.seed,
+        # Rows of similar length share a batch: far less padding, same examples per epoch.
+        train_sampling_strategy="group_by_length",
+        logging_strategy="steps",
+        logging_steps=max(1, total_steps // 20),
+        save_strategy="no",
+        eval_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        use_cpu=device.type == "cpu",
+        dataloader_pin_memory=device.type == "cuda",
+        **mixed_precision_flags(device),
+    )
+
+
+def train_model(
+    model: Any,
+    tokenizer: Any,
+    rows: list[dict[str, Any]],
+    collator: Any,
+    settings: HFSettings,
+    learning_rate: float,
+    device: torch.device,
+    scratch: Path,
+    progress: ProgressFn | None = None,
+) -> TrainStats:
+    """Fine-tune ``model`` in place on ``rows`` (tokenized features with ``labels``).
+
+    ``collator`` pads each batch to its own longest row (dynamic padding). ``scratch`` is a
+    folder the Trainer may write to; nothing there is kept.
+    """
+    from transformers import PrinterCallback, Trainer
+
+    if not rows:
+        raise ValueError("no training rows")
+    started = time.monotonic()
+    trainer = Trainer(
+        model=model,
+        args=_arguments(settings, learning_rate, device, scratch, len(rows)),
+        train_dataset=rows,
+        data_collator=collator,
+        processing_class=tokenizer,
+        callbacks=[_progress_callback(progress)],
+    )
+    # Our callback already logs progress; the default printer would repeat it on stdout.
+    trainer.remove_callback(PrinterCallback)
+    output = trainer.train()
+    model.eval()
+    stats = TrainStats(
+        steps=int(output.global_step),
+        epochs=float(trainer.state.epoch or 0.0),
+        train_loss=float(output.training_loss),
+        seconds=round(time.monotonic() - started, 2),
+        rows=len(rows),
+    )
+    logger.info("training finished: %s", stats)
+    return stats

@@ -1,0 +1,80 @@
+"""HFSettings: defaults, parsing and validation of the model environment variables."""
+
+from __future__ import annotations
+
+import pytest
+
+from hf_text.settings import EMBEDDED_MODEL_NAME, HFSettings
+from label_studio_ml.errors import ConfigurationError
+
+
+def test_defaults_use_the_embedded_model_and_documented_values() -> None:
+    settings = HFSettings.from_env({})
+    assert settings.baseline_model_name == EMBEDDED_MODEL_NAME
+    assert settings.finetuned_model_name == "finetuned_model"
+    assert settings.learning_rate is None
+    assert settings.learning_rate_or(2e-5) == 2e-5
+    assert (settings.num_train_epochs, settings.weight_decay, settings.keep_versions) == (3.0, 0.01, 3)
+    assert settings.multilabel_threshold == 0.5
+    assert settings.validation_min_examples == 20
+
+
+def test_every_variable_is_read() -> None:
+    env = {
+        "BASELINE_MODEL_NAME": "/models/bert",
+        "FINETUNED_MODEL_NAME": "my-model",
+        "LEARNING_RATE": "3e-5",
+        "NUM_TRAIN_EPOCHS": "1.5",
+        "WEIGHT_DECAY": "0",
+        "BATCH_SIZE": "4",
+        "MAX_LENGTH": "128",
+        "SEED": "7",
+        "KEEP_VERSIONS": "2",
+        "MULTILABEL_THRESHOLD": "0.3",
+        "DEVICE": "CPU",
+        "TOKEN_BUDGET": "2048",
+        "WINDOW_STRIDE": "32",
+        "VALIDATION_MIN_EXAMPLES": "50",
+    }
+    settings = HFSettings.from_env(env)
+    assert settings == HFSettings(
+        baseline_model_name="/models/bert",
+        finetuned_model_name="my-model",
+        learning_rate=3e-5,
+        num_train_epochs=1.5,
+        weight_decay=0.0,
+        batch_size=4,
+        max_length=128,
+        seed=7,
+        keep_versions=2,
+        multilabel_threshold=0.3,
+        device="cpu",
+        token_budget=2048,
+        window_stride=32,
+        validation_min_examples=50,
+    )
+    assert settings.learning_rate_or(2e-5) == 3e-5
+    assert settings.hyper_parameters(3e-5)["num_train_epochs"] == 1.5
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("LEARNING_RATE", "fast"),
+        ("LEARNING_RATE", "0"),
+        ("NUM_TRAIN_EPOCHS", "-1"),
+        ("WEIGHT_DECAY", "-0.1"),
+        ("BATCH_SIZE", "0"),
+        ("MAX_LENGTH", "8"),
+        ("KEEP_VERSIONS", "0"),
+        ("MULTILABEL_THRESHOLD", "1.5"),
+        ("DEVICE", "tpu"),
+        ("DEVICE", "cuda:1"),
+        ("FINETUNED_MODEL_NAME", "../escape"),
+        ("FINETUNED_MODEL_NAME", "a/b"),
+        ("WINDOW_STRIDE", "200"),
+    ],
+)
+def test_invalid_values_are_configuration_errors(name: str, value: str) -> None:
+    with pytest.raises(ConfigurationError, match=name):
+        HFSettings.from_env({name: value})
