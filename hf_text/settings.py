@@ -44,7 +44,8 @@ def _float(env: Mapping[str, str], name: str, default: float, low: float, high: 
 class HFSettings:
     """Hyper-parameters and inference limits of a Hugging Face text backend.
 
-    ``learning_rate`` ``None`` means the model class's own default (2e-5 for classification);
+    ``learning_rate`` ``None`` means the model class's own default (1e-4 for classification);
+    ``min_train_steps`` adds epochs when ``num_train_epochs`` would give fewer optimizer steps;
     ``max_length`` is clamped to the model's position limit when the model is loaded.
     """
 
@@ -52,6 +53,7 @@ class HFSettings:
     finetuned_model_name: str = "finetuned_model"
     learning_rate: float | None = None
     num_train_epochs: float = 3.0
+    min_train_steps: int = 60
     weight_decay: float = 0.01
     batch_size: int = 16
     max_length: int = 256
@@ -86,6 +88,7 @@ class HFSettings:
             finetuned_model_name=finetuned,
             learning_rate=_optional_float(env, "LEARNING_RATE", low=0.0, high=1.0),
             num_train_epochs=_float(env, "NUM_TRAIN_EPOCHS", cls.num_train_epochs, low=0.0, high=1000.0),
+            min_train_steps=env_int(env, "MIN_TRAIN_STEPS", cls.min_train_steps, minimum=0),
             weight_decay=_float(env, "WEIGHT_DECAY", cls.weight_decay, low=0.0, high=1.0, low_inclusive=True),
             batch_size=env_int(env, "BATCH_SIZE", cls.batch_size, minimum=1),
             max_length=max_length,
@@ -112,6 +115,7 @@ class HFSettings:
             "baseline_model_name": self.baseline_model_name,
             "learning_rate": learning_rate,
             "num_train_epochs": self.num_train_epochs,
+            "min_train_steps": self.min_train_steps,
             "weight_decay": self.weight_decay,
             "batch_size": self.batch_size,
             "max_length": self.max_length,

@@ -56,16 +56,26 @@ def _progress_callback(progress: ProgressFn | None) -> Any:
     return _Progress()
 
 
+def training_epochs(settings: HFSettings, rows: int) -> float:
+    """``NUM_TRAIN_EPOCHS``, or more when that would give fewer than ``MIN_TRAIN_STEPS`` steps.
+
+    The first trainings of a project see a few dozen annotations: three epochs of those are a
+    handful of optimizer steps, too few for a fresh head to learn anything.
+    """
+    steps_per_epoch = max(1, math.ceil(rows / settings.batch_size))
+    return max(settings.num_train_epochs, settings.min_train_steps / steps_per_epoch)
+
+
 def _arguments(
     settings: HFSettings, learning_rate: float, device: torch.device, scratch: Path, rows: int
 ) -> Any:
     from transformers import TrainingArguments
 
-    steps_per_epoch = max(1, math.ceil(rows / settings.batch_size))
-    total_steps = max(1, math.ceil(steps_per_epoch * settings.num_train_epochs))
+    epochs = training_epochs(settings, rows)
+    total_steps = max(1, math.ceil(max(1, math.ceil(rows / settings.batch_size)) * epochs))
     return TrainingArguments(
         output_dir=str(scratch),
-        num_train_epochs=settings.num_train_epochs,
+        num_train_epochs=epochs,
         learning_rate=learning_rate,
         weight_decay=settings.weight_decay,
         per_device_train_batch_size=settings.batch_size,
@@ -117,10 +127,11 @@ def train_model(
     # Our callback already logs progress; the default printer would repeat it on stdout.
     trainer.remove_callback(PrinterCallback)
     output = trainer.train()
+    epochs = float(trainer.state.epoch or 0.0)
     model.eval()
     stats = TrainStats(
         steps=int(output.global_step),
-        epochs=float(trainer.state.epoch or 0.0),
+        epochs=epochs,
         train_loss=float(output.training_loss),
         seconds=round(time.monotonic() - started, 2),
         rows=len(rows),

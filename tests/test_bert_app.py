@@ -47,6 +47,7 @@ def labeled_tasks() -> list[dict]:
 def small_training(monkeypatch: pytest.MonkeyPatch):
     for name, value in {
         "NUM_TRAIN_EPOCHS": "2",
+        "MIN_TRAIN_STEPS": "0",
         "MAX_LENGTH": "32",
         "WINDOW_STRIDE": "8",
         "LEARNING_RATE": "1e-4",

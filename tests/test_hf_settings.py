@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hf_text.settings import EMBEDDED_MODEL_NAME, HFSettings
+from hf_text.trainer import training_epochs
 from label_studio_ml.errors import ConfigurationError
 
 
@@ -17,6 +18,7 @@ def test_defaults_use_the_embedded_model_and_documented_values() -> None:
     assert (settings.num_train_epochs, settings.weight_decay, settings.keep_versions) == (3.0, 0.01, 3)
     assert settings.multilabel_threshold == 0.5
     assert settings.validation_min_examples == 20
+    assert settings.min_train_steps == 60
 
 
 def test_every_variable_is_read() -> None:
@@ -25,6 +27,7 @@ def test_every_variable_is_read() -> None:
         "FINETUNED_MODEL_NAME": "my-model",
         "LEARNING_RATE": "3e-5",
         "NUM_TRAIN_EPOCHS": "1.5",
+        "MIN_TRAIN_STEPS": "0",
         "WEIGHT_DECAY": "0",
         "BATCH_SIZE": "4",
         "MAX_LENGTH": "128",
@@ -42,6 +45,7 @@ def test_every_variable_is_read() -> None:
         finetuned_model_name="my-model",
         learning_rate=3e-5,
         num_train_epochs=1.5,
+        min_train_steps=0,
         weight_decay=0.0,
         batch_size=4,
         max_length=128,
@@ -65,6 +69,7 @@ def test_every_variable_is_read() -> None:
         ("NUM_TRAIN_EPOCHS", "-1"),
         ("WEIGHT_DECAY", "-0.1"),
         ("BATCH_SIZE", "0"),
+        ("MIN_TRAIN_STEPS", "-1"),
         ("MAX_LENGTH", "8"),
         ("KEEP_VERSIONS", "0"),
         ("MULTILABEL_THRESHOLD", "1.5"),
@@ -78,3 +83,19 @@ def test_every_variable_is_read() -> None:
 def test_invalid_values_are_configuration_errors(name: str, value: str) -> None:
     with pytest.raises(ConfigurationError, match=name):
         HFSettings.from_env({name: value})
+
+
+@pytest.mark.parametrize(
+    ("rows", "batch_size", "epochs", "min_steps", "expected"),
+    [
+        (40, 16, 3.0, 60, 20.0),  # 3 steps an epoch: 20 epochs reach 60 steps
+        (1000, 16, 3.0, 60, 3.0),  # 63 steps an epoch: the configured epochs already suffice
+        (40, 16, 3.0, 0, 3.0),  # 0 turns the minimum off
+        (5, 16, 1.0, 10, 10.0),  # one short batch an epoch
+    ],
+)
+def test_small_datasets_get_enough_optimizer_steps(
+    rows: int, batch_size: int, epochs: float, min_steps: int, expected: float
+) -> None:
+    settings = HFSettings(batch_size=batch_size, num_train_epochs=epochs, min_train_steps=min_steps)
+    assert training_epochs(settings, rows) == pytest.approx(expected)

@@ -49,6 +49,7 @@ def test_webhook_trains_and_every_worker_serves_entities(tmp_path):
             "LABEL_STUDIO_URL": ls_url,
             "LABEL_STUDIO_API_KEY": TOKEN,
             "NUM_TRAIN_EPOCHS": "3",
+            "MIN_TRAIN_STEPS": "0",
             "MAX_LENGTH": "64",
             "WINDOW_STRIDE": "16",
         }

@@ -29,7 +29,13 @@ def js_slice(text: str, start: int, end: int) -> str:
 
 
 def make_model(make_context, config: str = CONFIG, **settings) -> HuggingFaceNER:
-    hf = HFSettings(num_train_epochs=settings.pop("epochs", 1.0), max_length=64, window_stride=16, **settings)
+    hf = HFSettings(
+        num_train_epochs=settings.pop("epochs", 1.0),
+        min_train_steps=settings.pop("min_train_steps", 0),
+        max_length=64,
+        window_stride=16,
+        **settings,
+    )
     return HuggingFaceNER(project_id="7", label_config=config, context=make_context(), hf_settings=hf)
 
 

@@ -27,7 +27,13 @@ pytestmark = pytest.mark.e2e
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TRAINING_TIMEOUT_S = 300.0  # generous: other jobs on a shared 2-core machine slow training 5-10x
 # Small and fast: one epoch, short sequences (the texts are short anyway).
-FAST_TRAINING = {"NUM_TRAIN_EPOCHS": "1", "MAX_LENGTH": "64", "WINDOW_STRIDE": "16", "BATCH_SIZE": "8"}
+FAST_TRAINING = {
+    "NUM_TRAIN_EPOCHS": "1",
+    "MIN_TRAIN_STEPS": "0",
+    "MAX_LENGTH": "64",
+    "WINDOW_STRIDE": "16",
+    "BATCH_SIZE": "8",
+}
 SENTIMENT_TEXTS = [
     ("A wonderful, moving film.", "positive"),
     ("Terrible service and cold food.", "negative"),
@@ -270,7 +276,7 @@ EMOJI_SENTENCES = [
 
 
 # One epoch of 27 sentences finds no entity at all; six at a higher rate do (≈40 steps, 10-20 s).
-NER_TRAINING = {"NUM_TRAIN_EPOCHS": "6", "LEARNING_RATE": "3e-4", "BATCH_SIZE": "4"}
+NER_TRAINING = {"NUM_TRAIN_EPOCHS": "6", "MIN_TRAIN_STEPS": "0", "LEARNING_RATE": "3e-4", "BATCH_SIZE": "4"}
 
 
 def ner_sentences(count: int) -> list[tuple[str, list[tuple[int, int, str]]]]:
