@@ -17,6 +17,7 @@ from hf_text.controls import ControlSpec, Example, require_controls
 from hf_text.device import choose_device, inference_dtype
 from hf_text.heads import fit_summary, train_head
 from hf_text.loader import LoadedModel, load_for_inference
+from hf_text.memory import release_memory
 from hf_text.resolve import resolve_model_folder
 from hf_text.settings import HFSettings, settings_from_environment
 from hf_text.startup import prepare_baseline, warm_cache
@@ -176,6 +177,7 @@ class HFTextModel(LabelStudioMLBase):
             version = store.publish(staging, meta)
         self.set_model_version(version)
         store.prune(settings.keep_versions, protect={version})
+        release_memory()  # the trainable copies of the heads are garbage now
         return fit_summary(version, heads)
 
     def collect_examples(self, tasks: list[dict[str, Any]], control: ControlSpec) -> list[Example]:

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from hf_text.device import mixed_precision_flags
+from hf_text.memory import release_memory
 from hf_text.settings import HFSettings
 
 logger = logging.getLogger(__name__)
@@ -126,8 +127,12 @@ def train_model(
     )
     # Our callback already logs progress; the default printer would repeat it on stdout.
     trainer.remove_callback(PrinterCallback)
-    output = trainer.train()
-    epochs = float(trainer.state.epoch or 0.0)
+    try:
+        output = trainer.train()
+        epochs = float(trainer.state.epoch or 0.0)
+    finally:
+        del trainer  # its optimizer state is twice the model's size
+        release_memory()
     model.eval()
     stats = TrainStats(
         steps=int(output.global_step),
