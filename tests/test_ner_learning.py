@@ -15,7 +15,7 @@ import pytest
 from hf_text.settings import HFSettings
 from huggingface_ner import HuggingFaceNER
 from tests.conftest import load_fixture
-from tests.ner_conll import conll_dir, read_conll, sentence_spans, to_task
+from tests.ner_conll import conll_dir, entity_f1, read_conll, sentence_spans, to_task
 
 TRAIN_SENTENCES = 1000  # 959 distinct: 759 trained on, 200 held out by fit's own validation split
 TEST_SENTENCES = 500  # from CoNLL's test file, never seen in training
@@ -23,14 +23,6 @@ TEST_SENTENCES = 500  # from CoNLL's test file, never seen in training
 # learning-rate sweep's 1,000-sentence run gave 0.821. 0.70 leaves room for run-to-run noise and
 # still fails on any real regression (an untrained head, misaligned labels or offsets give ~0).
 MIN_F1 = 0.70
-
-
-def entity_f1(gold: list[set[tuple[int, int, str]]], predicted: list[set[tuple[int, int, str]]]) -> float:
-    """Micro F1 over exact (start, end, label) matches."""
-    true_positive = sum(len(g & p) for g, p in zip(gold, predicted, strict=True))
-    predicted_count = sum(len(p) for p in predicted)
-    gold_count = sum(len(g) for g in gold)
-    return 2 * true_positive / (predicted_count + gold_count) if predicted_count + gold_count else 0.0
 
 
 @pytest.mark.slow

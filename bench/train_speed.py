@@ -1,0 +1,240 @@
+"""Training speed: one ``BertClassifier.fit`` against the public Label Studio example's training.
+
+Both sides fine-tune the same baseline (the embedded MiniLM folder) on the same 1,000 labeled
+BBC News tasks, shaped as Label Studio returns them; each article is cut to a seeded random length
+between 16 and 256 words (mixed lengths, as annotators produce). One epoch each, in one process.
+
+* ``baseline``: what a user of the public example gets. The (text, choice) pairs are read from the
+  very same task dicts, the whole dataset is tokenized at once with
+  ``tokenizer(texts, truncation=True, padding=True)`` (every row padded to the longest text, up to
+  the model's 512 tokens), then HF ``Trainer`` with batch 8, fp32, lr 2e-5, weight decay 0.01, a
+  fresh ``AutoModelForSequenceClassification`` (5 labels), no checkpoints and no reporting.
+* ``product``: ``BertClassifier.fit("START_TRAINING", {})`` with ``labeled_tasks`` returning the
+  tasks and default ``HFSettings`` (batch 16, ``MAX_LENGTH`` 256 with sliding windows, rows grouped
+  by length, dynamic padding, mixed precision on CUDA), except ``validation_min_examples``, set
+  above the task count so that ``fit`` holds out no validation split and both sides train on the
+  same number of samples.
+
+"training s" is the Trainer's construction plus ``train()`` on both sides; samples/s is tasks
+divided by it. "whole s" adds what surrounds it: tokenizing and loading the model on both sides,
+and for the product also saving and publishing the version (and validation, were there any).
+The product trains on windows, so it may see more rows than tasks (reported as "rows"). The last
+row says how many times faster the product is: samples/s product/baseline, whole time
+baseline/product.
+Results go to ``bench/results/train_speed.json``.
+
+    python -m bench.train_speed                                # the full benchmark
+    python -m bench.train_speed --tasks 40 --max-words 64      # a quick smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import random
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bench.report import markdown_table, ratio, save_json
+from hf_text.resolve import resolve_model_folder
+from hf_text.settings import HFSettings
+from label_studio_ml.config import Settings
+from label_studio_ml.context import BackendContext
+from tests import bbc_news
+
+TASKS = 1000
+EPOCHS = 1.0
+MIN_WORDS = 16
+MAX_WORDS = 256
+SEED = 42
+#: The public example's hyper-parameters.
+PUBLIC = {"learning_rate": 2e-5, "weight_decay": 0.01, "batch_size": 8}
+
+
+# -- data ----------------------------------------------------------------------------------------
+
+
+def unique_articles() -> dict[str, list[str]]:
+    """Every BBC article per label, in file order, without the corpus's repeated articles."""
+    folder = bbc_news.bbc_dir()
+    seen: set[str] = set()
+    articles: dict[str, list[str]] = {}
+    for label in bbc_news.LABELS:
+        articles[label] = []
+        for path in sorted((folder / label).glob("*.txt")):
+            text = bbc_news.read_article(path)
+            if text not in seen:  # the product keeps one example per distinct text
+                seen.add(text)
+                articles[label].append(text)
+    return articles
+
+
+def first_words(text: str, count: int) -> str:
+    """The first ``count`` words of ``text`` (all of it when shorter), single-spaced."""
+    return " ".join(text.split()[:count])
+
+
+def sample_tasks(count: int, min_words: int, max_words: int, seed: int) -> list[dict[str, Any]]:
+    """``count`` labeled tasks, as balanced over the topics as ``count`` allows, mixed lengths."""
+    rng = random.Random(seed)
+    articles = unique_articles()
+    labels = list(bbc_news.LABELS)
+    pairs = []
+    for position, label in enumerate(labels):
+        quota = count // len(labels) + (1 if position < count % len(labels) else 0)
+        for text in rng.sample(articles[label], quota):
+            pairs.append((first_words(text, rng.randint(min_words, max_words)), label))
+    rng.shuffle(pairs)
+    return [bbc_news.to_task(text, label, index) for index, (text, label) in enumerate(pairs)]
+
+
+def texts_and_labels(tasks: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """(text, choice) of each task, read as the public example reads them: first annotation's result."""
+    texts, labels = [], []
+    for task in tasks:
+        texts.append(task["data"]["text"])
+        labels.append(task["annotations"][0]["result"][0]["value"]["choices"][0])
+    return texts, labels
+
+
+# -- the two sides -------------------------------------------------------------------------------
+
+
+def warm_up_device() -> str:
+    """Initialise the device before any timing, so neither side pays for it; returns its name."""
+    if torch.cuda.is_available():
+        torch.ones(64, 64, device="cuda").matmul(torch.ones(64, 64, device="cuda")).sum().item()
+        return torch.cuda.get_device_name(0)
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def _baseline_rows(tokenizer: Any, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    texts, labels = texts_and_labels(tasks)
+    index = {label: position for position, label in enumerate(bbc_news.LABELS)}
+    encoded = tokenizer(texts, truncation=True, padding=True)
+    columns = [key for key in ("input_ids", "attention_mask", "token_type_ids") if key in encoded]
+    return [
+        {**{key: encoded[key][row] for key in columns}, "labels": index[label]}
+        for row, label in enumerate(labels)
+    ]
+
+
+def run_baseline(tasks: list[dict[str, Any]], epochs: float) -> dict[str, Any]:
+    """The public example's training on ``tasks``; its timings, steps and loss."""
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
+
+    folder = str(resolve_model_folder(HFSettings().baseline_model_name))
+    started = time.monotonic()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    rows = _baseline_rows(tokenizer, tasks)
+    set_seed(SEED)  # the new head's initial weights, as on the product side
+    model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=len(bbc_news.LABELS))
+    with tempfile.TemporaryDirectory(prefix="bench-speed-") as scratch:
+        arguments = TrainingArguments(
+            output_dir=scratch, learning_rate=PUBLIC["learning_rate"], weight_decay=PUBLIC["weight_decay"],
+            per_device_train_batch_size=PUBLIC["batch_size"], num_train_epochs=epochs, seed=SEED,
+            save_strategy="no", report_to="none", disable_tqdm=True,
+        )  # fmt: skip
+        training_started = time.monotonic()
+        trainer = Trainer(model=model, args=arguments, train_dataset=rows, processing_class=tokenizer)
+        output = trainer.train()
+        ended = time.monotonic()
+    return {
+        "rows": len(rows),
+        "padded_length": len(rows[0]["input_ids"]),
+        "steps": int(output.global_step),
+        "train_loss": round(float(output.training_loss), 5),
+        "train_seconds": round(ended - training_started, 2),
+        "whole_seconds": round(ended - started, 2),
+    }
+
+
+def run_product(tasks: list[dict[str, Any]], epochs: float) -> dict[str, Any]:
+    """``BertClassifier.fit`` on ``tasks`` with default settings (no validation split)."""
+    from bert_classifier.model import BertClassifier
+
+    # Exactly --epochs like the baseline (no minimum step count), and no validation hold-out.
+    settings = HFSettings(num_train_epochs=epochs, min_train_steps=0, validation_min_examples=len(tasks) + 1)
+    with tempfile.TemporaryDirectory(prefix="bench-speed-") as folder:
+        context = BackendContext.from_settings(Settings(model_dir=Path(folder)))
+        model = BertClassifier(
+            project_id="1", label_config=bbc_news.LABEL_CONFIG, context=context, hf_settings=settings
+        )
+        model.labeled_tasks = lambda: tasks
+        started = time.monotonic()
+        summary = model.fit("START_TRAINING", {})
+        ended = time.monotonic()
+    if summary.get("train_size") != len(tasks) or summary.get("validation_size"):
+        raise RuntimeError(f"the product did not train on all {len(tasks)} tasks: {summary}")
+    expected_steps = math.ceil(math.ceil(summary["training_rows"] / settings.batch_size) * epochs)
+    if summary["steps"] > expected_steps:
+        raise RuntimeError(f"the product trained {summary['steps']} steps, more than {epochs:g} epoch(s)")
+    return {
+        "rows": summary["training_rows"],
+        "steps": summary["steps"],
+        "train_loss": summary["train_loss"],
+        "train_seconds": summary["train_seconds"],
+        "whole_seconds": round(ended - started, 2),
+    }
+
+
+# -- report --------------------------------------------------------------------------------------
+
+
+def table(results: dict[str, dict[str, Any]], tasks: int) -> str:
+    """One row per side plus the product/baseline ratio row."""
+    names = {"baseline": "baseline (public example)", "product": "product (BertClassifier.fit)"}
+    rows = []
+    for side, label in names.items():
+        run = results[side]
+        run["samples_per_s"] = round(tasks / run["train_seconds"], 2)
+        rows.append([label, run["rows"], run["steps"], f"{run['train_seconds']:.1f}",
+                     f"{run['samples_per_s']:.1f}", f"{run['whole_seconds']:.1f}"])  # fmt: skip
+    base, product = results["baseline"], results["product"]
+    # Both ratios read "times faster": samples/s product/baseline, whole time baseline/product.
+    rows.append(["product / baseline", "", "", "", ratio(product["samples_per_s"], base["samples_per_s"]),
+                 ratio(base["whole_seconds"], product["whole_seconds"])])  # fmt: skip
+    header = ["side", "rows", "steps", "training s", "samples/s", "whole s"]
+    return markdown_table(header, rows)
+
+
+def main() -> None:
+    """Parse options, run the baseline then the product, save the numbers, print the table last."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", type=int, default=TASKS, help="labeled tasks both sides train on")
+    parser.add_argument("--epochs", type=float, default=EPOCHS)
+    parser.add_argument("--min-words", type=int, default=MIN_WORDS, help="shortest article cut")
+    parser.add_argument("--max-words", type=int, default=MAX_WORDS, help="longest article cut")
+    parser.add_argument("--seed", type=int, default=SEED, help="picks the articles and their lengths")
+    options = parser.parse_args()
+    if not 0 < options.min_words <= options.max_words or options.tasks < len(bbc_news.LABELS):
+        parser.error("need 0 < --min-words <= --max-words and at least one task per topic")
+    logging.basicConfig(level=logging.WARNING)
+    tasks = sample_tasks(options.tasks, options.min_words, options.max_words, options.seed)
+    device = warm_up_device()
+    results = {"baseline": run_baseline(tasks, options.epochs), "product": run_product(tasks, options.epochs)}
+    markdown = table(results, len(tasks))
+    words = [len(task["data"]["text"].split()) for task in tasks]
+    save_json("train_speed", {
+        "device": device, "tasks": len(tasks), "epochs": options.epochs, "seed": options.seed,
+        "words": {"min": min(words), "mean": round(sum(words) / len(words), 1), "max": max(words)},
+        "baseline_settings": PUBLIC, "results": results, "table": markdown,
+    })  # fmt: skip
+    print(f"{len(tasks)} BBC tasks ({min(words)}-{max(words)} words), {options.epochs:g} epoch(s), {device}; "
+          f"baseline rows padded to {results['baseline']['padded_length']} tokens\n")  # fmt: skip
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()
