@@ -98,7 +98,7 @@ class BertClassifier(HFTextModel):
         """``(len(texts), len(head labels))`` probabilities, long texts combined over windows."""
         stride = int(head.get("window_stride", self.hf_settings.window_stride))
         windows = split_windows(loaded.tokenizer, texts, int(head["max_length"]), stride)
-        logits = window_logits(loaded, windows, self.hf_settings.token_budget)
+        logits = window_logits(loaded, windows, self.token_budget)
         squash = sigmoid if head.get("multiple") else softmax
         totals = np.zeros((len(texts), len(head["labels"])), dtype=np.float64)
         weights = np.zeros(len(texts), dtype=np.float64)

@@ -14,7 +14,7 @@ from typing import Any
 
 from hf_text.annotations import annotation_time, chosen_annotation, results_for
 from hf_text.controls import ControlSpec, Example, require_controls
-from hf_text.device import choose_device, inference_dtype
+from hf_text.device import choose_device, default_token_budget, inference_dtype
 from hf_text.heads import fit_summary, train_head
 from hf_text.loader import LoadedModel, load_for_inference
 from hf_text.memory import release_memory
@@ -72,6 +72,11 @@ class HFTextModel(LabelStudioMLBase):
     def device(self) -> Any:
         """The torch device for inference and training."""
         return choose_device(self.hf_settings.device)
+
+    @property
+    def token_budget(self) -> int:
+        """Tokens per inference batch: ``TOKEN_BUDGET``, or the device's default."""
+        return self.hf_settings.token_budget or default_token_budget(self.device)
 
     @property
     def store(self) -> ModelStore:

@@ -35,6 +35,14 @@ def _optional_float(
     return value
 
 
+def _optional_int(env: Mapping[str, str], name: str, minimum: int) -> int | None:
+    """``name`` parsed as an integer of at least ``minimum``, or ``None`` when unset."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    return env_int(env, name, minimum, minimum=minimum)
+
+
 def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float, **kw: bool) -> float:
     value = _optional_float(env, name, low, high, **kw)
     return default if value is None else value
@@ -46,6 +54,7 @@ class HFSettings:
 
     ``learning_rate`` ``None`` means the model class's own default (1e-4 for classification);
     ``min_train_steps`` adds epochs when ``num_train_epochs`` would give fewer optimizer steps;
+    ``token_budget`` ``None`` means the device's default (``hf_text.device.default_token_budget``);
     ``max_length`` is clamped to the model's position limit when the model is loaded.
     """
 
@@ -61,7 +70,7 @@ class HFSettings:
     keep_versions: int = 3
     multilabel_threshold: float = 0.5
     device: str = "auto"
-    token_budget: int = 16384
+    token_budget: int | None = None
     window_stride: int = 64
     validation_min_examples: int = 20
 
@@ -98,7 +107,7 @@ class HFSettings:
                 env, "MULTILABEL_THRESHOLD", cls.multilabel_threshold, low=0.0, high=1.0
             ),
             device=device,
-            token_budget=env_int(env, "TOKEN_BUDGET", cls.token_budget, minimum=64),
+            token_budget=_optional_int(env, "TOKEN_BUDGET", minimum=64),
             window_stride=stride,
             validation_min_examples=env_int(
                 env, "VALIDATION_MIN_EXAMPLES", cls.validation_min_examples, minimum=2

@@ -93,7 +93,7 @@ class HuggingFaceNER(HFTextModel):
             spec.split(loaded.tokenizer, [e.text for e in examples]), [e.target for e in examples]
         )
         id2tag = self.label_map(control).tags_for(loaded.model.config.id2label)
-        words = tag_windows(loaded, [item.windows for item in aligned], self.hf_settings.token_budget, id2tag)
+        words = tag_windows(loaded, [item.windows for item in aligned], self.token_budget, id2tag)
         predicted = [item.names_of(tagged) for item, tagged in zip(aligned, words, strict=True)]
         return entity_metrics([item.gold_names() for item in aligned], predicted)
 
@@ -149,7 +149,7 @@ class HuggingFaceNER(HFTextModel):
         spec = self.window_spec(head)
         id2tag = self.label_map(control).tags_for(loaded.model.config.id2label)
         tagged = tag_windows(
-            loaded, spec.split(loaded.tokenizer, texts), self.hf_settings.token_budget, id2tag
+            loaded, spec.split(loaded.tokenizer, texts), self.token_budget, id2tag
         )
         target = Target(control.from_name, control.to_name)
         predictions = []

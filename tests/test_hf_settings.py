@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
+from hf_text.device import default_token_budget
 from hf_text.settings import EMBEDDED_MODEL_NAME, HFSettings
 from hf_text.trainer import training_epochs
 from label_studio_ml.errors import ConfigurationError
@@ -19,6 +21,9 @@ def test_defaults_use_the_embedded_model_and_documented_values() -> None:
     assert settings.multilabel_threshold == 0.5
     assert settings.validation_min_examples == 20
     assert settings.min_train_steps == 60
+    assert settings.token_budget is None  # the device decides
+    assert default_token_budget(torch.device("cpu")) == 4096
+    assert default_token_budget(torch.device("cuda")) == 16384
 
 
 def test_every_variable_is_read() -> None:
@@ -69,6 +74,8 @@ def test_every_variable_is_read() -> None:
         ("NUM_TRAIN_EPOCHS", "-1"),
         ("WEIGHT_DECAY", "-0.1"),
         ("BATCH_SIZE", "0"),
+        ("TOKEN_BUDGET", "10"),
+        ("TOKEN_BUDGET", "many"),
         ("MIN_TRAIN_STEPS", "-1"),
         ("MAX_LENGTH", "8"),
         ("KEEP_VERSIONS", "0"),
