@@ -45,6 +45,7 @@ BBC_TEST_PER_LABEL = 60
 CONLL_TEST_SENTENCES = 1000
 PUBLIC = {"learning_rate": 2e-5, "num_train_epochs": 3.0, "batch_size": 8, "min_train_steps": 0}
 LINES = {"product": {}, "public": PUBLIC}
+TITLES = {"product": "this backend (defaults)", "public": "public example settings"}
 RESULTS_FILE = RESULTS / "learning_curves.json"
 
 
@@ -188,9 +189,9 @@ def write_report(runs: list[dict[str, Any]], docs: Path) -> str:
     for task, (_, _, title) in TASKS.items():
         lines = sorted({r["line"] for r in runs if r["task"] == task})
         if lines:
-            header = ["labeled examples", *[f"{line} (mean ± spread, seeds)" for line in lines]]
+            header = ["labeled examples", *[TITLES.get(line, line) for line in lines]]
             parts.append(f"### {title}\n\n" + markdown_table(header, summary_rows(runs, task)))
-    markdown = "\n\n".join(parts)
+    markdown = "\n\n".join(parts) + "\n\nEach cell: mean ± half the range over the seeds (number of seeds)."
     docs.mkdir(parents=True, exist_ok=True)
     (docs / "learning_curves.md").write_text(markdown + "\n")
     plot(runs, docs / "learning_curves.png")
@@ -211,17 +212,20 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
             scores = [[r["score"] for r in runs if (r["task"], r["line"], r["size"]) == (task, line, s)]
                       for s in sizes]  # fmt: skip
             means = [sum(s) / len(s) for s in scores]
-            label = "this backend (defaults)" if line == "product" else "public example settings"
-            axis.plot(sizes, means, marker="o", label=label)
+            axis.plot(sizes, means, marker="o", label=TITLES.get(line, line))
             axis.fill_between(sizes, [min(s) for s in scores], [max(s) for s in scores], alpha=0.2)
+        sizes = sorted({r["size"] for r in runs if r["task"] == task})
         axis.set_xscale("log")
-        axis.set_xlabel("labeled examples")
+        axis.set_xticks(sizes, [str(size) for size in sizes])
+        axis.minorticks_off()
+        axis.set_xlabel("labeled examples (log scale)")
         axis.set_title(title)
         axis.set_ylim(0, 1)
         axis.grid(True, alpha=0.3)
-        if axis.lines:
-            axis.legend(loc="lower right")
-    figure.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:  # one legend for both panels, under them, where it hides no curve
+        figure.legend(handles, labels, loc="lower center", ncol=len(handles), frameon=False)
+    figure.tight_layout(rect=(0, 0.08, 1, 1))
     figure.savefig(path, dpi=110)
 
 

@@ -44,7 +44,7 @@ def test_learning_curve_report_has_a_row_per_size_and_a_plot(tmp_path: Path) -> 
         for seed in (1, 2, 3)
     ]
     markdown = learning_curves.write_report(runs, tmp_path)
-    rows = [line for line in markdown.splitlines() if line.startswith("| 50 ") or line.startswith("| 100 ")]
+    rows = [line for line in markdown.splitlines() if line.startswith(("| 50 ", "| 100 "))]
     assert rows == [
         "| 50 | 0.920 ± 0.010 (3) | 0.320 ± 0.010 (3) |",
         "| 100 | 0.920 ± 0.010 (3) | 0.320 ± 0.010 (3) |",
