@@ -84,9 +84,17 @@ def conll_data() -> tuple[list[ner_conll.Sentence], list[ner_conll.Sentence]]:
 # -- one run -------------------------------------------------------------------------------------
 
 
-def _model(model_class: type, config: str, settings: HFSettings, model_dir: Path) -> Any:
-    context = BackendContext.from_settings(Settings(model_dir=model_dir))
-    return model_class(project_id="1", label_config=config, context=context, hf_settings=settings)
+def train_then_predict(
+    model_class: type, config: str, settings: HFSettings, tasks: list[dict[str, Any]], texts: list[str]
+) -> list[dict[str, Any]]:
+    """``fit`` a fresh project on ``tasks`` (as if Label Studio listed them), then ``predict`` ``texts``."""
+    with tempfile.TemporaryDirectory(prefix="bench-lc-") as folder:
+        context = BackendContext.from_settings(Settings(model_dir=Path(folder)))
+        model = model_class(project_id="1", label_config=config, context=context, hf_settings=settings)
+        model.labeled_tasks = lambda: tasks
+        model.fit("START_TRAINING", {})
+        response = model.predict([{"id": i, "data": {"text": text}} for i, text in enumerate(texts)])
+    return response.serialize()
 
 
 def bbc_run(settings: HFSettings, size: int, data: Any) -> float:
@@ -95,14 +103,9 @@ def bbc_run(settings: HFSettings, size: int, data: Any) -> float:
 
     pool, test = data
     tasks = bbc_sample(pool, size, settings.seed)
-    with tempfile.TemporaryDirectory(prefix="bench-lc-") as folder:
-        model = _model(BertClassifier, bbc_news.LABEL_CONFIG, settings, Path(folder))
-        model.labeled_tasks = lambda: tasks
-        model.fit("START_TRAINING", {})
-        items = model.predict([{"id": i, "data": {"text": text}} for i, (text, _) in enumerate(test)])
+    items = train_then_predict(BertClassifier, bbc_news.LABEL_CONFIG, settings, tasks, [t for t, _ in test])
     predicted = [
-        frozenset(item["result"][0]["value"]["choices"]) if item["result"] else frozenset()
-        for item in items.serialize()
+        frozenset(item["result"][0]["value"]["choices"]) if item["result"] else frozenset() for item in items
     ]
     truth = [frozenset({label}) for _, label in test]
     return float(classification_metrics(truth, predicted, list(bbc_news.LABELS))["macro_f1"])
@@ -116,14 +119,11 @@ def conll_run(settings: HFSettings, size: int, data: Any) -> float:
     sample = random.Random(settings.seed).sample(train, size)
     tasks = [ner_conll.to_task(sentence, index) for index, sentence in enumerate(sample)]
     gold_and_text = [ner_conll.sentence_spans(sentence) for sentence in test]
-    with tempfile.TemporaryDirectory(prefix="bench-lc-") as folder:
-        model = _model(HuggingFaceNER, ner_conll.LABEL_CONFIG, settings, Path(folder))
-        model.labeled_tasks = lambda: tasks
-        model.fit("START_TRAINING", {})
-        response = model.predict([{"id": i, "data": {"text": t}} for i, (t, _) in enumerate(gold_and_text)])
+    texts = [text for text, _ in gold_and_text]
+    items = train_then_predict(HuggingFaceNER, ner_conll.LABEL_CONFIG, settings, tasks, texts)
     predicted = [
         {(r["value"]["start"], r["value"]["end"], r["value"]["labels"][0]) for r in item["result"]}
-        for item in response.serialize()
+        for item in items
     ]
     return ner_conll.entity_f1([set(spans) for _, spans in gold_and_text], predicted)
 
