@@ -29,11 +29,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.fit_project import fit_project
 from bench.report import RESULTS, markdown_table, mean_and_spread
 from hf_text.metrics import classification_metrics
 from hf_text.settings import HFSettings
-from label_studio_ml.config import Settings
-from label_studio_ml.context import BackendContext
 from tests import bbc_news, ner_conll
 
 SIZES = (50, 100, 200, 500, 1000)
@@ -89,10 +88,7 @@ def train_then_predict(
 ) -> list[dict[str, Any]]:
     """``fit`` a fresh project on ``tasks`` (as if Label Studio listed them), then ``predict`` ``texts``."""
     with tempfile.TemporaryDirectory(prefix="bench-lc-") as folder:
-        context = BackendContext.from_settings(Settings(model_dir=Path(folder)))
-        model = model_class(project_id="1", label_config=config, context=context, hf_settings=settings)
-        model.labeled_tasks = lambda: tasks
-        model.fit("START_TRAINING", {})
+        model, _ = fit_project(model_class, config, settings, tasks, Path(folder))
         response = model.predict([{"id": i, "data": {"text": text}} for i, text in enumerate(texts)])
     return response.serialize()
 

@@ -39,7 +39,7 @@ import psutil
 import requests
 
 from bench.report import ROOT, markdown_table, save_json
-from bench.requests_ls import predict_body, setup_body, start_training_body
+from bench.requests_ls import predict_body, setup_body, start_training_body, training_status
 from tests import bbc_news
 from tests.conftest import load_fixture
 from tests.e2e.processes import log_tail
@@ -71,8 +71,7 @@ def wait_trained(url: str, project: int, log: Path, timeout_s: float) -> dict[st
     """Poll ``/metrics`` until the project's first run finished; fail loudly if it failed."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        entry = requests.get(f"{url}/metrics", timeout=10).json()["projects"].get(str(project), {})
-        training = entry.get("training", {})
+        training = training_status(url, project)
         if training.get("runs", 0) >= 1 and training.get("state") != "running":
             if training.get("failures"):
                 raise RuntimeError(f"project {project}: training failed: {training}\n{log_tail(log)}")

@@ -35,11 +35,10 @@ from typing import Any
 
 import requests
 
+from bench.fit_project import fit_project
 from bench.report import markdown_table, percentile, ratio, save_json
 from bench.requests_ls import predict_body
 from hf_text.settings import HFSettings
-from label_studio_ml.config import Settings
-from label_studio_ml.context import BackendContext
 from tests import bbc_news, ner_conll
 from tests.servers import ROOT, backend
 
@@ -107,13 +106,9 @@ def mixed_texts(count: int, seed: int = 7) -> list[str]:
 
 def train_version(subject: Subject, model_dir: Path) -> Any:
     """A model instance for project 1 whose served version was just trained on a little data."""
-    context = BackendContext.from_settings(Settings(model_dir=model_dir))
-    model = subject.model_class()(
-        project_id="1", label_config=subject.label_config, context=context, hf_settings=QUICK_TRAINING
+    model, _ = fit_project(
+        subject.model_class(), subject.label_config, QUICK_TRAINING, subject.training_tasks(), model_dir
     )
-    tasks = subject.training_tasks()
-    model.labeled_tasks = lambda: tasks
-    model.fit("START_TRAINING", {})
     return model
 
 

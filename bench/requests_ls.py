@@ -1,9 +1,12 @@
-"""Label Studio's request bodies (recorded from 1.23.2) re-aimed at a benchmark's project and config."""
+"""Talking to a backend as Label Studio does: its recorded bodies (1.23.2) re-aimed at a benchmark's
+project and config, and the project's training status as ``/metrics`` reports it."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
+
+import requests
 
 from tests.conftest import load_fixture
 
@@ -40,3 +43,9 @@ def predict_body(project: int, label_config: str, texts: list[str]) -> dict[str,
     ]
     body.update(tasks=tasks, project=project_key(body["project"], project), label_config=label_config)
     return body
+
+
+def training_status(url: str, project: int) -> dict[str, Any]:
+    """The project's ``training`` entry of the backend's ``/metrics`` (``{}`` before it is known)."""
+    projects = requests.get(f"{url}/metrics", timeout=10).json().get("projects", {})
+    return projects.get(str(project), {}).get("training", {})

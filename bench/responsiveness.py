@@ -17,12 +17,11 @@ import logging
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import requests
 
 from bench.report import markdown_table, percentile, ratio, save_json
-from bench.requests_ls import setup_body, start_training_body
+from bench.requests_ls import setup_body, start_training_body, training_status
 from tests import bbc_news
 from tests.fake_label_studio import fake_label_studio
 from tests.servers import ROOT, backend
@@ -42,12 +41,6 @@ def one_round(url: str) -> tuple[float, float]:
     return 1000 * health, 1000 * (time.perf_counter() - started)
 
 
-def training_state(url: str) -> dict[str, Any]:
-    """The project's training entry of ``/metrics``."""
-    projects = requests.get(f"{url}/metrics", timeout=5).json().get("projects", {})
-    return projects.get(str(PROJECT), {}).get("training", {})
-
-
 def measure(url: str, rounds: int, while_training: bool, deadline_s: float) -> dict[str, list[float]]:
     """Latency samples, either ``rounds`` on the idle backend or all through one training run."""
     samples: dict[str, list[float]] = {"health": [], "setup": []}
@@ -62,7 +55,7 @@ def measure(url: str, rounds: int, while_training: bool, deadline_s: float) -> d
         samples["setup"].append(setup)
         if not while_training and len(samples["health"]) >= rounds:
             break
-        if while_training and training_state(url).get("state") not in {"running", "queued", "pending"}:
+        if while_training and training_status(url, PROJECT).get("state") != "running":
             break
         time.sleep(0.05)
     return samples
@@ -91,7 +84,7 @@ def main() -> None:
         with backend(ROOT / "bert_classifier", env, workers=1) as url:
             idle = measure(url, options.rounds, while_training=False, deadline_s=120)
             training = measure(url, options.rounds, while_training=True, deadline_s=1800)
-            final = training_state(url)
+            final = training_status(url, PROJECT)
     if final.get("last_error") or final.get("error"):
         raise SystemExit(f"training failed: {json.dumps(final)}")
     table, payload = [], {"training": final}

@@ -40,11 +40,10 @@ from typing import Any
 
 import torch
 
+from bench.fit_project import fit_project
 from bench.report import markdown_table, ratio, save_json
 from hf_text.resolve import resolve_model_folder
 from hf_text.settings import HFSettings
-from label_studio_ml.config import Settings
-from label_studio_ml.context import BackendContext
 from tests import bbc_news
 
 TASKS = 1000
@@ -74,11 +73,6 @@ def unique_articles() -> dict[str, list[str]]:
     return articles
 
 
-def first_words(text: str, count: int) -> str:
-    """The first ``count`` words of ``text`` (all of it when shorter), single-spaced."""
-    return " ".join(text.split()[:count])
-
-
 def sample_tasks(count: int, min_words: int, max_words: int, seed: int) -> list[dict[str, Any]]:
     """``count`` labeled tasks, as balanced over the topics as ``count`` allows, mixed lengths."""
     rng = random.Random(seed)
@@ -88,7 +82,7 @@ def sample_tasks(count: int, min_words: int, max_words: int, seed: int) -> list[
     for position, label in enumerate(labels):
         quota = count // len(labels) + (1 if position < count % len(labels) else 0)
         for text in rng.sample(articles[label], quota):
-            pairs.append((first_words(text, rng.randint(min_words, max_words)), label))
+            pairs.append((bbc_news.first_words(text, rng.randint(min_words, max_words)), label))
     rng.shuffle(pairs)
     return [bbc_news.to_task(text, label, index) for index, (text, label) in enumerate(pairs)]
 
@@ -167,13 +161,8 @@ def run_product(tasks: list[dict[str, Any]], epochs: float) -> dict[str, Any]:
     # Exactly --epochs like the baseline (no minimum step count), and no validation hold-out.
     settings = HFSettings(num_train_epochs=epochs, min_train_steps=0, validation_min_examples=len(tasks) + 1)
     with tempfile.TemporaryDirectory(prefix="bench-speed-") as folder:
-        context = BackendContext.from_settings(Settings(model_dir=Path(folder)))
-        model = BertClassifier(
-            project_id="1", label_config=bbc_news.LABEL_CONFIG, context=context, hf_settings=settings
-        )
-        model.labeled_tasks = lambda: tasks
         started = time.monotonic()
-        summary = model.fit("START_TRAINING", {})
+        _, summary = fit_project(BertClassifier, bbc_news.LABEL_CONFIG, settings, tasks, Path(folder))
         ended = time.monotonic()
     if summary.get("train_size") != len(tasks) or summary.get("validation_size"):
         raise RuntimeError(f"the product did not train on all {len(tasks)} tasks: {summary}")

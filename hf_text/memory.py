@@ -6,11 +6,8 @@ import ctypes
 import ctypes.util
 import functools
 import gc
-import logging
 
 import torch
-
-logger = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=1)

@@ -57,14 +57,17 @@ def _progress_callback(progress: ProgressFn | None) -> Any:
     return _Progress()
 
 
+def _steps_per_epoch(settings: HFSettings, rows: int) -> int:
+    return max(1, math.ceil(rows / settings.batch_size))
+
+
 def training_epochs(settings: HFSettings, rows: int) -> float:
     """``NUM_TRAIN_EPOCHS``, or more when that would give fewer than ``MIN_TRAIN_STEPS`` steps.
 
     The first trainings of a project see a few dozen annotations: three epochs of those are a
     handful of optimizer steps, too few for a fresh head to learn anything.
     """
-    steps_per_epoch = max(1, math.ceil(rows / settings.batch_size))
-    return max(settings.num_train_epochs, settings.min_train_steps / steps_per_epoch)
+    return max(settings.num_train_epochs, settings.min_train_steps / _steps_per_epoch(settings, rows))
 
 
 def _arguments(
@@ -73,7 +76,7 @@ def _arguments(
     from transformers import TrainingArguments
 
     epochs = training_epochs(settings, rows)
-    total_steps = max(1, math.ceil(max(1, math.ceil(rows / settings.batch_size)) * epochs))
+    total_steps = max(1, math.ceil(_steps_per_epoch(settings, rows) * epochs))
     return TrainingArguments(
         output_dir=str(scratch),
         num_train_epochs=epochs,

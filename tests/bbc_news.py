@@ -32,9 +32,12 @@ def bbc_dir() -> Path:
 def read_article(path: Path, max_words: int | None = None) -> str:
     """An article's text (headline first), optionally cut to its first ``max_words`` words."""
     text = path.read_text(encoding="utf-8", errors="replace").strip()
-    if max_words is None:
-        return text
-    return " ".join(text.split()[:max_words])
+    return text if max_words is None else first_words(text, max_words)
+
+
+def first_words(text: str, count: int) -> str:
+    """The first ``count`` words of ``text`` (all of it when shorter), single-spaced."""
+    return " ".join(text.split()[:count])
 
 
 def articles(per_label: int, skip: int = 0, max_words: int | None = None) -> list[tuple[str, str]]:

@@ -1,0 +1,29 @@
+"""A project trained in-process through the backends' real ``fit``, as if Label Studio listed its tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hf_text.settings import HFSettings
+from label_studio_ml.config import Settings
+from label_studio_ml.context import BackendContext
+
+
+def fit_project(
+    model_class: type,
+    label_config: str,
+    settings: HFSettings,
+    tasks: list[dict[str, Any]],
+    model_dir: Path,
+) -> tuple[Any, dict[str, Any]]:
+    """Project 1 under ``model_dir`` trained on ``tasks``; the instance and what ``fit`` returned.
+
+    Only ``labeled_tasks`` is replaced; the rest is the production path, store and state included,
+    so a backend started on ``model_dir`` serves the version trained here.
+    """
+    context = BackendContext.from_settings(Settings(model_dir=model_dir))
+    model = model_class(project_id="1", label_config=label_config, context=context, hf_settings=settings)
+    model.labeled_tasks = lambda: tasks
+    summary = model.fit("START_TRAINING", {})
+    return model, summary
