@@ -22,7 +22,7 @@ def fit_project(
     Only ``labeled_tasks`` is replaced; the rest is the production path, store and state included,
     so a backend started on ``model_dir`` serves the version trained here.
     """
-    context = BackendContext.from_settings(Settings(model_dir=model_dir))
+    context = BackendContext.for_model(model_class, Settings(model_dir=model_dir))
     model = model_class(project_id="1", label_config=label_config, context=context, hf_settings=settings)
     model.labeled_tasks = lambda: tasks
     summary = model.fit("START_TRAINING", {})

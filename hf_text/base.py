@@ -9,7 +9,8 @@ fine-tuned model ("head") is trained per control; a version folder holds one sub
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
+from pathlib import Path
 from typing import Any
 
 from hf_text.annotations import annotation_time, chosen_annotation, results_for
@@ -19,9 +20,9 @@ from hf_text.heads import fit_summary, train_head
 from hf_text.loader import LoadedModel, load_for_inference
 from hf_text.memory import release_memory
 from hf_text.resolve import resolve_model_folder
-from hf_text.settings import HFSettings, settings_from_environment
+from hf_text.settings import HFSettings
 from hf_text.startup import prepare_baseline, warm_cache
-from hf_text.store import ModelStore
+from hf_text.store import ModelStore, legacy_version_metas
 from label_studio_ml.context import BackendContext
 from label_studio_ml.errors import BackendError
 from label_studio_ml.model import LabelStudioMLBase
@@ -53,20 +54,47 @@ class HFTextModel(LabelStudioMLBase):
 
     # -- process-wide hooks called by ``create_app`` -----------------------------------------
     @classmethod
+    def settings_from_env(cls, environ: Mapping[str, str] | None = None) -> HFSettings:
+        """The model settings, read and validated once per server (``BackendContext.model_settings``)."""
+        return HFSettings.from_env(environ)
+
+    @classmethod
+    def settings_in(cls, context: BackendContext) -> HFSettings:
+        """The settings ``context`` carries, or the environment's for a context built without them."""
+        carried = context.model_settings
+        return carried if isinstance(carried, HFSettings) else HFSettings.from_env()
+
+    @classmethod
     def prepare(cls, context: BackendContext) -> None:
         """Validate settings and resolve the baseline model at start-up (a hub id is downloaded)."""
-        prepare_baseline(settings_from_environment())
+        prepare_baseline(cls.settings_in(context))
 
     @classmethod
     def warm_up(cls, context: BackendContext) -> None:
         """Load the baseline tokenizer and every known project's current weights into the cache."""
-        warm_cache(context, settings_from_environment(), cls.TASK_KIND)
+        warm_cache(context, cls.settings_in(context), cls.TASK_KIND)
+
+    @classmethod
+    def owns_legacy_data(cls, model_dir: Path) -> bool:
+        """Whether a pre-namespace ``MODEL_DIR`` is this class's: its versions name this class (or
+        it has no trained version at all)."""
+        owners = {meta.get("model_class") for meta in legacy_version_metas(model_dir)}
+        return not owners or cls.__name__ in owners
+
+    @classmethod
+    def available_versions(cls, context: BackendContext, project: str, versions: list[str]) -> list[str]:
+        """The published versions whose folders the store still holds."""
+        settings = cls.settings_in(context)
+        store = ModelStore(context.data_dir, project, settings.finetuned_model_name)
+        return [version for version in versions if store.meta(version) is not None]
 
     # -- configuration -------------------------------------------------------------------------
     @property
     def hf_settings(self) -> HFSettings:
-        """The model settings (``HFSettings.from_env()`` unless given to the constructor)."""
-        return self._hf_settings or settings_from_environment()
+        """The model settings: given to the constructor, else the context's."""
+        if self._hf_settings is None:
+            self._hf_settings = self.settings_in(self.context)
+        return self._hf_settings
 
     @property
     def device(self) -> Any:
@@ -81,9 +109,7 @@ class HFTextModel(LabelStudioMLBase):
     @property
     def store(self) -> ModelStore:
         """This project's versioned model store."""
-        return ModelStore(
-            self.context.settings.model_dir, self.project_id, self.hf_settings.finetuned_model_name
-        )
+        return ModelStore(self.context.data_dir, self.project_id, self.hf_settings.finetuned_model_name)
 
     def controls(self) -> list[ControlSpec]:
         """The config's controls this model serves (``UnprocessableEntity`` when there are none)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 from collections.abc import Mapping
@@ -131,9 +130,3 @@ class HFSettings:
             "window_stride": self.window_stride,
             "seed": self.seed,
         }
-
-
-@functools.lru_cache(maxsize=1)
-def settings_from_environment() -> HFSettings:
-    """The process's settings, validated once (``prepare`` calls it at start-up)."""
-    return HFSettings.from_env()

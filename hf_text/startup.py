@@ -34,7 +34,7 @@ def warm_cache(context: BackendContext, settings: HFSettings, task_kind: str) ->
     device = choose_device(settings.device)
     loaded = 0
     for project in context.state.projects():
-        store = ModelStore(context.settings.model_dir, project, settings.finetuned_model_name)
+        store = ModelStore(context.data_dir, project, settings.finetuned_model_name)
         version = str(context.state.get(project, MODEL_VERSION_KEY) or "")
         meta = store.meta(version)
         if meta is None or meta.get("task_kind") != task_kind:

@@ -135,3 +135,16 @@ class ModelStore:
         if removed:
             logger.info("removed %d leftover folder(s) from %s", len(removed), self.root)
         return removed
+
+
+def legacy_version_metas(model_dir: Path) -> list[dict[str, Any]]:
+    """The metadata of every version in a pre-namespace ``MODEL_DIR`` (``<project>/<name>/<version>``)."""
+    metas = []
+    for path in Path(model_dir).glob(f"*/*/*/{META_FILE}"):
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(meta, dict):
+            metas.append(meta)
+    return metas

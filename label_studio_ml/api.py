@@ -58,7 +58,7 @@ def create_app(
         settings.log_level,
         secrets=tuple(s for s in (settings.basic_auth_pass, settings.label_studio_api_key) if s),
     )
-    context = context or BackendContext.from_settings(settings)
+    context = context or BackendContext.for_model(model_class, settings)
     prepare = getattr(model_class, "prepare", None)
     if callable(prepare):
         prepare(context)  # fail at start-up (e.g. an unreachable hub model), not at the first request
@@ -114,7 +114,7 @@ def create_app(
 
     @app.get("/versions")
     def versions() -> Any:
-        return jsonify(versions_report(context, request.args.get("project")))
+        return jsonify(versions_report(model_class, context, request.args.get("project")))
 
     @app.get("/metrics")
     def metrics() -> Any:

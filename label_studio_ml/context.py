@@ -3,24 +3,75 @@
 from __future__ import annotations
 
 import functools
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from label_studio_ml.config import Settings
+from label_studio_ml.errors import ConfigurationError
 from label_studio_ml.label_studio import LabelStudioAccess
+from label_studio_ml.layout import adopt_legacy_layout
 from label_studio_ml.state import StateStore
+
+_NAMESPACE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+
+
+def namespace_of(model_class: type) -> str:
+    """The folder a model class keeps its state and versions in: ``MODEL_NAMESPACE`` or its name.
+
+    Two backends pointed at the same ``MODEL_DIR`` (a classifier and an NER model, say) then never
+    read each other's versions, counters or leases.
+    """
+    name = str(getattr(model_class, "MODEL_NAMESPACE", None) or model_class.__name__)
+    if not _NAMESPACE.match(name):
+        raise ConfigurationError(f"model namespace {name!r} must be a folder name (letters, digits, _ . -)")
+    return name
 
 
 @dataclass(frozen=True)
 class BackendContext:
-    """Process-wide services shared by the API, the training queue and model instances."""
+    """Process-wide services shared by the API, the training queue and model instances.
+
+    ``data_dir`` is ``MODEL_DIR/<namespace>``: the state database and every trained version of this
+    model class live there. ``model_settings`` is whatever the model class reads from the environment
+    (``settings_from_env``), validated once at start-up and handed to every instance.
+    """
 
     settings: Settings
     state: StateStore
+    data_dir: Path
+    namespace: str = "default"
+    model_settings: Any = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> BackendContext:
-        """Open (or create) the state database under ``settings.model_dir``."""
-        return cls(settings=settings, state=StateStore(settings.model_dir / "state.sqlite3"))
+    def from_settings(
+        cls, settings: Settings, namespace: str = "default", model_settings: Any = None
+    ) -> BackendContext:
+        """Open (or create) the state database under ``settings.model_dir / namespace``."""
+        data_dir = settings.model_dir / namespace
+        return cls(
+            settings=settings,
+            state=StateStore(data_dir / "state.sqlite3"),
+            data_dir=data_dir,
+            namespace=namespace,
+            model_settings=model_settings,
+        )
+
+    @classmethod
+    def for_model(
+        cls, model_class: type, settings: Settings, environ: Mapping[str, str] | None = None
+    ) -> BackendContext:
+        """The context a server of ``model_class`` runs with: its namespace and its own settings.
+
+        A ``MODEL_DIR`` written before namespaces existed is adopted by the class that owns it.
+        """
+        namespace = namespace_of(model_class)
+        adopt_legacy_layout(settings.model_dir, namespace, model_class)
+        reader = getattr(model_class, "settings_from_env", None)
+        model_settings = reader(environ) if callable(reader) else None
+        return cls.from_settings(settings, namespace=namespace, model_settings=model_settings)
 
     def label_studio_for(self, project: str) -> LabelStudioAccess | None:
         """Label Studio access for ``project``.
@@ -36,7 +87,7 @@ class BackendContext:
         return LabelStudioAccess(url=str(url).rstrip("/"), api_key=str(key))
 
 
-@functools.lru_cache(maxsize=1)
-def default_context() -> BackendContext:
-    """A context from the environment, for models instantiated outside the server (scripts, tests)."""
-    return BackendContext.from_settings(Settings.from_env())
+@functools.lru_cache(maxsize=16)
+def default_context(model_class: type) -> BackendContext:
+    """A context from the environment for ``model_class`` instantiated outside the server (scripts)."""
+    return BackendContext.for_model(model_class, Settings.from_env())

@@ -47,7 +47,7 @@ class LabelStudioMLBase:
         **kwargs: Any,
     ) -> None:
         self.project_id = str(project_id) if project_id is not None else "default"
-        self.context = context or default_context()
+        self.context = context or default_context(type(self))
         self.label_config: str | None = None
         self._label_interface: LabelInterface | None = None
         self._progress_sink: Any = None
@@ -104,6 +104,15 @@ class LabelStudioMLBase:
             versions.append(version)
         self.set(VERSIONS_KEY, versions)
         self.set(MODEL_VERSION_KEY, version)
+
+    @classmethod
+    def available_versions(cls, context: BackendContext, project: str, versions: list[str]) -> list[str]:
+        """Which of ``versions`` (every version ever published for ``project``) can still be served.
+
+        The base class keeps nothing on disk, so all of them; models with a version store filter
+        out the versions it no longer holds.
+        """
+        return versions
 
     def bump_model_version(self) -> str:
         """Publish a new version derived from the current one; used when ``fit`` set none."""

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from label_studio_ml.context import BackendContext
-from label_studio_ml.model import MODEL_VERSION_KEY, VERSIONS_KEY
+from label_studio_ml.model import MODEL_VERSION_KEY, VERSIONS_KEY, LabelStudioMLBase
 from label_studio_ml.projects import ProjectRegistry
 from label_studio_ml.state import normalize_project_id
 from label_studio_ml.training import TrainingQueue
@@ -15,14 +15,20 @@ from label_studio_ml.training import TrainingQueue
 _STARTED = time.time()
 
 
-def versions_report(context: BackendContext, project: str | None) -> dict[str, Any]:
-    """Model versions of one project (``?project=``) or of all projects, newest last."""
+def versions_report(
+    model_class: type[LabelStudioMLBase], context: BackendContext, project: str | None
+) -> dict[str, Any]:
+    """Model versions of one project (``?project=``) or of all projects, newest last.
+
+    Only versions the model class can still serve are listed (``available_versions``): a pruned
+    or deleted version is gone from the list.
+    """
     state = context.state
     projects = [normalize_project_id(project)] if project else state.projects()
     versions: list[str] = []
     per_project: dict[str, Any] = {}
     for name in projects:
-        known = list(state.get(name, VERSIONS_KEY) or [])
+        known = model_class.available_versions(context, name, list(state.get(name, VERSIONS_KEY) or []))
         current = state.get(name, MODEL_VERSION_KEY)
         per_project[name] = {"model_version": current, "versions": known}
         versions.extend(v for v in known if v not in versions)

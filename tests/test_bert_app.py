@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from bert_classifier.model import BertClassifier
-from hf_text.settings import settings_from_environment
 from label_studio_ml.api import create_app
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
@@ -54,9 +53,6 @@ def small_training(monkeypatch: pytest.MonkeyPatch):
         "BATCH_SIZE": "8",
     }.items():
         monkeypatch.setenv(name, value)
-    settings_from_environment.cache_clear()
-    yield
-    settings_from_environment.cache_clear()
 
 
 def wait_healthy(client, timeout: float = 60) -> None:
