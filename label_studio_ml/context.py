@@ -5,14 +5,16 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from label_studio_ml.config import Settings
+from label_studio_ml.connections import ConnectionBook
 from label_studio_ml.errors import ConfigurationError
 from label_studio_ml.label_studio import LabelStudioAccess
 from label_studio_ml.layout import adopt_legacy_layout
+from label_studio_ml.logs import SecretRegistry, process_secrets
 from label_studio_ml.state import StateStore
 
 _NAMESPACE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
@@ -44,6 +46,7 @@ class BackendContext:
     data_dir: Path
     namespace: str = "default"
     model_settings: Any = None
+    secrets: SecretRegistry = field(default_factory=process_secrets, repr=False)
 
     @classmethod
     def from_settings(
@@ -73,18 +76,15 @@ class BackendContext:
         model_settings = reader(environ) if callable(reader) else None
         return cls.from_settings(settings, namespace=namespace, model_settings=model_settings)
 
-    def label_studio_for(self, project: str) -> LabelStudioAccess | None:
-        """Label Studio access for ``project``.
+    @property
+    def connections(self) -> ConnectionBook:
+        """The pinned Label Studio URL and token of each project (see ``connections``)."""
+        return ConnectionBook(self.state, self.settings, self.secrets)
 
-        ``LABEL_STUDIO_URL``/``LABEL_STUDIO_API_KEY`` win; otherwise the ``hostname`` and
-        ``access_token`` that Label Studio itself sent to ``/setup`` for this project, so
-        training works with no configuration.
-        """
-        url = self.settings.label_studio_url or self.state.get(project, "_ls_hostname")
-        key = self.settings.label_studio_api_key or self.state.get(project, "_ls_access_token")
-        if not url or not key:
-            return None
-        return LabelStudioAccess(url=str(url).rstrip("/"), api_key=str(key))
+    def label_studio_for(self, project: str) -> LabelStudioAccess | None:
+        """Label Studio access for ``project``: ``LABEL_STUDIO_URL``/``LABEL_STUDIO_API_KEY`` when
+        set, else the pair ``/setup`` pinned for the project; ``None`` when neither is complete."""
+        return self.connections.access(project)
 
 
 @functools.lru_cache(maxsize=16)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,19 @@ def load_keyword_model() -> type:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.KeywordModel
+
+
+def wait_healthy(client: Any, timeout: float = 30.0) -> None:
+    """Poll a Flask test client's ``/health`` until it answers 200; fail loudly after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get("/health")
+        if response.status_code == 200:
+            return
+        if time.monotonic() > deadline:
+            status, body = response.status_code, response.get_json()
+            raise AssertionError(f"/health still {status} after {timeout:.0f} s: {body}")
+        time.sleep(0.01)
 
 
 @pytest.fixture
