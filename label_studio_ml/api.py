@@ -59,11 +59,13 @@ def create_app(
         secrets=tuple(s for s in (settings.basic_auth_pass, settings.label_studio_api_key) if s),
     )
     context = context or BackendContext.for_model(model_class, settings)
+    context.connections.register_all(context.state.projects())  # tokens stored before a restart
     prepare = getattr(model_class, "prepare", None)
     if callable(prepare):
         prepare(context)  # fail at start-up (e.g. an unreachable hub model), not at the first request
     registry = ProjectRegistry(model_class, context)
     queue = TrainingQueue(context, registry)
+    queue.start()  # resumes trainings a restart or crash interrupted
     readiness = Readiness()
     readiness.warm_up(model_class, context)
 
@@ -88,7 +90,7 @@ def create_app(
     @app.post("/setup")
     def setup() -> Any:
         body = protocol.setup_request(protocol.json_body(request))
-        context.state.set_many(body.project, body.connection())
+        context.connections.offer(body.project, body.hostname, body.access_token)
         model = registry.instance(body.project, body.schema)
         if body.extra_params is not None:
             model.set("extra_params", body.extra_params)

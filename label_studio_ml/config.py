@@ -70,6 +70,7 @@ class Settings:
     max_request_bytes: int = 50 * 1024 * 1024
     training_lease_seconds: int = 120
     auto_configure_webhook: bool = True
+    max_concurrent_trainings: int = 1
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -85,10 +86,16 @@ class Settings:
         url = env_str(env, "LABEL_STUDIO_URL", "LABEL_STUDIO_HOST")
         if url is not None and not url.startswith(("http://", "https://")):
             raise ConfigurationError(f"LABEL_STUDIO_URL must start with http:// or https://, got {url!r}")
+        api_key = env_str(env, "LABEL_STUDIO_API_KEY")
+        if api_key and not url:
+            # Paired with whatever hostname /setup names, the key could be sent to any host.
+            raise ConfigurationError(
+                "LABEL_STUDIO_API_KEY is set without LABEL_STUDIO_URL: set the URL it belongs to as well"
+            )
         return cls(
             model_dir=Path(env_str(env, "MODEL_DIR", default="./models") or "./models").resolve(),
             label_studio_url=url.rstrip("/") if url else None,
-            label_studio_api_key=env_str(env, "LABEL_STUDIO_API_KEY"),
+            label_studio_api_key=api_key,
             basic_auth_user=user,
             basic_auth_pass=password,
             log_level=level,
@@ -96,6 +103,7 @@ class Settings:
             max_request_bytes=env_int(env, "MAX_REQUEST_BYTES", 50 * 1024 * 1024, minimum=1024),
             training_lease_seconds=env_int(env, "TRAINING_LEASE_SECONDS", 120, minimum=5),
             auto_configure_webhook=env_bool(env, "AUTO_CONFIGURE_WEBHOOK", True),
+            max_concurrent_trainings=env_int(env, "MAX_CONCURRENT_TRAININGS", 1, minimum=1),
         )
 
     @property

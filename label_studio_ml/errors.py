@@ -71,6 +71,12 @@ class NotReady(BackendError):
     status = 503
 
 
+class ModelUnavailable(BackendError):
+    """One project's model cannot be loaded right now; the others are served, loading is retried."""
+
+    status = 503
+
+
 class LabelStudioUnavailable(BackendError):
     """Label Studio could not be reached or refused our credentials while fetching data."""
 

@@ -42,9 +42,13 @@ CREATE TABLE IF NOT EXISTS training (
     error TEXT,
     metrics TEXT,
     progress TEXT,
-    pending_event TEXT
+    pending_event TEXT,
+    event TEXT,
+    queued_at REAL
 );
 """
+# Columns added after the first release, added in place to an older database.
+_ADDED_COLUMNS = {"training": (("event", "TEXT"), ("queued_at", "REAL"))}
 
 
 def normalize_project_id(raw: object) -> str:
@@ -75,6 +79,15 @@ class StateStore:
         self._local = threading.local()
         # executescript manages its own transaction; CREATE ... IF NOT EXISTS is idempotent.
         self._connection().executescript(_SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        with self.transaction() as conn:
+            for table, columns in _ADDED_COLUMNS.items():
+                present = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
+                for name, kind in columns:
+                    if name not in present:
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -118,11 +131,6 @@ class StateStore:
                 "ON CONFLICT(project, key) DO UPDATE SET value=excluded.value",
                 (project, key, payload),
             )
-
-    def set_many(self, project: str, values: dict[str, Any]) -> None:
-        """Store several values at once, writing only those that changed (``/setup`` runs often)."""
-        for key, value in values.items():
-            self.set_if_changed(project, key, value)
 
     def set_if_changed(self, project: str, key: str, value: Any) -> None:
         """``set`` unless the stored value already equals ``value`` (a read is cheaper than a write)."""

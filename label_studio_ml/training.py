@@ -1,18 +1,25 @@
-"""The training queue: annotation events → decision → ``fit`` in the background.
+"""When a project trains, and running ``fit`` in the background with a bounded number of slots.
 
-The webhook only records the event and maybe starts a thread, so Label Studio (which waits
-one second and never retries) always gets its answer at once.
+Webhooks only count changes and queue a training (``TrainingState.claim``), so they answer at
+once. Each process runs at most ``MAX_CONCURRENT_TRAININGS`` trainings at a time in its own
+threads; further projects wait in line, visible in ``/metrics``. One maintenance thread per process
+keeps the leases it holds alive and resumes trainings whose owner died (a ``kill -9``, a crash,
+a restart), so an annotation change is never forgotten.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import queue
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from label_studio_ml.context import BackendContext
+from label_studio_ml.logs import redact
 from label_studio_ml.projects import ProjectRegistry
-from label_studio_ml.training_state import TrainingState
+from label_studio_ml.training_state import TrainingState, owner_id
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +42,21 @@ def _change_count(event: str, data: dict[str, Any]) -> int:
 
 
 class TrainingQueue:
-    """Decides when a project trains, and runs ``fit`` single-flight in a background thread."""
+    """Decides when a project trains, and runs its ``fit`` in one of this process's slots."""
 
     def __init__(self, context: BackendContext, registry: ProjectRegistry) -> None:
         self.context = context
         self.registry = registry
         self.state = TrainingState(context.state, context.settings.training_lease_seconds)
-        self._threads: dict[str, threading.Thread] = {}
+        self.slots = context.settings.max_concurrent_trainings
+        self._line: queue.Queue[tuple[str, str, dict[str, Any]]] = queue.Queue()
+        self._lock = threading.Condition()
+        self._waiting: list[str] = []  # in line, oldest first
+        self._running: set[str] = set()
+        self._started = False
+        self._stop = threading.Event()
 
+    # -- requests ----------------------------------------------------------------------------
     def on_event(self, project: str, event: str, data: dict[str, Any]) -> dict[str, Any]:
         """Handle a training-relevant webhook; returns what was decided (for the response)."""
         if event == START_TRAINING:
@@ -55,46 +69,96 @@ class TrainingQueue:
         return {"scheduled": False, "reason": "counting changes"}
 
     def request(self, project: str, event: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Start training now, or coalesce into the run in progress."""
+        """Queue a training of ``project`` in this process, or fold it into the one in progress."""
         claim = self.state.claim(project, event)
         if not claim.started:
-            logger.info("project %s: training already running, follow-up queued", project)
+            logger.info("project %s: training already queued or running, request folded into it", project)
             return {"scheduled": True, "coalesced": True}
-        thread = threading.Thread(
-            target=self._run,
-            args=(project, event, data or {}, claim.owner),
-            name=f"train-{project}",
-            daemon=True,
-        )
-        self._threads[project] = thread
-        thread.start()
+        self._enqueue(project, event, data or {})
         return {"scheduled": True, "coalesced": False}
 
-    def wait(self, project: str, timeout: float | None = None) -> None:
-        """Block until this process's training thread for ``project`` ends (tests, shutdown)."""
-        thread = self._threads.get(project)
-        if thread is not None:
-            thread.join(timeout)
+    def _enqueue(self, project: str, event: str, data: dict[str, Any]) -> None:
+        self.start()
+        with self._lock:
+            self._waiting.append(project)
+        self._line.put((project, event, data))
 
-    def _run(self, project: str, event: str, data: dict[str, Any], owner: str) -> None:
-        # The lease names the claiming thread; this one keeps using that name.
-        next_event: str | None = event
-        while next_event is not None:
-            error, metrics = self._fit_once(project, next_event, data, owner)
-            next_event = self.state.finish(project, owner, error=error, metrics=metrics)
-            # A coalesced follow-up trains on whatever is labeled by then; the event's body is gone.
-            data = {"action": next_event, "project": {"id": project}}
+    # -- process lifecycle -------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the training slots and the maintenance thread (once; idempotent)."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        for index in range(self.slots):
+            threading.Thread(target=self._slot, name=f"training-slot-{index}", daemon=True).start()
+        threading.Thread(target=self._maintain, name="training-maintenance", daemon=True).start()
+        atexit.register(self.release)
+
+    def release(self) -> None:
+        """On a clean exit, hand this process's queued and running trainings to the next process."""
+        self._stop.set()
+        try:
+            released = self.state.release(owner_id())
+        except Exception:  # the state may be gone at interpreter exit; a stale lease is resumed anyway
+            return
+        if released:
+            logger.info("released trainings of project(s) %s for another process to resume", released)
+
+    def resume_interrupted(self) -> list[str]:
+        """Claim and queue every training whose owner died or went silent; returns the projects."""
+        resumed = []
+        for project, event in self.state.interrupted():
+            # The original event: upstream-style models may only train on the events they know.
+            if self.state.claim(project, event).started:
+                logger.warning("project %s: resuming a training interrupted by a restart or crash", project)
+                self._enqueue(project, event, {"action": event, "project": {"id": project}})
+                resumed.append(project)
+        return resumed
+
+    def _maintain(self) -> None:
+        interval = max(1.0, self.state.lease_seconds / 4)
+        while True:
+            try:
+                self.resume_interrupted()
+                self.state.heartbeat(owner_id())
+            except Exception:  # a state error now must not end the thread that resumes trainings
+                logger.exception("training maintenance failed; retrying in %.0f s", interval)
+            if self._stop.wait(interval):
+                return
+
+    # -- running -----------------------------------------------------------------------------
+    def _slot(self) -> None:
+        while True:
+            project, event, data = self._line.get()
+            with self._lock:
+                self._waiting.remove(project)
+                self._running.add(project)
+            try:
+                self._run(project, event, data)
+            finally:
+                with self._lock:
+                    self._running.discard(project)
+                    self._lock.notify_all()
+
+    def _run(self, project: str, event: str, data: dict[str, Any]) -> None:
+        owner = owner_id()
+        started_event = self.state.start(project, owner)
+        if started_event is None:
+            return  # taken over by another process while it waited in line
+        error, metrics = self._fit_once(project, started_event, data, owner)
+        follow_up = self.state.finish(project, owner, error=error, metrics=metrics)
+        if follow_up is not None:
+            # A coalesced follow-up trains on whatever is labeled by then; it waits its turn.
+            self._enqueue(project, follow_up, {"action": follow_up, "project": {"id": project}})
 
     def _fit_once(
         self, project: str, event: str, data: dict[str, Any], owner: str
     ) -> tuple[str | None, dict[str, Any] | None]:
-        stop = threading.Event()
-        beat = threading.Thread(target=self._keep_alive, args=(project, owner, stop), daemon=True)
-        beat.start()
         logger.info("project %s: training started (%s)", project, event)
         try:
             model = self.registry.create(project, None)
-            model._progress_sink = lambda fields: self._progress(project, owner, fields)
+            model._progress_sink = self._progress_sink(project, owner)
             before = model.model_version
             metrics = model.fit(event, data) or {}
             if model.AUTO_BUMP_VERSION and model.model_version == before:
@@ -103,18 +167,35 @@ class TrainingQueue:
             return None, _json_ready(metrics)
         except Exception as exc:  # a failing fit must never take the server down
             logger.exception("project %s: training failed", project)
-            return f"{type(exc).__name__}: {exc}", None
-        finally:
-            stop.set()
+            # /metrics shows the error: never with a token or a password in it.
+            return redact(f"{type(exc).__name__}: {exc}", self.context.secrets.values), None
 
-    def _progress(self, project: str, owner: str, fields: dict[str, Any]) -> None:
-        logger.info("project %s: training progress %s", project, _json_ready(fields))
-        self.state.heartbeat(project, owner, _json_ready(fields))
+    def _progress_sink(self, project: str, owner: str) -> Callable[[dict[str, Any]], None]:
+        def sink(fields: dict[str, Any]) -> None:
+            logger.info("project %s: training progress %s", project, _json_ready(fields))
+            self.state.progress(project, owner, _json_ready(fields))
 
-    def _keep_alive(self, project: str, owner: str, stop: threading.Event) -> None:
-        interval = max(1.0, self.state.lease_seconds / 4)
-        while not stop.wait(interval):
-            self.state.heartbeat(project, owner)
+        return sink
+
+    # -- observing ---------------------------------------------------------------------------
+    def slots_report(self) -> dict[str, Any]:
+        """This process's training slots: how many, which projects run and which wait, in order."""
+        with self._lock:
+            return {
+                "max_concurrent_trainings": self.slots,
+                "running": sorted(self._running),
+                "queued": list(self._waiting),
+            }
+
+    def wait(self, project: str, timeout: float | None = None) -> bool:
+        """Block until ``project`` is neither queued nor running in this process (tests, scripts).
+
+        Returns False when ``timeout`` passed first.
+        """
+        with self._lock:
+            return self._lock.wait_for(
+                lambda: project not in self._running and project not in self._waiting, timeout
+            )
 
 
 def _json_ready(value: Any) -> Any:

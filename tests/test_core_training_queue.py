@@ -12,7 +12,7 @@ from label_studio_ml.model import LabelStudioMLBase
 from label_studio_ml.projects import ProjectRegistry
 from label_studio_ml.state import StateStore
 from label_studio_ml.training import TrainingQueue
-from label_studio_ml.training_state import TrainingState
+from label_studio_ml.training_state import TrainingState, owner_is_dead
 from tests.conftest import load_fixture
 
 CONFIG = load_fixture("classification_setup.json")["schema"]
@@ -102,24 +102,38 @@ def test_lease_of_a_dead_process_is_taken_over(tmp_path):
     child = multiprocessing.get_context("spawn").Process(target=_claim_and_exit, args=(str(tmp_path),))
     child.start()
     child.join(30)
-    assert state.status("1")["state"] == "running"
+    assert state.status("1")["state"] == "interrupted"
+    assert state.interrupted() == [("1", "ANNOTATION_CREATED")]
     assert state.claim("1", "START_TRAINING").started  # the claimer died: no need to wait an hour
 
 
 def test_stale_lease_is_taken_over(tmp_path):
     state = TrainingState(StateStore(tmp_path / "state.sqlite3"), lease_seconds=5)
     first = state.claim("1", "START_TRAINING")
-    assert first.started
+    assert first.started and state.start("1", first.owner) == "START_TRAINING"
+    assert state.status("1")["state"] == "running"
     with state.store.transaction() as conn:
         conn.execute("UPDATE training SET heartbeat=heartbeat-60, owner='otherhost:1:1'")
-    assert state.status("1")["state"] == "stale"
+    assert state.status("1")["state"] == "interrupted"
     assert state.claim("1", "START_TRAINING").started
     assert state.finish("1", first.owner, error=None, metrics=None) is None  # old owner can't finish
 
 
+def test_an_earlier_incarnation_with_the_same_pid_is_dead(tmp_path):
+    # In a container every start numbers processes from 1: a restarted worker often has the pid
+    # of the one that was killed. Its lease must not look alive for another lease period.
+    state = TrainingState(StateStore(tmp_path / "state.sqlite3"), lease_seconds=3600)
+    claim = state.claim("1", "START_TRAINING")
+    host, pid, _ = claim.owner.split(":")
+    with state.store.transaction() as conn:
+        conn.execute("UPDATE training SET owner=?", (f"{host}:{pid}:0123456789ab",))
+    assert owner_is_dead(f"{host}:{pid}:0123456789ab") and not owner_is_dead(claim.owner)
+    assert state.interrupted() == [("1", "START_TRAINING")]
+
+
 def _claim_and_exit(directory: str) -> None:
     TrainingState(StateStore(Path(directory) / "state.sqlite3"), lease_seconds=3600).claim(
-        "1", "START_TRAINING"
+        "1", "ANNOTATION_CREATED"
     )
 
 
