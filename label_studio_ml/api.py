@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
@@ -17,8 +18,8 @@ from label_studio_ml.errors import BackendError, NotReady
 from label_studio_ml.logs import configure_logging
 from label_studio_ml.model import LabelStudioMLBase
 from label_studio_ml.projects import ProjectRegistry
+from label_studio_ml.runners import build_training_queue
 from label_studio_ml.status import metrics_report, versions_report
-from label_studio_ml.training import TrainingQueue
 from label_studio_ml.webhook_auth import ensure_webhook_auth_async
 
 logger = logging.getLogger(__name__)
@@ -64,10 +65,13 @@ def create_app(
     if callable(prepare):
         prepare(context)  # fail at start-up (e.g. an unreachable hub model), not at the first request
     registry = ProjectRegistry(model_class, context)
-    queue = TrainingQueue(context, registry)
+    queue = build_training_queue(context, registry)
     queue.start()  # resumes trainings a restart or crash interrupted
     readiness = Readiness()
-    readiness.warm_up(model_class, context)
+    if os.environ.get("LABEL_STUDIO_ML_ROLE") == "worker":
+        readiness.ready.set()  # a training worker never predicts: nothing to warm up
+    else:
+        readiness.warm_up(model_class, context)
 
     app = Flask(model_class.__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
@@ -85,6 +89,7 @@ def create_app(
         if not readiness.ready.is_set():
             detail = readiness.error or "model is loading"
             raise NotReady(f"{model_class.__name__} is not ready: {detail}")
+        context.state.ping()  # a replica that cannot reach Redis cannot serve: 503 with the reason
         return jsonify(body)
 
     @app.post("/setup")

@@ -42,6 +42,13 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     start = commands.add_parser("start", help="start a backend directory with gunicorn")
     start.add_argument("directory", help="backend directory containing _wsgi.py (e.g. ./bert_classifier)")
     _add_server_options(start, env)
+    worker = commands.add_parser("worker", help="run RQ training workers for a backend (needs REDIS_URL)")
+    worker.add_argument("directory", help="backend directory containing _wsgi.py (e.g. ./bert_classifier)")
+    worker.add_argument(
+        "--workers", type=int, default=_env_int(env, "TRAINING_WORKERS", 1), help="worker processes"
+    )
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.add_argument("--log-level", default=env.get("LOG_LEVEL", "INFO"), help="log level (env LOG_LEVEL)")
     return parser
 
 
@@ -105,6 +112,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     options = build_parser(os.environ).parse_args(argv)
     if options.command == "start":
         _exec(Path(options.directory), options)
+    elif options.command == "worker":
+        sys.exit(_worker(Path(options.directory), options))
+
+
+def _worker(directory: Path, options: argparse.Namespace) -> int:
+    from label_studio_ml import worker
+
+    if not (directory / "_wsgi.py").is_file():
+        raise SystemExit(f"{directory} has no _wsgi.py")
+    os.environ["LOG_LEVEL"] = options.log_level.upper()
+    if not os.environ.get("MODEL_DIR"):
+        os.environ["MODEL_DIR"] = str(Path.cwd() / "models" / directory.resolve().name)
+    if options.workers > 1:
+        argv = [sys.executable, "-m", "label_studio_ml.cli", "worker", str(directory)]
+        argv += ["--log-level", options.log_level]
+        return worker.run_many(directory, options.workers, [*argv, *(["--burst"] if options.burst else [])])
+    return worker.run_one(directory, burst=options.burst)
 
 
 def serve(wsgi_file: str, argv: Sequence[str] | None = None) -> None:

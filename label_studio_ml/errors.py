@@ -77,6 +77,12 @@ class ModelUnavailable(BackendError):
     status = 503
 
 
+class StateUnavailable(BackendError):
+    """The shared state (Redis) cannot be reached; nothing can be served or recorded until it is."""
+
+    status = 503
+
+
 class LabelStudioUnavailable(BackendError):
     """Label Studio could not be reached or refused our credentials while fetching data."""
 

@@ -1,30 +1,43 @@
-"""When a project trains, and running ``fit`` in the background with a bounded number of slots.
+"""When a project trains: change counting, single-flight claims, and resuming interrupted trainings.
 
-Webhooks only count changes and queue a training (``TrainingState.claim``), so they answer at
-once. Each process runs at most ``MAX_CONCURRENT_TRAININGS`` trainings at a time in its own
-threads; further projects wait in line, visible in ``/metrics``. One maintenance thread per process
-keeps the leases it holds alive and resumes trainings whose owner died (a ``kill -9``, a crash,
-a restart), so an annotation change is never forgotten.
+Webhooks only count changes and claim a training (``TrainingState.claim``), so they answer at
+once; the claimed run goes to a runner: this process's training slots (embedded mode,
+``runner_threads``) or an RQ queue that training workers consume (distributed mode, ``runner_rq``).
+One maintenance thread per process keeps the leases of its queued runs alive and resumes every
+training whose owner died or went silent, so an annotation change is never forgotten.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
-import queue
 import threading
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from label_studio_ml.context import BackendContext
-from label_studio_ml.logs import redact
-from label_studio_ml.projects import ProjectRegistry
+from label_studio_ml.model import MODEL_VERSION_KEY
 from label_studio_ml.training_state import TrainingState, owner_id
 
 logger = logging.getLogger(__name__)
 
 START_TRAINING = "START_TRAINING"
 COUNTED_EVENTS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_CREATED", "ANNOTATIONS_DELETED")
+
+
+class TrainingRunner(Protocol):
+    """Where claimed trainings run."""
+
+    def start(self) -> None:
+        """Get ready to run (idempotent)."""
+
+    def submit(self, project: str, claimed_by: str, data: dict[str, Any]) -> None:
+        """Run the training ``claimed_by`` queued for ``project``, now or when a slot frees up."""
+
+    def report(self) -> dict[str, Any]:
+        """What ``/metrics`` shows about this runner."""
+
+    def wait(self, project: str, timeout: float | None = None) -> bool:
+        """Block until ``project``'s training submitted here ended (tests, scripts)."""
 
 
 def _change_count(event: str, data: dict[str, Any]) -> int:
@@ -42,18 +55,14 @@ def _change_count(event: str, data: dict[str, Any]) -> int:
 
 
 class TrainingQueue:
-    """Decides when a project trains, and runs its ``fit`` in one of this process's slots."""
+    """Decides when a project trains and hands claimed runs to ``runner``."""
 
-    def __init__(self, context: BackendContext, registry: ProjectRegistry) -> None:
+    def __init__(self, context: BackendContext, state: TrainingState, runner: TrainingRunner) -> None:
         self.context = context
-        self.registry = registry
-        self.state = TrainingState(context.state, context.settings.training_lease_seconds)
-        self.slots = context.settings.max_concurrent_trainings
-        self._line: queue.Queue[tuple[str, str, dict[str, Any]]] = queue.Queue()
-        self._lock = threading.Condition()
-        self._waiting: list[str] = []  # in line, oldest first
-        self._running: set[str] = set()
+        self.state = state
+        self.runner = runner
         self._started = False
+        self._lock = threading.Lock()
         self._stop = threading.Event()
 
     # -- requests ----------------------------------------------------------------------------
@@ -69,29 +78,35 @@ class TrainingQueue:
         return {"scheduled": False, "reason": "counting changes"}
 
     def request(self, project: str, event: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Queue a training of ``project`` in this process, or fold it into the one in progress."""
-        claim = self.state.claim(project, event)
+        """Queue a training of ``project``, or fold the request into the one queued or running."""
+        base_version = self.context.state.get(project, MODEL_VERSION_KEY)
+        claim = self.state.claim(project, event, base_version=base_version)
         if not claim.started:
             logger.info("project %s: training already queued or running, request folded into it", project)
             return {"scheduled": True, "coalesced": True}
-        self._enqueue(project, event, data or {})
+        self.runner.submit(project, claim.owner, data or {})
         return {"scheduled": True, "coalesced": False}
 
-    def _enqueue(self, project: str, event: str, data: dict[str, Any]) -> None:
-        self.start()
-        with self._lock:
-            self._waiting.append(project)
-        self._line.put((project, event, data))
+    def resume_interrupted(self) -> list[str]:
+        """Claim and submit again every training whose owner died or went silent; returns them."""
+        resumed = []
+        for project, event in self.state.interrupted():
+            # Resumed with its original event: upstream-style models may train only on known events.
+            claim = self.state.claim(project, event, resume=True)
+            if claim.started:
+                logger.warning("project %s: resuming a training interrupted by a restart or crash", project)
+                self.runner.submit(project, claim.owner, {"action": event, "project": {"id": project}})
+                resumed.append(project)
+        return resumed
 
     # -- process lifecycle -------------------------------------------------------------------
     def start(self) -> None:
-        """Start the training slots and the maintenance thread (once; idempotent)."""
+        """Start the runner and the maintenance thread (once)."""
         with self._lock:
             if self._started:
                 return
             self._started = True
-        for index in range(self.slots):
-            threading.Thread(target=self._slot, name=f"training-slot-{index}", daemon=True).start()
+        self.runner.start()
         threading.Thread(target=self._maintain, name="training-maintenance", daemon=True).start()
         atexit.register(self.release)
 
@@ -105,108 +120,24 @@ class TrainingQueue:
         if released:
             logger.info("released trainings of project(s) %s for another process to resume", released)
 
-    def resume_interrupted(self) -> list[str]:
-        """Claim and queue every training whose owner died or went silent; returns the projects."""
-        resumed = []
-        for project, event in self.state.interrupted():
-            # The original event: upstream-style models may only train on the events they know.
-            if self.state.claim(project, event).started:
-                logger.warning("project %s: resuming a training interrupted by a restart or crash", project)
-                self._enqueue(project, event, {"action": event, "project": {"id": project}})
-                resumed.append(project)
-        return resumed
-
     def _maintain(self) -> None:
         interval = max(1.0, self.state.lease_seconds / 4)
         while True:
             try:
                 self.resume_interrupted()
-                self.state.heartbeat(owner_id())
+                me = owner_id()
+                for project in self.state.owned_by(me):
+                    self.state.heartbeat(project, me)  # runs waiting for a slot or a worker
             except Exception:  # a state error now must not end the thread that resumes trainings
                 logger.exception("training maintenance failed; retrying in %.0f s", interval)
             if self._stop.wait(interval):
                 return
 
-    # -- running -----------------------------------------------------------------------------
-    def _slot(self) -> None:
-        while True:
-            project, event, data = self._line.get()
-            with self._lock:
-                self._waiting.remove(project)
-                self._running.add(project)
-            try:
-                self._run(project, event, data)
-            finally:
-                with self._lock:
-                    self._running.discard(project)
-                    self._lock.notify_all()
-
-    def _run(self, project: str, event: str, data: dict[str, Any]) -> None:
-        owner = owner_id()
-        started_event = self.state.start(project, owner)
-        if started_event is None:
-            return  # taken over by another process while it waited in line
-        error, metrics = self._fit_once(project, started_event, data, owner)
-        follow_up = self.state.finish(project, owner, error=error, metrics=metrics)
-        if follow_up is not None:
-            # A coalesced follow-up trains on whatever is labeled by then; it waits its turn.
-            self._enqueue(project, follow_up, {"action": follow_up, "project": {"id": project}})
-
-    def _fit_once(
-        self, project: str, event: str, data: dict[str, Any], owner: str
-    ) -> tuple[str | None, dict[str, Any] | None]:
-        logger.info("project %s: training started (%s)", project, event)
-        try:
-            model = self.registry.create(project, None)
-            model._progress_sink = self._progress_sink(project, owner)
-            before = model.model_version
-            metrics = model.fit(event, data) or {}
-            if model.AUTO_BUMP_VERSION and model.model_version == before:
-                model.bump_model_version()
-            logger.info("project %s: training finished, model_version=%s", project, model.model_version)
-            return None, _json_ready(metrics)
-        except Exception as exc:  # a failing fit must never take the server down
-            logger.exception("project %s: training failed", project)
-            # /metrics shows the error: never with a token or a password in it.
-            return redact(f"{type(exc).__name__}: {exc}", self.context.secrets.values), None
-
-    def _progress_sink(self, project: str, owner: str) -> Callable[[dict[str, Any]], None]:
-        def sink(fields: dict[str, Any]) -> None:
-            logger.info("project %s: training progress %s", project, _json_ready(fields))
-            self.state.progress(project, owner, _json_ready(fields))
-
-        return sink
-
     # -- observing ---------------------------------------------------------------------------
     def slots_report(self) -> dict[str, Any]:
-        """This process's training slots: how many, which projects run and which wait, in order."""
-        with self._lock:
-            return {
-                "max_concurrent_trainings": self.slots,
-                "running": sorted(self._running),
-                "queued": list(self._waiting),
-            }
+        """What the runner reports (this process's slots, or the distributed queue)."""
+        return self.runner.report()
 
     def wait(self, project: str, timeout: float | None = None) -> bool:
-        """Block until ``project`` is neither queued nor running in this process (tests, scripts).
-
-        Returns False when ``timeout`` passed first.
-        """
-        with self._lock:
-            return self._lock.wait_for(
-                lambda: project not in self._running and project not in self._waiting, timeout
-            )
-
-
-def _json_ready(value: Any) -> Any:
-    """Metrics from numpy/torch become plain floats so they can be stored and served."""
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return str(value)
+        """Block until ``project``'s training submitted by this process ended."""
+        return self.runner.wait(project, timeout)

@@ -12,7 +12,7 @@ from label_studio_ml.api import create_app
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext, namespace_of
 from label_studio_ml.errors import ConfigurationError
-from label_studio_ml.state import StateStore
+from label_studio_ml.state_sqlite import SqliteStateStore
 from tests.conftest import load_fixture, load_keyword_model, wait_healthy
 
 SETUP = load_fixture("classification_setup.json")
@@ -48,7 +48,7 @@ def test_two_backends_on_one_model_dir_keep_their_own_versions_and_state(tmp_pat
 
 def test_a_model_dir_from_before_namespaces_is_moved_into_its_namespace(tmp_path):
     model_dir = tmp_path / "models"
-    legacy = StateStore(model_dir / "state.sqlite3")
+    legacy = SqliteStateStore(model_dir / "state.sqlite3")
     legacy.set("7", "model_version", "v3")
     legacy.set("7", "label_config", SETUP["schema"])
     (model_dir / "7" / "finetuned_model" / "v3").mkdir(parents=True)
@@ -67,7 +67,7 @@ def test_legacy_data_is_left_to_the_class_its_versions_name(tmp_path):
     from huggingface_ner import HuggingFaceNER
 
     model_dir = tmp_path / "models"
-    StateStore(model_dir / "state.sqlite3").set("1", "model_version", "v1-x")
+    SqliteStateStore(model_dir / "state.sqlite3").set("1", "model_version", "v1-x")
     version = model_dir / "1" / "finetuned_model" / "v1-x"
     version.mkdir(parents=True)
     (version / "meta.json").write_text(json.dumps({"version": "v1-x", "model_class": "HuggingFaceNER"}))

@@ -13,7 +13,7 @@ import requests
 from label_studio_ml.api import create_app
 from label_studio_ml.model import LabelStudioMLBase
 from label_studio_ml.projects import ProjectRegistry
-from label_studio_ml.training import TrainingQueue
+from label_studio_ml.runners import build_training_queue
 from tests.conftest import BACKENDS, load_fixture
 from tests.servers import backend
 
@@ -74,8 +74,12 @@ def test_ten_projects_due_at_once_train_one_at_a_time_and_wait_visibly(make_cont
     slots = client.get("/metrics").get_json()["worker"]["training_slots"]
     assert slots["max_concurrent_trainings"] == 1
     assert len(slots["running"]) == 1 and len(slots["queued"]) == 9
-    states = {p: client.get("/metrics").get_json()["projects"][p]["training"]["state"] for p in projects}
-    assert sorted(states.values()) == ["queued"] * 9 + ["running"]
+
+    def states() -> list[str]:
+        report = client.get("/metrics").get_json()["projects"]
+        return sorted(report[p]["training"]["state"] for p in projects)
+
+    wait_until(lambda: states() == ["queued"] * 9 + ["running"], what="one running, nine queued")
 
     CountingModel.release.set()
     wait_until(lambda: len(CountingModel.events) == 10 and CountingModel.running == 0, what="ten fits")
@@ -91,7 +95,7 @@ def test_two_slots_run_two_trainings_at_once(make_context):
     context = make_context(max_concurrent_trainings=2)
     for project in ("1", "2", "3"):
         context.state.set(project, "label_config", CONFIG)
-    queue = TrainingQueue(context, ProjectRegistry(CountingModel, context))
+    queue = build_training_queue(context, ProjectRegistry(CountingModel, context))
     for project in ("1", "2", "3"):
         queue.request(project, "START_TRAINING")
     wait_until(lambda: CountingModel.running == 2, what="two fits at once")
@@ -106,13 +110,12 @@ def test_a_training_whose_process_died_is_resumed_with_its_event(make_context):
     CountingModel.release.set()
     context = make_context()
     context.state.set("4", "label_config", CONFIG)
-    first = TrainingQueue(context, ProjectRegistry(CountingModel, context))
+    first = build_training_queue(context, ProjectRegistry(CountingModel, context))
     assert first.state.claim("4", "ANNOTATION_UPDATED").started  # queued, then the process "dies":
-    with context.state.transaction() as conn:
-        conn.execute("UPDATE training SET owner='ghost-host:1:dead', heartbeat=heartbeat-3600")
+    context.state.update_training("4", lambda row: ({"owner": "ghost-host:1:dead", "heartbeat": 0.0}, None))
     assert first.state.status("4")["state"] == "interrupted"
 
-    restarted = TrainingQueue(context, ProjectRegistry(CountingModel, context))
+    restarted = build_training_queue(context, ProjectRegistry(CountingModel, context))
     assert restarted.resume_interrupted() == ["4"]
     assert restarted.wait("4", 10)
     assert CountingModel.events == [("4", "ANNOTATION_UPDATED")]
@@ -125,7 +128,7 @@ def test_a_clean_shutdown_hands_queued_trainings_to_the_next_process(make_contex
     context = make_context()
     for project in ("5", "6"):
         context.state.set(project, "label_config", CONFIG)
-    leaving = TrainingQueue(context, ProjectRegistry(CountingModel, context))
+    leaving = build_training_queue(context, ProjectRegistry(CountingModel, context))
     leaving.request("5", "START_TRAINING")
     leaving.request("6", "START_TRAINING")
     wait_until(lambda: CountingModel.running == 1, what="the first fit")

@@ -2,7 +2,8 @@
 
 It "learns" which words go with which choice from the annotations it is sent, so training has
 an observable effect, and it can be told (through environment variables) to train slowly, fail,
-or log and fail with its secrets in the message (to test redaction).
+or log and fail with its secrets in the message (to test redaction), or wait in ``fit`` while a
+gate file exists (to kill a process in the middle of a training).
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ class KeywordModel(LabelStudioMLBase):
             access = self.label_studio()
             logger.info("calling Label Studio with token %s", access.api_key)
             raise RuntimeError(f"Label Studio at {access.url} refused token {access.api_key}")
+        gate = os.environ.get("KEYWORD_FIT_GATE")
+        deadline = time.monotonic() + 120
+        while gate and Path(gate).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # the test holds the training here until it removes the file
         seconds = float(os.environ.get("KEYWORD_FIT_SECONDS", "0"))
         for step in range(3):
             time.sleep(seconds / 3)
