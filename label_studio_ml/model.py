@@ -159,9 +159,13 @@ class LabelStudioMLBase:
             self._progress_sink(fields)
 
     def resolve_text(self, value: Any, value_type: str | None = None) -> str | None:
-        """Task text as a string; with ``valueType="url"`` fetched from Label Studio only."""
+        """Task text as a string; with ``valueType="url"`` read through the project's Label Studio only.
+
+        Uploads, Local Files URLs and cloud storage URIs are served by Label Studio; any other URL is
+        refused (``DataAccessDenied``), a missing file raises ``TaskDataUnreadable``.
+        """
         if not isinstance(value, str):
             return None
         if value_type == "url":
-            return self.label_studio().fetch_text(value)
+            return self.label_studio().fetch_text(value, project_id=self.project_id)
         return value
