@@ -88,3 +88,6 @@ class TaskDataUnreadable(BackendError):
 
     status = 422
 
+
+class LabelConfigMismatch(UnprocessableEntity, AssertionError):
+    """The label config is not the shape a model expects (an ``AssertionError``, as upstream raised)."""
