@@ -8,7 +8,6 @@ credentials win over ``BASIC_AUTH_USER``/``BASIC_AUTH_PASS``.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from flask import Flask
 
@@ -21,9 +20,8 @@ def init_app(
     model_class: type[LabelStudioMLBase],
     basic_auth_user: str | None = None,
     basic_auth_pass: str | None = None,
-    **kwargs: Any,
 ) -> Flask:
-    """A Flask app serving ``model_class`` (upstream's signature; ``kwargs`` are accepted and unused)."""
+    """A Flask app serving ``model_class``, with upstream's signature."""
     from label_studio_ml.api import create_app  # api re-exports this function
 
     if not (isinstance(model_class, type) and issubclass(model_class, LabelStudioMLBase)):
