@@ -11,6 +11,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from label_studio_ml import protocol
+from label_studio_ml.api_compat import init_app  # noqa: F401 - upstream's entry point, re-exported
 from label_studio_ml.auth import check_basic_auth
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext

@@ -93,3 +93,13 @@ class DataAccessDenied(BackendError):
     """A task refers to a URL outside the configured Label Studio host."""
 
     status = 422
+
+
+class TaskDataUnreadable(BackendError):
+    """A task refers to a file Label Studio does not have (or cannot find in the project's storages)."""
+
+    status = 422
+
+
+class LabelConfigMismatch(UnprocessableEntity, AssertionError):
+    """The label config is not the shape a model expects (an ``AssertionError``, as upstream raised)."""
