@@ -52,6 +52,7 @@ def load_backend_app(directory: Path) -> Any:
 
 def run_one(directory: Path, burst: bool = False) -> int:
     """Run one RQ worker in this process until it is told to stop; returns an exit code."""
+    import redis
     from redis.exceptions import ConnectionError as RedisConnectionError
     from rq import SimpleWorker
 
@@ -63,20 +64,24 @@ def run_one(directory: Path, burst: bool = False) -> int:
         raise SystemExit("label-studio-ml worker needs REDIS_URL (distributed mode)")
     register_worker_app(model_path(services["registry"].model_class), app)
     name = queue_name(context)
+    # RQ blocks on Redis for minutes while it waits for a job: no socket timeout on its connection.
+    connection = redis.Redis.from_url(context.settings.redis_url, health_check_interval=30)
     backoff = 1.0
     while True:
         worker_name = f"{HOST}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
-        worker = SimpleWorker([name], connection=context.state.client, name=worker_name)
         try:
+            worker = SimpleWorker([name], connection=connection, name=worker_name)
             logger.info("training worker %s on RQ queue %s (%s)", worker_name, name, context.state.describe())
             level = logging.getLevelName(logging.getLogger().level)
             worker.work(burst=burst, with_scheduler=False, logging_level=level)
-            return 0
+            if burst or getattr(worker, "_stop_requested", False):
+                return 0
+            reason = "the worker stopped on its own"  # e.g. RQ gave up on a Redis timeout
         except (RedisConnectionError, ConnectionError, OSError) as exc:
             reason = type(exc).__name__
-            logger.error("training worker lost Redis (%s); reconnecting in %.0f s", reason, backoff)
-            time.sleep(backoff)
-            backoff = min(backoff * 2, _MAX_BACKOFF_S)
+        logger.error("training worker lost Redis (%s); reconnecting in %.0f s", reason, backoff)
+        time.sleep(backoff)
+        backoff = min(backoff * 2, _MAX_BACKOFF_S)
 
 
 def run_many(directory: Path, count: int, argv: Sequence[str]) -> int:

@@ -25,11 +25,11 @@ def redis_binary() -> str:
 
 
 @contextmanager
-def redis_server() -> Iterator[str]:
-    """Start a throw-away Redis (no persistence) on a free port; yields its ``redis://`` URL."""
+def redis_server(port: int | None = None) -> Iterator[str]:
+    """Start a throw-away Redis (no persistence) on ``port`` (a free one by default); yields its URL."""
     import redis
 
-    port = free_port()
+    port = port or free_port()
     folder = Path(tempfile.mkdtemp(prefix="lsml-redis-"))
     argv = [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", str(folder)]  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -17,7 +18,7 @@ import pytest
 import requests
 
 from tests.conftest import BACKENDS, load_fixture
-from tests.e2e.processes import ManagedProcess
+from tests.e2e.processes import ManagedProcess, free_port
 from tests.redis_server import redis_server
 from tests.servers import backend
 
@@ -34,11 +35,16 @@ def poll(condition, timeout: float, what: str, interval: float = 0.05):
     return value
 
 
+def _labeled(tmp_path: Path) -> Path:
+    labeled = tmp_path / "labeled.json"
+    labeled.write_text(json.dumps([load_fixture("classification_exported_task_tasks_list.json")]))
+    return labeled
+
+
 @contextmanager
 def cluster(tmp_path: Path, redis_url: str, workers: int = 2, replicas: int = 2) -> Iterator[dict]:
     """Replicas (each its own MODEL_DIR) and workers sharing Redis and MODEL_STORE."""
-    labeled = tmp_path / "labeled.json"
-    labeled.write_text(json.dumps([load_fixture("classification_exported_task_tasks_list.json")]))
+    labeled = _labeled(tmp_path)
     gate = tmp_path / "gate"
     shared = {
         "REDIS_URL": redis_url,
@@ -185,3 +191,30 @@ def test_a_replica_that_cannot_reach_redis_answers_503_with_the_reason(tmp_path)
         assert body["error_type"] == "StateUnavailable"
         assert body["error"].startswith(f"Redis at {url} is unreachable")
         assert requests.post(f"{replica}/setup", json=SETUP, timeout=15).status_code == 503
+
+
+def test_a_worker_that_loses_redis_logs_it_and_carries_on_when_redis_is_back(tmp_path):
+    import redis
+
+    port = free_port()
+    log = tmp_path / "worker.log"
+    with redis_server(port) as url:
+        shared = {"REDIS_URL": url, "KEYWORD_TRAINING_FILE": str(_labeled(tmp_path))}
+        env = {**os.environ, **shared, "MODEL_DIR": str(tmp_path / "w")}
+        argv = [sys.executable, "-m", "label_studio_ml.cli", "worker", str(KEYWORD)]
+        worker = ManagedProcess("worker", argv, env, log)
+        worker.start()
+        try:
+            poll(lambda: "Listening on" in log.read_text(), 60, "the worker to listen")
+            redis.Redis.from_url(url).shutdown(nosave=True)
+            # RQ's loop or ours (whichever was talking to Redis) logs the loss and retries.
+            noticed = re.compile(r"(could not connect to Redis|lost Redis).*(retrying|reconnecting)")
+            poll(lambda: noticed.search(log.read_text()), 60, "the worker to log the loss")
+            assert worker.running()
+            replica_env = {**shared, "MODEL_DIR": str(tmp_path / "r")}
+            with redis_server(port), backend(KEYWORD, replica_env) as replica:
+                setup_version(replica)
+                start_training(replica)
+                poll(lambda: finished_runs(replica, 1), 60, "a training by the reconnected worker")
+        finally:
+            worker.stop()
