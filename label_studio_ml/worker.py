@@ -74,7 +74,7 @@ def run_one(directory: Path, burst: bool = False) -> int:
             logger.info("training worker %s on RQ queue %s (%s)", worker_name, name, context.state.describe())
             level = logging.getLevelName(logging.getLogger().level)
             worker.work(burst=burst, with_scheduler=False, logging_level=level)
-            if burst or getattr(worker, "_stop_requested", False):
+            if burst or _asked_to_stop(worker):
                 return 0
             reason = "the worker stopped on its own"  # e.g. RQ gave up on a Redis timeout
         except (RedisConnectionError, ConnectionError, OSError) as exc:
@@ -82,6 +82,13 @@ def run_one(directory: Path, burst: bool = False) -> int:
         logger.error("training worker lost Redis (%s); reconnecting in %.0f s", reason, backoff)
         time.sleep(backoff)
         backoff = min(backoff * 2, _MAX_BACKOFF_S)
+
+
+def _asked_to_stop(worker: Any) -> bool:
+    # RQ records a SIGTERM/SIGINT here; any other return from work() is RQ giving up on Redis.
+    return getattr(worker, "_shutdown_requested_date", None) is not None or getattr(
+        worker, "_stop_requested", False
+    )
 
 
 def run_many(directory: Path, count: int, argv: Sequence[str]) -> int:

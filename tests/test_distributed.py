@@ -218,3 +218,20 @@ def test_a_worker_that_loses_redis_logs_it_and_carries_on_when_redis_is_back(tmp
                 poll(lambda: finished_runs(replica, 1), 60, "a training by the reconnected worker")
         finally:
             worker.stop()
+
+
+def test_a_worker_stops_cleanly_on_sigterm_and_leaves_the_queue(tmp_path, redis_url_for_cluster):
+    import redis
+    from rq import Worker
+
+    env = {**os.environ, "REDIS_URL": redis_url_for_cluster, "MODEL_DIR": str(tmp_path / "w")}
+    argv = [sys.executable, "-m", "label_studio_ml.cli", "worker", str(KEYWORD)]
+    worker = ManagedProcess("worker", argv, env, tmp_path / "worker.log")
+    worker.start()
+    connection = redis.Redis.from_url(redis_url_for_cluster)
+    try:
+        poll(lambda: Worker.all(connection=connection), 60, "the worker to register")
+        assert worker.stop(grace_s=20) == 0  # docker stop: SIGTERM, then a clean exit
+        assert Worker.all(connection=connection) == []
+    finally:
+        worker.stop()
