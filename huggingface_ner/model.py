@@ -40,11 +40,8 @@ class HuggingFaceNER(HFTextModel):
     # -- labels --------------------------------------------------------------------------------
     def label_map(self, control: ControlSpec) -> LabelMap:
         """The control's labels with their aliases and ``predicted_values``, in config order."""
-        attrs = getattr(self.label_interface.get_control(control.from_name), "labels_attrs", None) or {}
-        return LabelMap(
-            ConfigLabel.from_attrs(value, getattr(attrs.get(value), "attr", None) or {})
-            for value in control.labels
-        )
+        attrs = control.label_attrs
+        return LabelMap(ConfigLabel.from_attrs(label, attrs.get(label, {})) for label in control.labels)
 
     def model_labels(self, control: ControlSpec) -> list[str]:
         """``O``, then ``B-x`` and ``I-x`` for each config label in config order."""
@@ -60,7 +57,7 @@ class HuggingFaceNER(HFTextModel):
     ) -> Any | None:
         """The annotation's spans; ``[]`` teaches "no entity", ``None`` skips a task whose
         regions all carry labels the config no longer has."""
-        spans = spans_from_results(text, results, control.labels)
+        spans = spans_from_results(text, results, control.label_for)
         if not spans and any(result.get("type") == "labels" for result in results):
             return None
         return spans
