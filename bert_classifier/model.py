@@ -7,12 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from hf_text.base import HFTextModel, Prediction
+from hf_text.base import HFTextModel
 from hf_text.controls import ControlSpec, Example
 from hf_text.device import pad_multiple
 from hf_text.inference import sigmoid, softmax, window_logits
 from hf_text.loader import SEQUENCE_CLASSIFICATION, LoadedModel
 from hf_text.metrics import classification_metrics
+from hf_text.serving import Prediction
 from hf_text.windows import split_windows
 
 

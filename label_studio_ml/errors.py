@@ -71,6 +71,15 @@ class NotReady(BackendError):
     status = 503
 
 
+class ModelUnavailable(BackendError):
+    """One project's model cannot be loaded now (a corrupt or missing version); others still serve.
+
+    Loading is retried on later requests, so a repaired or replaced version serves without a restart.
+    """
+
+    status = 503
+
+
 class LabelStudioUnavailable(BackendError):
     """Label Studio could not be reached or refused our credentials while fetching data."""
 

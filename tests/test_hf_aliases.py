@@ -8,18 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 from label_studio_sdk.label_interface import LabelInterface
 
 from bert_classifier.model import BertClassifier
 from hf_text.controls import find_controls
-from hf_text.loader import SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION, load_for_training
-from hf_text.resolve import resolve_model_folder
 from hf_text.settings import HFSettings
 from huggingface_ner import HuggingFaceNER
 from huggingface_ner.labels import bio_labels
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
+from tests.published_heads import publish_head
 
 CHOICES = (
     '<View><Text name="text" value="$text"/><Choices name="topic" toName="text">'
@@ -54,32 +52,6 @@ def labels_task(task_id: int, text: str, surface: str, label: str) -> dict:
     return {"id": task_id, "data": {"text": text}, "annotations": [{"id": task_id, "result": result}]}
 
 
-def publish(model, kind: str, labels: list[str], head_labels: list[str], bias: int, **head) -> str:
-    """Publish the baseline with a head whose output ``bias`` always wins, as the served version."""
-    torch.manual_seed(0)
-    config = model.head_config(model.controls()[0], labels)
-    tokenizer, network = load_for_training(resolve_model_folder(""), kind, **config)
-    with torch.no_grad():
-        network.classifier.bias.zero_()
-        network.classifier.bias[bias] = 30.0
-    control = model.controls()[0]
-    with model.store.staging() as staging:
-        network.save_pretrained(staging / "head-0")
-        tokenizer.save_pretrained(staging / "head-0")
-        meta = {
-            "from_name": control.from_name,
-            "to_name": control.to_name,
-            "dir": "head-0",
-            "labels": head_labels,
-            "max_length": 64,
-            "window_stride": 16,
-            **head,
-        }
-        version = model.store.publish(staging, {"task_kind": kind, "heads": [meta]})
-    model.set_model_version(version)
-    return version
-
-
 def test_a_control_names_labels_by_alias_and_knows_their_values() -> None:
     (control,) = find_controls(LabelInterface(CHOICES), "Choices")
     assert control.labels == ("sport", "tech", "food")
@@ -111,7 +83,7 @@ def test_classifier_trains_on_alias_and_value_results_alike(context) -> None:
 def test_classifier_predicts_the_alias_also_from_a_head_trained_before_the_alias_existed(context) -> None:
     model = BertClassifier(project_id="1", label_config=CHOICES, context=context, hf_settings=settings())
     # The head's labels are the values: it was trained while the config had no aliases.
-    publish(model, SEQUENCE_CLASSIFICATION, ["a", "b", "c"], ["Sports news", "Technology", "food"], 1)
+    publish_head(model, ["Sports news", "Technology", "food"], winner=1)
     [item] = model.predict([{"id": 1, "data": {"text": "anything"}}]).serialize()
     assert [region["value"]["choices"] for region in item["result"]] == [["tech"]]
     assert LabelInterface(CHOICES).validate_prediction(item, return_errors=True) == []
@@ -133,7 +105,7 @@ def test_ner_trains_on_alias_and_value_regions_alike(context) -> None:
 def test_ner_predicts_the_alias_also_from_a_head_trained_before_the_alias_existed(context) -> None:
     model = HuggingFaceNER(project_id="2", label_config=LABELS, context=context, hf_settings=settings())
     head_labels = bio_labels(["Person", "Place", "ORG"])
-    publish(model, TOKEN_CLASSIFICATION, head_labels, head_labels, head_labels.index("B-Place"))
+    publish_head(model, head_labels, winner=head_labels.index("B-Place"))
     [item] = model.predict([{"id": 1, "data": {"text": "Oslo"}}]).serialize()
     assert [region["value"]["labels"] for region in item["result"]] == [["LOC"]]
     assert LabelInterface(LABELS).validate_prediction(item, return_errors=True) == []
