@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
@@ -10,6 +11,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from label_studio_ml import protocol
+from label_studio_ml.api_compat import init_app  # noqa: F401 - upstream's entry point, re-exported
 from label_studio_ml.auth import check_basic_auth
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
@@ -17,8 +19,8 @@ from label_studio_ml.errors import BackendError, NotReady
 from label_studio_ml.logs import configure_logging
 from label_studio_ml.model import LabelStudioMLBase
 from label_studio_ml.projects import ProjectRegistry
+from label_studio_ml.runners import build_training_queue
 from label_studio_ml.status import metrics_report, versions_report
-from label_studio_ml.training import TrainingQueue
 from label_studio_ml.webhook_auth import ensure_webhook_auth_async
 
 logger = logging.getLogger(__name__)
@@ -59,13 +61,18 @@ def create_app(
         secrets=tuple(s for s in (settings.basic_auth_pass, settings.label_studio_api_key) if s),
     )
     context = context or BackendContext.for_model(model_class, settings)
+    context.connections.register_all(context.state.projects())  # tokens stored before a restart
     prepare = getattr(model_class, "prepare", None)
     if callable(prepare):
         prepare(context)  # fail at start-up (e.g. an unreachable hub model), not at the first request
     registry = ProjectRegistry(model_class, context)
-    queue = TrainingQueue(context, registry)
+    queue = build_training_queue(context, registry)
+    queue.start()  # resumes trainings a restart or crash interrupted
     readiness = Readiness()
-    readiness.warm_up(model_class, context)
+    if os.environ.get("LABEL_STUDIO_ML_ROLE") == "worker":
+        readiness.ready.set()  # a training worker never predicts: nothing to warm up
+    else:
+        readiness.warm_up(model_class, context)
 
     app = Flask(model_class.__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
@@ -83,12 +90,13 @@ def create_app(
         if not readiness.ready.is_set():
             detail = readiness.error or "model is loading"
             raise NotReady(f"{model_class.__name__} is not ready: {detail}")
+        context.state.ping()  # a replica that cannot reach Redis cannot serve: 503 with the reason
         return jsonify(body)
 
     @app.post("/setup")
     def setup() -> Any:
         body = protocol.setup_request(protocol.json_body(request))
-        context.state.set_many(body.project, body.connection())
+        context.connections.offer(body.project, body.hostname, body.access_token)
         model = registry.instance(body.project, body.schema)
         if body.extra_params is not None:
             model.set("extra_params", body.extra_params)

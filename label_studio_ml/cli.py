@@ -1,4 +1,9 @@
-"""``label-studio-ml start DIR``: serve a backend directory's ``_wsgi.py`` app with gunicorn."""
+"""``label-studio-ml start DIR``: serve a backend directory's ``_wsgi.py`` app with gunicorn;
+``label-studio-ml create NAME`` (alias ``init``): scaffold a new backend directory.
+
+Upstream's flags are accepted where they mean something here: ``--root-dir``, ``-p``, ``--model-dir``,
+``-d/--debug``, ``--basic-auth-user/--basic-auth-pass``; ``create --script/--from``, ``--force``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from pathlib import Path
 
 from label_studio_ml.config import env_int
 from label_studio_ml.errors import ConfigurationError
+from label_studio_ml.scaffold import ScaffoldError, create_backend, next_steps, source_from_script
 
 
 def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -22,7 +28,9 @@ def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
 
 def _add_server_options(parser: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
     parser.add_argument("--host", default=env.get("HOST", "0.0.0.0"), help="bind address (env HOST)")
-    parser.add_argument("--port", type=int, default=_env_int(env, "PORT", 9090), help="port (env PORT)")
+    parser.add_argument(
+        "-p", "--port", type=int, default=_env_int(env, "PORT", 9090), help="port (env PORT)"
+    )
     parser.add_argument(
         "--workers", type=int, default=_env_int(env, "WORKERS", 1), help="gunicorn worker processes (WORKERS)"
     )
@@ -30,6 +38,8 @@ def _add_server_options(parser: argparse.ArgumentParser, env: Mapping[str, str])
         "--threads", type=int, default=_env_int(env, "THREADS", 8), help="threads per worker (env THREADS)"
     )
     parser.add_argument("--log-level", default=env.get("LOG_LEVEL", "INFO"), help="log level (env LOG_LEVEL)")
+    parser.add_argument("-d", "--debug", action="store_true", help="log level DEBUG")
+    parser.add_argument("--model-dir", default=None, help="state and trained versions (env MODEL_DIR)")
     parser.add_argument("--basic-auth-user", default=None, help="protect every route (env BASIC_AUTH_USER)")
     parser.add_argument("--basic-auth-pass", default=None, help="password (env BASIC_AUTH_PASS)")
     parser.add_argument("--timeout", type=int, default=_env_int(env, "GUNICORN_TIMEOUT", 300))
@@ -41,7 +51,22 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     start = commands.add_parser("start", help="start a backend directory with gunicorn")
     start.add_argument("directory", help="backend directory containing _wsgi.py (e.g. ./bert_classifier)")
+    start.add_argument("--root-dir", default=".", help="directory the backend directory is relative to")
     _add_server_options(start, env)
+    worker = commands.add_parser("worker", help="run RQ training workers for a backend (needs REDIS_URL)")
+    worker.add_argument("directory", help="backend directory containing _wsgi.py (e.g. ./bert_classifier)")
+    worker.add_argument(
+        "--workers", type=int, default=_env_int(env, "TRAINING_WORKERS", 1), help="worker processes"
+    )
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.add_argument("--log-level", default=env.get("LOG_LEVEL", "INFO"), help="log level (env LOG_LEVEL)")
+    create = commands.add_parser("create", aliases=["init"], help="scaffold a new backend directory")
+    create.add_argument("name", help="directory to create (its name also names the model class)")
+    create.add_argument("--root-dir", default=".", help="directory to create it in")
+    create.add_argument(
+        "--script", "--from", dest="script", default=None, help="serve an existing model: path.py[:ClassName]"
+    )
+    create.add_argument("--force", action="store_true", help="replace the directory if it exists")
     return parser
 
 
@@ -65,7 +90,7 @@ def gunicorn_command(directory: Path, options: argparse.Namespace) -> list[str]:
         "--graceful-timeout",
         "30",
         "--log-level",
-        options.log_level.lower(),
+        "debug" if options.debug else options.log_level.lower(),
         "--access-logfile",
         "-",
         "--chdir",
@@ -80,7 +105,9 @@ def gunicorn_command(directory: Path, options: argparse.Namespace) -> list[str]:
 def child_environment(directory: Path, options: argparse.Namespace, env: Mapping[str, str]) -> dict[str, str]:
     """The environment gunicorn runs with: options become the variables the app reads."""
     child = dict(env)
-    child["LOG_LEVEL"] = options.log_level.upper()
+    child["LOG_LEVEL"] = "DEBUG" if options.debug else options.log_level.upper()
+    if options.model_dir:
+        child["MODEL_DIR"] = str(Path(options.model_dir).resolve())
     if options.basic_auth_user is not None:
         child["BASIC_AUTH_USER"] = options.basic_auth_user
     if options.basic_auth_pass is not None:
@@ -104,7 +131,31 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``label-studio-ml`` console script."""
     options = build_parser(os.environ).parse_args(argv)
     if options.command == "start":
-        _exec(Path(options.directory), options)
+        _exec(Path(options.root_dir) / options.directory, options)
+    elif options.command == "worker":
+        sys.exit(_worker(Path(options.directory), options))
+    else:  # create / init
+        try:
+            source = source_from_script(options.script) if options.script else None
+            directory = create_backend(Path(options.root_dir) / options.name, source, force=options.force)
+        except ScaffoldError as exc:
+            raise SystemExit(str(exc)) from None
+        print(next_steps(directory))
+
+
+def _worker(directory: Path, options: argparse.Namespace) -> int:
+    from label_studio_ml import worker
+
+    if not (directory / "_wsgi.py").is_file():
+        raise SystemExit(f"{directory} has no _wsgi.py")
+    os.environ["LOG_LEVEL"] = options.log_level.upper()
+    if not os.environ.get("MODEL_DIR"):
+        os.environ["MODEL_DIR"] = str(Path.cwd() / "models" / directory.resolve().name)
+    if options.workers > 1:
+        argv = [sys.executable, "-m", "label_studio_ml.cli", "worker", str(directory)]
+        argv += ["--log-level", options.log_level]
+        return worker.run_many(directory, options.workers, [*argv, *(["--burst"] if options.burst else [])])
+    return worker.run_one(directory, burst=options.burst)
 
 
 def serve(wsgi_file: str, argv: Sequence[str] | None = None) -> None:

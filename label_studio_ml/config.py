@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,21 @@ def env_str(env: Mapping[str, str], *names: str, default: str | None = None) -> 
 
 
 _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+_QUEUE_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+
+
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    url = env_str(env, "REDIS_URL")
+    if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigurationError("REDIS_URL must start with redis://, rediss:// or unix://")
+    return url
+
+
+def _queue_name(env: Mapping[str, str]) -> str | None:
+    name = env_str(env, "RQ_QUEUE")
+    if name is not None and not _QUEUE_NAME.match(name):
+        raise ConfigurationError(f"RQ_QUEUE must be letters, digits, '_', '.', ':' or '-', got {name!r}")
+    return name
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,11 @@ class Settings:
     max_request_bytes: int = 50 * 1024 * 1024
     training_lease_seconds: int = 120
     auto_configure_webhook: bool = True
+    max_concurrent_trainings: int = 1
+    redis_url: str | None = field(default=None, repr=False)
+    model_store: Path | None = None
+    rq_queue: str | None = None
+    training_timeout_seconds: int = 86400
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -85,10 +106,16 @@ class Settings:
         url = env_str(env, "LABEL_STUDIO_URL", "LABEL_STUDIO_HOST")
         if url is not None and not url.startswith(("http://", "https://")):
             raise ConfigurationError(f"LABEL_STUDIO_URL must start with http:// or https://, got {url!r}")
+        api_key = env_str(env, "LABEL_STUDIO_API_KEY")
+        if api_key and not url:
+            # Paired with whatever hostname /setup names, the key could be sent to any host.
+            raise ConfigurationError(
+                "LABEL_STUDIO_API_KEY is set without LABEL_STUDIO_URL: set the URL it belongs to as well"
+            )
         return cls(
             model_dir=Path(env_str(env, "MODEL_DIR", default="./models") or "./models").resolve(),
             label_studio_url=url.rstrip("/") if url else None,
-            label_studio_api_key=env_str(env, "LABEL_STUDIO_API_KEY"),
+            label_studio_api_key=api_key,
             basic_auth_user=user,
             basic_auth_pass=password,
             log_level=level,
@@ -96,7 +123,17 @@ class Settings:
             max_request_bytes=env_int(env, "MAX_REQUEST_BYTES", 50 * 1024 * 1024, minimum=1024),
             training_lease_seconds=env_int(env, "TRAINING_LEASE_SECONDS", 120, minimum=5),
             auto_configure_webhook=env_bool(env, "AUTO_CONFIGURE_WEBHOOK", True),
+            max_concurrent_trainings=env_int(env, "MAX_CONCURRENT_TRAININGS", 1, minimum=1),
+            redis_url=_redis_url(env),
+            model_store=Path(store).resolve() if (store := env_str(env, "MODEL_STORE")) else None,
+            rq_queue=_queue_name(env),
+            training_timeout_seconds=env_int(env, "TRAINING_TIMEOUT_SECONDS", 86400, minimum=60),
         )
+
+    @property
+    def distributed(self) -> bool:
+        """Whether state lives in Redis and trainings run in RQ workers (``REDIS_URL`` is set)."""
+        return self.redis_url is not None
 
     @property
     def basic_auth_enabled(self) -> bool:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from label_studio_ml.config import Settings
+from label_studio_ml.connections import ConnectionBook
 from label_studio_ml.errors import ConfigurationError
 from label_studio_ml.label_studio import LabelStudioAccess
 from label_studio_ml.layout import adopt_legacy_layout
+from label_studio_ml.logs import SecretRegistry, process_secrets
 from label_studio_ml.state import StateStore
+from label_studio_ml.state_sqlite import SqliteStateStore
 
 _NAMESPACE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 
@@ -34,9 +37,11 @@ def namespace_of(model_class: type) -> str:
 class BackendContext:
     """Process-wide services shared by the API, the training queue and model instances.
 
-    ``data_dir`` is ``MODEL_DIR/<namespace>``: the state database and every trained version of this
-    model class live there. ``model_settings`` is whatever the model class reads from the environment
-    (``settings_from_env``), validated once at start-up and handed to every instance.
+    ``data_dir`` is where this model class's trained versions live: ``MODEL_STORE/<namespace>``
+    (storage every replica and worker shares) or ``MODEL_DIR/<namespace>``. ``state`` is SQLite in
+    ``MODEL_DIR/<namespace>`` or, with ``REDIS_URL``, Redis. ``model_settings`` is whatever the
+    model class reads from the environment (``settings_from_env``), validated once at start-up and
+    handed to every instance.
     """
 
     settings: Settings
@@ -44,17 +49,17 @@ class BackendContext:
     data_dir: Path
     namespace: str = "default"
     model_settings: Any = None
+    secrets: SecretRegistry = field(default_factory=process_secrets, repr=False)
 
     @classmethod
     def from_settings(
         cls, settings: Settings, namespace: str = "default", model_settings: Any = None
     ) -> BackendContext:
-        """Open (or create) the state database under ``settings.model_dir / namespace``."""
-        data_dir = settings.model_dir / namespace
+        """Open the state (SQLite under ``MODEL_DIR/namespace``, or Redis) and the version store."""
         return cls(
             settings=settings,
-            state=StateStore(data_dir / "state.sqlite3"),
-            data_dir=data_dir,
+            state=open_state(settings, namespace),
+            data_dir=(settings.model_store or settings.model_dir) / namespace,
             namespace=namespace,
             model_settings=model_settings,
         )
@@ -68,23 +73,30 @@ class BackendContext:
         A ``MODEL_DIR`` written before namespaces existed is adopted by the class that owns it.
         """
         namespace = namespace_of(model_class)
-        adopt_legacy_layout(settings.model_dir, namespace, model_class)
+        if not settings.distributed:
+            adopt_legacy_layout(settings.model_dir, namespace, model_class)
         reader = getattr(model_class, "settings_from_env", None)
         model_settings = reader(environ) if callable(reader) else None
         return cls.from_settings(settings, namespace=namespace, model_settings=model_settings)
 
-    def label_studio_for(self, project: str) -> LabelStudioAccess | None:
-        """Label Studio access for ``project``.
+    @property
+    def connections(self) -> ConnectionBook:
+        """The pinned Label Studio URL and token of each project (see ``connections``)."""
+        return ConnectionBook(self.state, self.settings, self.secrets)
 
-        ``LABEL_STUDIO_URL``/``LABEL_STUDIO_API_KEY`` win; otherwise the ``hostname`` and
-        ``access_token`` that Label Studio itself sent to ``/setup`` for this project, so
-        training works with no configuration.
-        """
-        url = self.settings.label_studio_url or self.state.get(project, "_ls_hostname")
-        key = self.settings.label_studio_api_key or self.state.get(project, "_ls_access_token")
-        if not url or not key:
-            return None
-        return LabelStudioAccess(url=str(url).rstrip("/"), api_key=str(key))
+    def label_studio_for(self, project: str) -> LabelStudioAccess | None:
+        """Label Studio access for ``project``: ``LABEL_STUDIO_URL``/``LABEL_STUDIO_API_KEY`` when
+        set, else the pair ``/setup`` pinned for the project; ``None`` when neither is complete."""
+        return self.connections.access(project)
+
+
+def open_state(settings: Settings, namespace: str) -> StateStore:
+    """The state store ``settings`` ask for: Redis with ``REDIS_URL``, else SQLite in ``MODEL_DIR``."""
+    if settings.redis_url:
+        from label_studio_ml.state_redis import RedisStateStore
+
+        return RedisStateStore(settings.redis_url, namespace)
+    return SqliteStateStore(settings.model_dir / namespace / "state.sqlite3")
 
 
 @functools.lru_cache(maxsize=16)

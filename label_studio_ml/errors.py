@@ -72,10 +72,13 @@ class NotReady(BackendError):
 
 
 class ModelUnavailable(BackendError):
-    """One project's model cannot be loaded now (a corrupt or missing version); others still serve.
+    """One project's model cannot be loaded right now; the others are served, loading is retried."""
 
-    Loading is retried on later requests, so a repaired or replaced version serves without a restart.
-    """
+    status = 503
+
+
+class StateUnavailable(BackendError):
+    """The shared state (Redis) cannot be reached; nothing can be served or recorded until it is."""
 
     status = 503
 
@@ -90,3 +93,13 @@ class DataAccessDenied(BackendError):
     """A task refers to a URL outside the configured Label Studio host."""
 
     status = 422
+
+
+class TaskDataUnreadable(BackendError):
+    """A task refers to a file Label Studio does not have (or cannot find in the project's storages)."""
+
+    status = 422
+
+
+class LabelConfigMismatch(UnprocessableEntity, AssertionError):
+    """The label config is not the shape a model expects (an ``AssertionError``, as upstream raised)."""

@@ -1,19 +1,33 @@
 """Access to Label Studio for training and task data, through label-studio-sdk 2.x.
 
-The SDK's ``LabelStudio`` client accepts legacy tokens and personal access tokens alike.
+The SDK's ``LabelStudio`` client accepts legacy tokens and personal access tokens alike. Task data
+files (uploads, Local Files, cloud storage) are read only through the project's own Label Studio;
+``task_data`` decides which of its URLs serves a reference.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import os
+import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 from urllib.parse import urljoin, urlparse
 
-from label_studio_ml.errors import DataAccessDenied, LabelStudioUnavailable
+import requests
+
+from label_studio_ml.errors import DataAccessDenied, LabelStudioUnavailable, TaskDataUnreadable
+from label_studio_ml.task_data import decode_text, is_cloud_uri, label_studio_paths, names_storage_uri
 
 logger = logging.getLogger(__name__)
+
+MAX_TEXT_BYTES = 10 * 1024 * 1024
+MAX_FILE_BYTES = 512 * 1024 * 1024
+MAX_REDIRECTS = 5
+_CHUNK = 256 * 1024
 
 # Label Studio 1.23.2 ignores ``only_annotated``; this filter returns exactly the labeled tasks.
 _LABELED_FILTER = json.dumps(
@@ -63,22 +77,96 @@ class LabelStudioAccess:
         own, other = urlparse(self.url), urlparse(url)
         return (own.scheme, own.hostname, own.port) == (other.scheme, other.hostname, other.port)
 
-    def fetch_text(self, url: str, max_bytes: int = 10 * 1024 * 1024) -> str:
-        """Download a task's text from Label Studio; any other host is refused."""
-        import requests
+    # -- task data -------------------------------------------------------------------------
+    def data_urls(self, reference: str, project_id: str | None) -> list[str]:
+        """Absolute URLs on this Label Studio that serve a task data reference, to try in order.
 
-        absolute = urljoin(self.url + "/", url)
-        if not self.is_own_url(absolute):
-            raise DataAccessDenied("task data URLs are only fetched from the configured Label Studio host")
+        Raises ``DataAccessDenied`` for a reference that is not a Label Studio file of ``project_id``,
+        or that names another host (except a storage resolve URL, of which only the storage URI is used).
+        """
+        parsed = urlparse(reference)
+        if parsed.scheme and not is_cloud_uri(reference):
+            if parsed.scheme not in ("http", "https"):
+                raise DataAccessDenied(f"task data URLs must be http(s) or cloud URIs, not {parsed.scheme}")
+            if not self.is_own_url(reference) and not names_storage_uri(reference):
+                raise DataAccessDenied("task data URLs are only fetched from the project's Label Studio")
+        paths = label_studio_paths(reference, project_id, base_path=urlparse(self.url).path)
+        return [self.url + path for path in paths]
+
+    def fetch_bytes(
+        self, reference: str, *, project_id: str | None, max_bytes: int = MAX_TEXT_BYTES
+    ) -> tuple[bytes, str | None]:
+        """A task data file's bytes and its ``Content-Type``, read through this Label Studio."""
+        buffer = io.BytesIO()
+        content_type = self._download(reference, project_id, buffer, max_bytes)
+        return buffer.getvalue(), content_type
+
+    def fetch_text(
+        self, reference: str, max_bytes: int = MAX_TEXT_BYTES, *, project_id: str | None = None
+    ) -> str:
+        """A task's text by URL: UTF-8 unless Label Studio declares another charset."""
+        body, content_type = self.fetch_bytes(reference, project_id=project_id, max_bytes=max_bytes)
+        return decode_text(body, content_type)
+
+    def download(
+        self, reference: str, destination: Path, *, project_id: str | None, max_bytes: int = MAX_FILE_BYTES
+    ) -> str | None:
+        """Save a task data file to ``destination`` (atomically); returns its ``Content-Type``."""
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        partial = destination.with_name(f".{destination.name}.{uuid.uuid4().hex}.part")
         try:
-            response = requests.get(absolute, headers=self._auth_header(), timeout=30, stream=True)
-            response.raise_for_status()
-            body = response.raw.read(max_bytes + 1, decode_content=True)
+            with partial.open("wb") as sink:
+                content_type = self._download(reference, project_id, sink, max_bytes)
+            os.replace(partial, destination)
+        finally:
+            partial.unlink(missing_ok=True)
+        return content_type
+
+    def _download(self, reference: str, project_id: str | None, sink: BinaryIO, max_bytes: int) -> str | None:
+        urls = self.data_urls(reference, project_id)
+        for index, url in enumerate(urls):
+            try:
+                response = self._get(url)
+            except TaskDataUnreadable:
+                if index + 1 < len(urls):
+                    continue  # e.g. /data/upload/ on a Label Studio that keeps uploads in cloud storage
+                raise
+            with response:
+                try:
+                    _copy(response, sink, max_bytes)
+                except requests.RequestException as exc:
+                    raise LabelStudioUnavailable(f"download failed: {type(exc).__name__}") from exc
+                return response.headers.get("Content-Type")
+        raise AssertionError("data_urls never returns an empty list")
+
+    def _get(self, url: str) -> requests.Response:
+        """GET a URL on this Label Studio with our token; a redirect elsewhere is followed without it.
+
+        Label Studio answers storage files with a redirect to a presigned URL when the storage presigns:
+        the storage host gets the request, never our credentials.
+        """
+        headers = self._auth_header()
+        try:
+            for _ in range(MAX_REDIRECTS):
+                response = requests.get(url, headers=headers, timeout=30, stream=True, allow_redirects=False)
+                if not response.is_redirect:
+                    break
+                response.close()
+                url = urljoin(url, response.headers["Location"])
+                if not url.startswith(("http://", "https://")):
+                    raise DataAccessDenied("Label Studio redirected task data to a non-http URL")
+                if not self.is_own_url(url):
+                    headers = {}
+            else:
+                raise LabelStudioUnavailable("too many redirects while fetching task data")
         except requests.RequestException as exc:
             raise LabelStudioUnavailable(f"could not fetch task data: {type(exc).__name__}") from exc
-        if len(body) > max_bytes:
-            raise DataAccessDenied(f"task data larger than {max_bytes} bytes")
-        return body.decode(response.encoding or "utf-8", errors="replace")
+        _raise_for_status(response, urlparse(url).path if self.is_own_url(url) else "storage")
+        return response
+
+    def access_token(self) -> str:
+        """The token to send: the legacy token itself, or a personal access token's fresh access token."""
+        return self._auth_header()["Authorization"].split(" ", 1)[1]
 
     def _auth_header(self) -> dict[str, str]:
         # Personal access tokens are JWTs (three dot-separated parts); the SDK exchanges them.
@@ -86,6 +174,30 @@ class LabelStudioAccess:
             token = self.client()._client_wrapper.get_headers().get("Authorization", "")
             return {"Authorization": token}
         return {"Authorization": f"Token {self.api_key}"}
+
+
+def _copy(response: requests.Response, sink: BinaryIO, max_bytes: int) -> None:
+    written = 0
+    for chunk in response.iter_content(_CHUNK):
+        written += len(chunk)
+        if written > max_bytes:
+            raise DataAccessDenied(f"task data larger than {max_bytes} bytes")
+        sink.write(chunk)
+
+
+def _raise_for_status(response: requests.Response, where: str) -> None:
+    """Typed errors: a missing file is the task's problem, refused credentials or a 5xx are Label Studio's."""
+    status = response.status_code
+    if status < 400:
+        return
+    response.close()
+    if status == 401:
+        raise LabelStudioUnavailable(f"Label Studio refused our credentials for task data {where[:200]}")
+    if status == 403:  # e.g. a file of a project the token's user may not see, Local Files switched off
+        raise TaskDataUnreadable(f"Label Studio refused access to task data {where[:200]} (403)")
+    if status < 500:
+        raise TaskDataUnreadable(f"Label Studio has no task data at {where[:200]} ({status})")
+    raise LabelStudioUnavailable(f"Label Studio failed serving task data {where[:200]} ({status})")
 
 
 def _as_dict(item: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from label_studio_ml.context import BackendContext, default_context
 from label_studio_ml.errors import LabelStudioUnavailable, UnprocessableEntity
 from label_studio_ml.label_studio import LabelStudioAccess
 from label_studio_ml.response import ModelResponse
+from label_studio_ml.upstream_helpers import UpstreamHelpers
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +24,8 @@ MODEL_VERSION_KEY = "model_version"
 VERSIONS_KEY = "model_versions"
 
 
-class LabelStudioMLBase:
-    """Base class of every model served by ``label_studio_ml``."""
+class LabelStudioMLBase(UpstreamHelpers):
+    """Base class of every model served by ``label_studio_ml``; upstream's helpers come from the mixin."""
 
     INITIAL_MODEL_VERSION = "0.0.1"
     #: Upstream models often never change ``model_version`` after ``fit``; the server then bumps
@@ -37,6 +38,7 @@ class LabelStudioMLBase:
         "ANNOTATIONS_DELETED",
         "START_TRAINING",
     )
+    _in_setup = False
 
     def __init__(
         self,
@@ -55,7 +57,11 @@ class LabelStudioMLBase:
             self.use_label_config(label_config)
         elif self.has("label_config"):
             self.use_label_config(self.get("label_config"))
-        self.setup()
+        self._in_setup = True
+        try:
+            self.setup()
+        finally:
+            self._in_setup = False
 
     # -- lifecycle -------------------------------------------------------------------------
     def setup(self) -> None:
@@ -86,6 +92,8 @@ class LabelStudioMLBase:
 
     def set(self, key: str, value: Any) -> None:
         """Persist a JSON-serialisable value in this project's state."""
+        if key == MODEL_VERSION_KEY and self._in_setup and not self._accepts_setup_version(value):
+            return  # a version training published since stays (see UpstreamHelpers)
         self.context.state.set(self.project_id, key, value)
 
     def has(self, key: str) -> bool:
@@ -159,9 +167,13 @@ class LabelStudioMLBase:
             self._progress_sink(fields)
 
     def resolve_text(self, value: Any, value_type: str | None = None) -> str | None:
-        """Task text as a string; with ``valueType="url"`` fetched from Label Studio only."""
+        """Task text as a string; with ``valueType="url"`` read through the project's Label Studio only.
+
+        Uploads, Local Files URLs and cloud storage URIs are served by Label Studio; any other URL is
+        refused (``DataAccessDenied``), a missing file raises ``TaskDataUnreadable``.
+        """
         if not isinstance(value, str):
             return None
         if value_type == "url":
-            return self.label_studio().fetch_text(value)
+            return self.label_studio().fetch_text(value, project_id=self.project_id)
         return value

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from label_studio_ml.context import BackendContext
-from label_studio_ml.errors import NotFound
+from label_studio_ml.errors import BackendError, ModelUnavailable, NotFound
+from label_studio_ml.logs import redact
 from label_studio_ml.model import MODEL_VERSION_KEY, LabelStudioMLBase
+
+logger = logging.getLogger(__name__)
+
+#: A project whose model failed to load is tried again after this many seconds, not on every request.
+RETRY_AFTER_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -17,6 +25,14 @@ class _Entry:
     config_hash: str
     version: str | None
     instance: LabelStudioMLBase
+
+
+@dataclass(frozen=True)
+class _Failure:
+    config_hash: str
+    version: str | None
+    message: str
+    retry_at: float
 
 
 def _hash(config: str | None) -> str:
@@ -37,6 +53,7 @@ class ProjectRegistry:
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
         self._project_locks: dict[str, threading.Lock] = {}
+        self._failures: dict[str, _Failure] = {}
 
     def instance(self, project: str, label_config: str | None = None) -> LabelStudioMLBase:
         """The live instance for ``project``; ``label_config`` defaults to the last one seen."""
@@ -53,18 +70,46 @@ class ProjectRegistry:
             entry = self._lookup(project)
             if entry and entry.config_hash == wanted and entry.version == version:
                 return entry.instance
-            instance = self.create(project, config)
+            instance = self._create_or_explain(project, config, wanted, version)
             self._store(project, _Entry(wanted, version, instance))
             return instance
+
+    def _create_or_explain(
+        self, project: str, config: str, config_hash: str, version: str | None
+    ) -> LabelStudioMLBase:
+        """A new instance; a model that fails to load makes this project (only) answer 503 for a while."""
+        failure = self._failures.get(project)
+        same = failure is not None and (failure.config_hash, failure.version) == (config_hash, version)
+        if same and time.monotonic() < failure.retry_at:
+            raise ModelUnavailable(failure.message)
+        try:
+            instance = self.create(project, config)
+        except BackendError:
+            raise  # already says what is wrong, with its own status (e.g. 422 for the config)
+        except Exception as exc:
+            logger.exception("project %s: the model could not be loaded", project)
+            message = redact(
+                f"the model of project {project} could not be loaded ({type(exc).__name__}: {exc}); "
+                f"retrying in {RETRY_AFTER_S:.0f} s",
+                self.context.secrets.values,
+            )
+            retry_at = time.monotonic() + RETRY_AFTER_S
+            self._failures[project] = _Failure(config_hash, version, message, retry_at)
+            raise ModelUnavailable(message) from exc
+        self._failures.pop(project, None)
+        return instance
 
     def create(self, project: str, label_config: str | None) -> LabelStudioMLBase:
         """A fresh instance, not shared (the training queue uses one per run)."""
         return self.model_class(project_id=project, label_config=label_config, context=self.context)
 
-    def loaded_projects(self) -> list[str]:
-        """Projects with a live instance in this process."""
+    def loaded_projects(self) -> dict[str, str | None]:
+        """Projects with a live instance in this process, and the model version each one serves."""
         with self._lock:
-            return list(self._entries)
+            return {
+                project: entry.version or entry.instance.INITIAL_MODEL_VERSION
+                for project, entry in self._entries.items()
+            }
 
     def _lookup(self, project: str) -> _Entry | None:
         with self._lock:

@@ -52,11 +52,6 @@ class SetupRequest:
     access_token: str | None = field(default=None, repr=False)
     extra_params: Any = None
 
-    def connection(self) -> dict[str, str]:
-        """What to remember to call Label Studio back for this project."""
-        values = {"_ls_hostname": self.hostname, "_ls_access_token": self.access_token}
-        return {key: value for key, value in values.items() if value}
-
 
 def setup_request(body: dict[str, Any]) -> SetupRequest:
     """Validate a ``/setup`` body."""

@@ -1,50 +1,53 @@
-"""Persistent per-project state in sqlite (WAL), shared correctly by every gunicorn worker.
+"""The state a backend keeps per project: the contract, and what its implementations share.
 
-Nothing is cached per process: each read goes to the database, which in WAL mode is cheap
-(microseconds on a local disk) and always sees what another worker committed.
+Two implementations, chosen once at start-up (``open_state``): SQLite in ``MODEL_DIR`` (the
+embedded default, shared by the workers of one machine) and Redis (``REDIS_URL``, shared by every
+replica and training worker of a cluster). Both hold:
+
+- a key/value map of JSON values per project (model version, label config, connection, ...);
+- one training row per project (see ``training_state``), changed only through
+  ``update_training``, which applies a function to the row atomically, so two processes can never
+  both believe they own a project's training.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 from label_studio_ml.errors import BadRequest
 
 _PROJECT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS kv (
-    project TEXT NOT NULL,
-    key TEXT NOT NULL,
-    value TEXT NOT NULL,
-    PRIMARY KEY (project, key)
-);
-CREATE TABLE IF NOT EXISTS training (
-    project TEXT PRIMARY KEY,
-    state TEXT NOT NULL DEFAULT 'idle',
-    changes INTEGER NOT NULL DEFAULT 0,
-    pending INTEGER NOT NULL DEFAULT 0,
-    owner TEXT,
-    heartbeat REAL,
-    started_at REAL,
-    finished_at REAL,
-    duration_s REAL,
-    runs INTEGER NOT NULL DEFAULT 0,
-    failures INTEGER NOT NULL DEFAULT 0,
-    error TEXT,
-    metrics TEXT,
-    progress TEXT,
-    pending_event TEXT
-);
-"""
+Result = TypeVar("Result")
+#: ``change(row) -> (fields to write or None, result)``, applied under the row's lock.
+RowChange = Callable[[dict[str, Any]], tuple[dict[str, Any] | None, Result]]
+
+#: Every field of a training row, with its value before the project ever trained.
+TRAINING_DEFAULTS: dict[str, Any] = {
+    "state": "idle",
+    "changes": 0,
+    "pending": False,
+    "pending_event": None,
+    "owner": None,
+    "heartbeat": None,
+    "queued_at": None,
+    "started_at": None,
+    "finished_at": None,
+    "duration_s": None,
+    "runs": 0,
+    "failures": 0,
+    "attempts": 0,
+    "error": None,
+    "metrics": None,
+    "progress": None,
+    "event": None,
+    "base_version": None,
+    "trained_by": None,
+    "resumed": False,
+}
 
 
 def normalize_project_id(raw: object) -> str:
@@ -66,96 +69,57 @@ def normalize_project_id(raw: object) -> str:
     return text
 
 
-class StateStore:
-    """Key/value state per project plus the training table, in one sqlite file."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        # executescript manages its own transaction; CREATE ... IF NOT EXISTS is idempotent.
-        self._connection().executescript(_SCHEMA)
-
-    def _connection(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            # isolation_level=None: we issue BEGIN ourselves so that claims are atomic.
-            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout=30000")
-            _enable_wal(conn)
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction that holds the database lock from its first statement."""
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        """Run a read-only query."""
-        return self._connection().execute(sql, params).fetchall()
-
-    def get(self, project: str, key: str, default: Any = None) -> Any:
-        """The JSON value stored under ``key`` for ``project``, or ``default``."""
-        rows = self.read("SELECT value FROM kv WHERE project=? AND key=?", (project, key))
-        return json.loads(rows[0]["value"]) if rows else default
-
-    def set(self, project: str, key: str, value: Any) -> None:
-        """Store a JSON-serialisable ``value`` under ``key`` for ``project``."""
-        payload = json.dumps(value)
-        with self.transaction() as conn:
-            conn.execute(
-                "INSERT INTO kv(project, key, value) VALUES (?, ?, ?) "
-                "ON CONFLICT(project, key) DO UPDATE SET value=excluded.value",
-                (project, key, payload),
-            )
-
-    def set_many(self, project: str, values: dict[str, Any]) -> None:
-        """Store several values at once, writing only those that changed (``/setup`` runs often)."""
-        for key, value in values.items():
-            self.set_if_changed(project, key, value)
-
-    def set_if_changed(self, project: str, key: str, value: Any) -> None:
-        """``set`` unless the stored value already equals ``value`` (a read is cheaper than a write)."""
-        if not self.has(project, key) or self.get(project, key) != value:
-            self.set(project, key, value)
-
-    def has(self, project: str, key: str) -> bool:
-        """Whether ``key`` is stored for ``project``."""
-        return bool(self.read("SELECT 1 FROM kv WHERE project=? AND key=?", (project, key)))
-
-    def delete(self, project: str, key: str) -> None:
-        """Forget ``key`` for ``project``."""
-        with self.transaction() as conn:
-            conn.execute("DELETE FROM kv WHERE project=? AND key=?", (project, key))
-
-    def projects(self) -> list[str]:
-        """Every project this backend has seen."""
-        rows = self.read("SELECT DISTINCT project FROM kv UNION SELECT project FROM training")
-        return sorted(row["project"] for row in rows)
-
-
-def _enable_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
-    """Switch to WAL; two workers creating the file at once can briefly see it locked."""
-    for attempt in range(attempts):
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.05)
-
-
 def now() -> float:
     """Wall-clock seconds; one place so tests can reason about timestamps."""
     return time.time()
+
+
+class StateStore(Protocol):
+    """What the serving core, the training queue and model instances need from state."""
+
+    def get(self, project: str, key: str, default: Any = None) -> Any:
+        """The JSON value stored under ``key`` for ``project``, or ``default``."""
+
+    def set(self, project: str, key: str, value: Any) -> None:
+        """Store a JSON-serialisable ``value`` under ``key`` for ``project``."""
+
+    def set_if_changed(self, project: str, key: str, value: Any) -> None:
+        """``set`` unless the stored value already equals ``value`` (``/setup`` runs often)."""
+
+    def has(self, project: str, key: str) -> bool:
+        """Whether ``key`` is stored for ``project``."""
+
+    def delete(self, project: str, key: str) -> None:
+        """Forget ``key`` for ``project``."""
+
+    def projects(self) -> list[str]:
+        """Every project this backend has seen, sorted."""
+
+    def training_row(self, project: str) -> dict[str, Any] | None:
+        """The project's training row (every field of ``TRAINING_DEFAULTS``), or ``None``."""
+
+    def training_rows(self) -> list[dict[str, Any]]:
+        """Every training row, each with its ``project``."""
+
+    def update_training(self, project: str, change: RowChange[Result]) -> Result:
+        """Apply ``change`` to the project's row (defaults when new) atomically; return its result."""
+
+    def ping(self) -> None:
+        """Raise ``StateUnavailable`` when the state cannot be reached."""
+
+    def describe(self) -> str:
+        """Where the state lives, for logs and errors (never with credentials)."""
+
+
+class KeyValueDefaults:
+    """``set_if_changed`` written once for every implementation."""
+
+    def set_if_changed(self, project: str, key: str, value: Any) -> None:
+        """``set`` unless the stored value already equals ``value`` (a read is cheaper than a write)."""
+        if not self.has(project, key) or self.get(project, key) != value:  # type: ignore[attr-defined]
+            self.set(project, key, value)  # type: ignore[attr-defined]
+
+
+def new_training_row(project: str) -> dict[str, Any]:
+    """A project's training row before it ever trained."""
+    return {"project": project, **TRAINING_DEFAULTS}

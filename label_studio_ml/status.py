@@ -55,5 +55,6 @@ def metrics_report(
             "uptime_s": round(time.time() - _STARTED, 1),
             "loaded_projects": registry.loaded_projects(),
             "start_training_each_n_updates": context.settings.start_training_each_n_updates,
+            "training_slots": queue.slots_report(),
         },
     }

@@ -1,23 +1,43 @@
-"""The training queue: annotation events → decision → ``fit`` in the background.
+"""When a project trains: change counting, single-flight claims, and resuming interrupted trainings.
 
-The webhook only records the event and maybe starts a thread, so Label Studio (which waits
-one second and never retries) always gets its answer at once.
+Webhooks only count changes and claim a training (``TrainingState.claim``), so they answer at
+once; the claimed run goes to a runner: this process's training slots (embedded mode,
+``runner_threads``) or an RQ queue that training workers consume (distributed mode, ``runner_rq``).
+One maintenance thread per process keeps the leases of its queued runs alive and resumes every
+training whose owner died or went silent, so an annotation change is never forgotten.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
-from typing import Any
+from typing import Any, Protocol
 
 from label_studio_ml.context import BackendContext
-from label_studio_ml.projects import ProjectRegistry
-from label_studio_ml.training_state import TrainingState
+from label_studio_ml.model import MODEL_VERSION_KEY
+from label_studio_ml.training_state import TrainingState, owner_id
 
 logger = logging.getLogger(__name__)
 
 START_TRAINING = "START_TRAINING"
 COUNTED_EVENTS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_CREATED", "ANNOTATIONS_DELETED")
+
+
+class TrainingRunner(Protocol):
+    """Where claimed trainings run."""
+
+    def start(self) -> None:
+        """Get ready to run (idempotent)."""
+
+    def submit(self, project: str, claimed_by: str, data: dict[str, Any]) -> None:
+        """Run the training ``claimed_by`` queued for ``project``, now or when a slot frees up."""
+
+    def report(self) -> dict[str, Any]:
+        """What ``/metrics`` shows about this runner."""
+
+    def wait(self, project: str, timeout: float | None = None) -> bool:
+        """Block until ``project``'s training submitted here ended (tests, scripts)."""
 
 
 def _change_count(event: str, data: dict[str, Any]) -> int:
@@ -35,14 +55,17 @@ def _change_count(event: str, data: dict[str, Any]) -> int:
 
 
 class TrainingQueue:
-    """Decides when a project trains, and runs ``fit`` single-flight in a background thread."""
+    """Decides when a project trains and hands claimed runs to ``runner``."""
 
-    def __init__(self, context: BackendContext, registry: ProjectRegistry) -> None:
+    def __init__(self, context: BackendContext, state: TrainingState, runner: TrainingRunner) -> None:
         self.context = context
-        self.registry = registry
-        self.state = TrainingState(context.state, context.settings.training_lease_seconds)
-        self._threads: dict[str, threading.Thread] = {}
+        self.state = state
+        self.runner = runner
+        self._started = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
 
+    # -- requests ----------------------------------------------------------------------------
     def on_event(self, project: str, event: str, data: dict[str, Any]) -> dict[str, Any]:
         """Handle a training-relevant webhook; returns what was decided (for the response)."""
         if event == START_TRAINING:
@@ -55,77 +78,66 @@ class TrainingQueue:
         return {"scheduled": False, "reason": "counting changes"}
 
     def request(self, project: str, event: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Start training now, or coalesce into the run in progress."""
-        claim = self.state.claim(project, event)
+        """Queue a training of ``project``, or fold the request into the one queued or running."""
+        base_version = self.context.state.get(project, MODEL_VERSION_KEY)
+        claim = self.state.claim(project, event, base_version=base_version)
         if not claim.started:
-            logger.info("project %s: training already running, follow-up queued", project)
+            logger.info("project %s: training already queued or running, request folded into it", project)
             return {"scheduled": True, "coalesced": True}
-        thread = threading.Thread(
-            target=self._run,
-            args=(project, event, data or {}, claim.owner),
-            name=f"train-{project}",
-            daemon=True,
-        )
-        self._threads[project] = thread
-        thread.start()
+        self.runner.submit(project, claim.owner, data or {})
         return {"scheduled": True, "coalesced": False}
 
-    def wait(self, project: str, timeout: float | None = None) -> None:
-        """Block until this process's training thread for ``project`` ends (tests, shutdown)."""
-        thread = self._threads.get(project)
-        if thread is not None:
-            thread.join(timeout)
+    def resume_interrupted(self) -> list[str]:
+        """Claim and submit again every training whose owner died or went silent; returns them."""
+        resumed = []
+        for project, event in self.state.interrupted():
+            # Resumed with its original event: upstream-style models may train only on known events.
+            claim = self.state.claim(project, event, resume=True)
+            if claim.started:
+                logger.warning("project %s: resuming a training interrupted by a restart or crash", project)
+                self.runner.submit(project, claim.owner, {"action": event, "project": {"id": project}})
+                resumed.append(project)
+        return resumed
 
-    def _run(self, project: str, event: str, data: dict[str, Any], owner: str) -> None:
-        # The lease names the claiming thread; this one keeps using that name.
-        next_event: str | None = event
-        while next_event is not None:
-            error, metrics = self._fit_once(project, next_event, data, owner)
-            next_event = self.state.finish(project, owner, error=error, metrics=metrics)
-            # A coalesced follow-up trains on whatever is labeled by then; the event's body is gone.
-            data = {"action": next_event, "project": {"id": project}}
+    # -- process lifecycle -------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the runner and the maintenance thread (once)."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        self.runner.start()
+        threading.Thread(target=self._maintain, name="training-maintenance", daemon=True).start()
+        atexit.register(self.release)
 
-    def _fit_once(
-        self, project: str, event: str, data: dict[str, Any], owner: str
-    ) -> tuple[str | None, dict[str, Any] | None]:
-        stop = threading.Event()
-        beat = threading.Thread(target=self._keep_alive, args=(project, owner, stop), daemon=True)
-        beat.start()
-        logger.info("project %s: training started (%s)", project, event)
+    def release(self) -> None:
+        """On a clean exit, hand this process's queued and running trainings to the next process."""
+        self._stop.set()
         try:
-            model = self.registry.create(project, None)
-            model._progress_sink = lambda fields: self._progress(project, owner, fields)
-            before = model.model_version
-            metrics = model.fit(event, data) or {}
-            if model.AUTO_BUMP_VERSION and model.model_version == before:
-                model.bump_model_version()
-            logger.info("project %s: training finished, model_version=%s", project, model.model_version)
-            return None, _json_ready(metrics)
-        except Exception as exc:  # a failing fit must never take the server down
-            logger.exception("project %s: training failed", project)
-            return f"{type(exc).__name__}: {exc}", None
-        finally:
-            stop.set()
+            released = self.state.release(owner_id())
+        except Exception:  # the state may be gone at interpreter exit; a stale lease is resumed anyway
+            return
+        if released:
+            logger.info("released trainings of project(s) %s for another process to resume", released)
 
-    def _progress(self, project: str, owner: str, fields: dict[str, Any]) -> None:
-        logger.info("project %s: training progress %s", project, _json_ready(fields))
-        self.state.heartbeat(project, owner, _json_ready(fields))
-
-    def _keep_alive(self, project: str, owner: str, stop: threading.Event) -> None:
+    def _maintain(self) -> None:
         interval = max(1.0, self.state.lease_seconds / 4)
-        while not stop.wait(interval):
-            self.state.heartbeat(project, owner)
+        while True:
+            try:
+                self.resume_interrupted()
+                me = owner_id()
+                for project in self.state.owned_by(me):
+                    self.state.heartbeat(project, me)  # runs waiting for a slot or a worker
+            except Exception:  # a state error now must not end the thread that resumes trainings
+                logger.exception("training maintenance failed; retrying in %.0f s", interval)
+            if self._stop.wait(interval):
+                return
 
+    # -- observing ---------------------------------------------------------------------------
+    def slots_report(self) -> dict[str, Any]:
+        """What the runner reports (this process's slots, or the distributed queue)."""
+        return self.runner.report()
 
-def _json_ready(value: Any) -> Any:
-    """Metrics from numpy/torch become plain floats so they can be stored and served."""
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return str(value)
+    def wait(self, project: str, timeout: float | None = None) -> bool:
+        """Block until ``project``'s training submitted by this process ended."""
+        return self.runner.wait(project, timeout)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,10 @@ import pytest
 
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
+from label_studio_ml.state import StateStore
+from label_studio_ml.state_redis import RedisStateStore
+from label_studio_ml.state_sqlite import SqliteStateStore
+from tests.redis_server import redis_server
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BACKENDS = Path(__file__).parent / "backends"
@@ -30,6 +37,19 @@ def load_keyword_model() -> type:
     return module.KeywordModel
 
 
+def wait_healthy(client: Any, timeout: float = 30.0) -> None:
+    """Poll a Flask test client's ``/health`` until it answers 200; fail loudly after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get("/health")
+        if response.status_code == 200:
+            return
+        if time.monotonic() > deadline:
+            status, body = response.status_code, response.get_json()
+            raise AssertionError(f"/health still {status} after {timeout:.0f} s: {body}")
+        time.sleep(0.01)
+
+
 @pytest.fixture
 def make_context(tmp_path: Path):
     """Build a ``BackendContext`` on a fresh MODEL_DIR, with settings overrides."""
@@ -39,3 +59,18 @@ def make_context(tmp_path: Path):
         return BackendContext.from_settings(settings)
 
     return build
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """One real Redis server for the whole test session (each test uses its own namespace)."""
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def state_store(request: pytest.FixtureRequest, tmp_path: Path) -> StateStore:
+    """Each implementation of the state contract in turn: the same test runs on both."""
+    if request.param == "sqlite":
+        return SqliteStateStore(tmp_path / "state.sqlite3")
+    return RedisStateStore(request.getfixturevalue("redis_url"), f"test-{uuid.uuid4().hex[:8]}")

@@ -19,11 +19,12 @@ PAGE_SIZE = 100
 
 
 def _handler(
-    tasks: list[dict[str, Any]], token: str, requests_seen: list[str]
+    tasks: list[dict[str, Any]], token: str, requests_seen: list[str], authorizations: list[str]
 ) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             requests_seen.append(self.path)
+            authorizations.append(self.headers.get("Authorization") or "")
             url = urlparse(self.path)
             if self.headers.get("Authorization") != f"Token {token}":
                 return self._send(401, {"detail": "Authentication credentials were not provided."})
@@ -50,10 +51,16 @@ def _handler(
 
 
 @contextmanager
-def fake_label_studio(tasks: list[dict[str, Any]], token: str) -> Iterator[tuple[str, list[str]]]:
-    """Serve ``tasks`` on a loopback port; yields the base URL and the list of paths requested."""
+def fake_label_studio(
+    tasks: list[dict[str, Any]], token: str, authorizations: list[str] | None = None
+) -> Iterator[tuple[str, list[str]]]:
+    """Serve ``tasks`` on a loopback port; yields the base URL and the list of paths requested.
+
+    Every request's ``Authorization`` header is appended to ``authorizations`` when given.
+    """
     seen: list[str] = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(tasks, token, seen))
+    headers = authorizations if authorizations is not None else []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(tasks, token, seen, headers))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import requests
 
 from tests.e2e.processes import ManagedProcess, free_port, http_ok
 
@@ -41,3 +46,31 @@ def backend(
         yield url
     finally:
         process.stop()
+
+
+def assert_every_worker_serves(
+    url: str, predict_body: dict[str, Any], project: str, version: str, workers: int, timeout: float = 60
+) -> list[dict[str, Any]]:
+    """Predict until each of ``workers`` gunicorn workers has served ``version`` of ``project``.
+
+    Sequential requests may all land on one worker, so requests go out in concurrent bursts and
+    each worker's ``/metrics`` (which names its pid and the version its live instance serves) is
+    read until every worker has been seen serving ``version``. Every prediction must carry
+    ``version``. Returns the last predictions.
+    """
+    served_by: dict[int, str] = {}
+    deadline = time.monotonic() + timeout
+    with ThreadPoolExecutor(2 * workers) as pool:
+        while True:
+            answers = list(
+                pool.map(lambda _: requests.post(f"{url}/predict", json=predict_body, timeout=60), range(4))
+            )
+            for answer in answers:
+                assert answer.status_code == 200, answer.text
+                assert {item["model_version"] for item in answer.json()["results"]} == {version}
+            for report in pool.map(lambda _: requests.get(f"{url}/metrics", timeout=10), range(4)):
+                worker = report.json()["worker"]
+                served_by[worker["pid"]] = worker["loaded_projects"].get(project)
+            if sum(1 for served in served_by.values() if served == version) >= workers:
+                return answers[-1].json()["results"]
+            assert time.monotonic() < deadline, f"workers seen serving: {served_by}"

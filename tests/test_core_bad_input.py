@@ -7,16 +7,14 @@ import time
 import pytest
 
 from label_studio_ml.api import create_app
-from tests.conftest import load_fixture, load_keyword_model
+from tests.conftest import load_fixture, load_keyword_model, wait_healthy
 
 
 @pytest.fixture
 def client(make_context):
     app = create_app(load_keyword_model(), context=make_context(max_request_bytes=4096))
     client = app.test_client()
-    deadline = time.time() + 5
-    while client.get("/health").status_code != 200 and time.time() < deadline:
-        time.sleep(0.01)
+    wait_healthy(client)
     return client
 
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.conftest import BACKENDS, load_fixture
-from tests.servers import backend
+from tests.servers import assert_every_worker_serves, backend
 
 KEYWORD = BACKENDS / "keyword"
 
@@ -66,10 +66,8 @@ def test_train_in_background_and_every_worker_serves_the_new_version(env):
 
         (version,) = versions_seen(url)
         assert version != "0.0.1"
-        item = requests.post(
-            f"{url}/predict", json=load_fixture("classification_predict_on_task_open.json"), timeout=10
-        ).json()["results"][0]
-        assert item["model_version"] == version
+        body = load_fixture("classification_predict_on_task_open.json")
+        (item,) = assert_every_worker_serves(url, body, "1", version, workers=2)
         assert item["result"][0]["value"]["choices"] == ["positive"]
 
     # A restart keeps serving the last version.
@@ -96,9 +94,10 @@ def test_bad_requests_over_http_then_normal_service(env):
         assert ok.status_code == 200 and len(ok.json()["results"]) == 1
 
 
-def test_basic_auth_from_cli_options_and_no_secret_in_logs(env, tmp_path):
+def test_basic_auth_from_cli_options_and_secrets_masked_in_logs(env, tmp_path):
     args = ["--basic-auth-user", "ls", "--basic-auth-pass", "s3cret-pass"]
     log = tmp_path / "server.log"
+    env = {**env, "KEYWORD_LOG_SECRETS": "1"}  # the model logs both secrets when it is set up
     with backend(KEYWORD, env, workers=1, extra_args=args, auth=("ls", "s3cret-pass"), log=log) as url:
         assert requests.get(f"{url}/health", timeout=5).status_code == 401
         assert requests.get(f"{url}/health", timeout=5, auth=("ls", "s3cret-pass")).status_code == 200
@@ -106,7 +105,8 @@ def test_basic_auth_from_cli_options_and_no_secret_in_logs(env, tmp_path):
         assert requests.post(f"{url}/setup", json=setup, auth=("ls", "s3cret-pass"), timeout=5).ok
     text = log.read_text()
     assert "GET /health" in text  # the access log is there...
-    assert "s3cret-pass" not in text and "ls-token-123456789" not in text  # ...credentials are not
+    assert "basic auth password is ***; Label Studio token is ***" in text  # ...the secrets were logged,
+    assert "s3cret-pass" not in text and "ls-token-123456789" not in text  # ...and masked
 
 
 def test_python_wsgi_file_starts_the_same_server(env):

@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from label_studio_ml.api import create_app
-from tests.conftest import load_fixture, load_keyword_model
+from tests.conftest import load_fixture, load_keyword_model, wait_healthy
 
 CLASSIFICATION_CONFIG = load_fixture("classification_setup.json")["schema"]
 
@@ -21,9 +21,7 @@ def app(make_context, tmp_path, monkeypatch):
     monkeypatch.setenv("KEYWORD_TRAINING_FILE", str(training))
     context = make_context(start_training_each_n_updates=2)
     app = create_app(load_keyword_model(), context=context)
-    deadline = time.time() + 5
-    while app.test_client().get("/health").status_code != 200 and time.time() < deadline:
-        time.sleep(0.01)
+    wait_healthy(app.test_client())
     return app
 
 
@@ -50,12 +48,12 @@ def test_health_answers_up_with_model_class(client):
 
 
 def test_setup_returns_initial_version_and_remembers_connection(client, app):
-    response = client.post("/setup", json=load_fixture("classification_setup.json"))
+    body = dict(load_fixture("classification_setup.json"), access_token="ls-token-1234")
+    response = client.post("/setup", json=body)
     assert response.status_code == 200
     assert response.get_json() == {"model_version": "0.0.1"}
-    context = app.extensions["label_studio_ml"]["context"]
-    assert context.state.get("1", "_ls_hostname") == "http://127.0.0.1:8080"
-    assert context.label_studio_for("1").url == "http://127.0.0.1:8080"
+    access = app.extensions["label_studio_ml"]["context"].label_studio_for("1")
+    assert (access.url, access.api_key) == ("http://127.0.0.1:8080", "ls-token-1234")
 
 
 def test_setup_reuses_the_project_instance(client, app):

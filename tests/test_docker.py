@@ -218,9 +218,19 @@ def _same(compose_default: str, code_default: Any) -> bool:
     return compose_default == str(code_default)
 
 
+def _backend_services(compose: dict[str, Any]) -> dict[str, Any]:
+    """The services that run a backend (not Redis)."""
+    return {name: s for name, s in compose["services"].items() if "BACKEND" in s.get("environment", {})}
+
+
+#: Defaults the distributed profiles set on purpose: the Redis service of the same compose file.
+_DISTRIBUTED_DEFAULTS = {"REDIS_URL": "redis://redis:6379/0"}
+
+
 def test_compose_lists_every_variable_with_the_code_default(compose: dict[str, Any]) -> None:
-    for name, service in compose["services"].items():
+    for name, service in _backend_services(compose).items():
         environment = service["environment"]
+        distributed = any(p.startswith("distributed") for p in service.get("profiles", []))
         for variable, default in _code_defaults().items():
             assert variable in environment, f"{name} does not list {variable}"
             if variable == "MODEL_DIR":
@@ -228,9 +238,30 @@ def test_compose_lists_every_variable_with_the_code_default(compose: dict[str, A
                 continue
             match = _DEFAULT.match(str(environment[variable]))
             assert match and match.group(1) == variable, f"{name}: {variable} is not ${{{variable}:-default}}"
+            if distributed and variable in _DISTRIBUTED_DEFAULTS:
+                default = _DISTRIBUTED_DEFAULTS[variable]
             assert _same(match.group(2), default), (
                 f"{name}: {variable} default {match.group(2)!r} != {default!r}"
             )
+
+
+def test_distributed_profile_runs_redis_replicas_and_workers_that_share_the_version_store(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    assert services["redis"]["image"].startswith("redis:")
+    for backend, port in run_both.BACKENDS:
+        replica, worker = services[f"{backend}_replica"], services[f"{backend}_worker"]
+        gpu_worker = services[f"{backend}_worker_gpu"]
+        assert replica["profiles"] == worker["profiles"] == ["distributed"]
+        assert gpu_worker["profiles"] == ["distributed-gpu"] and "deploy" in gpu_worker
+        assert replica["ports"] == [f"{port}:{port}"] and "ports" not in worker
+        command = worker["command"][-1]
+        assert "label-studio-ml worker" in command and "$${BACKEND}" in command  # the container's BACKEND
+        for service in (replica, worker, gpu_worker):
+            assert service["environment"]["BACKEND"] == backend
+            assert "redis" in service["depends_on"]
+        assert set(replica["volumes"]) == set(worker["volumes"])  # one version store
 
 
 def test_compose_lists_every_variable_of_the_readme(compose: dict[str, Any]) -> None:
@@ -240,7 +271,7 @@ def test_compose_lists_every_variable_of_the_readme(compose: dict[str, Any]) -> 
     variables = {name for cell in first_cells for name in re.findall(r"`(\w+)`", cell)}
     variables -= {"HOST", "LABEL_STUDIO_HOST"}  # bound to 0.0.0.0 in the image; an alias
     assert len(variables) > 20
-    for name, service in compose["services"].items():
+    for name, service in _backend_services(compose).items():
         assert not variables - set(service["environment"]) - {"PORT"}, name
         assert "PORT" in service["environment"]
 

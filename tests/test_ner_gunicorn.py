@@ -14,7 +14,7 @@ import requests
 from tests.conftest import load_fixture
 from tests.fake_label_studio import fake_label_studio
 from tests.ner_conll import conll_dir, read_conll, to_task
-from tests.servers import ROOT, backend
+from tests.servers import ROOT, assert_every_worker_serves, backend
 
 TOKEN = "test-token-0123456789"
 
@@ -71,7 +71,7 @@ def test_webhook_trains_and_every_worker_serves_entities(tmp_path):
 
             (version,) = versions_seen(url)
             assert version != "0.0.1"
-            after = requests.post(f"{url}/predict", json=predict_body, timeout=60).json()["results"]
+            after = assert_every_worker_serves(url, predict_body, "2", version, workers=2)
             assert len(after) == len(predict_body["tasks"])
             assert any(item["result"] for item in after)  # 200 sentences are enough to find some names
             for task, item in zip(predict_body["tasks"], after, strict=True):
