@@ -1,4 +1,4 @@
-"""Resident memory of a real classifier backend with one and with several projects loaded.
+"""Resident memory of a real classifier backend: several projects loaded, and one project retrained.
 
 ``label-studio-ml start bert_classifier`` (gunicorn, one worker by default) trains through its
 real SDK path against ``tests.fake_label_studio`` (20 BBC articles cut to 30 words), with
@@ -18,12 +18,16 @@ lives only there, since the master does not preload it), measured with psutil; t
 * the backend restarted on the same ``MODEL_DIR``: after its warm-up (which already loads the
   served model of every known project, up to the cache's 6), then after ``/predict`` for project 1
   and for all projects. This is the cleaner "serving N projects" number.
+* a fresh backend (new ``MODEL_DIR``) where one project is trained ``--trainings`` times in a row
+  (START_TRAINING, wait, ``/predict`` each time; ``MIN_TRAIN_STEPS=0``, so one epoch of 2 steps):
+  after the first, every fifth and the last training.
+  Flat means nothing accumulates per training: old versions' models, tokenizers, allocator arenas.
 
 Deltas are against the first state (started, no project). Results go to
 ``bench/results/memory.json``.
 
-    python -m bench.memory                  # the full benchmark: 5 projects, 1 worker
-    python -m bench.memory --projects 2     # a quick smoke run
+    python -m bench.memory                  # the full benchmark: 5 projects, 20 trainings, 1 worker
+    python -m bench.memory --projects 2 --trainings 3    # a quick smoke run
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from tests.fake_label_studio import fake_label_studio
 from tests.servers import backend
 
 PROJECTS = 5
+TRAININGS = 20
 TASKS_PER_LABEL = 4
 WORDS = 30
 PREDICT_TASKS = 5
@@ -67,12 +72,12 @@ def post(url: str, path: str, body: dict[str, Any], log: Path) -> dict[str, Any]
     return response.json()
 
 
-def wait_trained(url: str, project: int, log: Path, timeout_s: float) -> dict[str, Any]:
-    """Poll ``/metrics`` until the project's first run finished; fail loudly if it failed."""
+def wait_trained(url: str, project: int, log: Path, timeout_s: float, runs: int = 1) -> dict[str, Any]:
+    """Poll ``/metrics`` until the project's ``runs``-th run finished; fail loudly if any failed."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         training = training_status(url, project)
-        if training.get("runs", 0) >= 1 and training.get("state") != "running":
+        if training.get("runs", 0) >= runs and training.get("state") != "running":
             if training.get("failures"):
                 raise RuntimeError(f"project {project}: training failed: {training}\n{log_tail(log)}")
             return training
@@ -153,8 +158,9 @@ def train_phase(url: str, options: argparse.Namespace, ls_url: str, log: Path, r
             rec.take(f"{project} project(s) trained + predicted")
 
 
-def restart_phase(url: str, options: argparse.Namespace, log: Path, rec: Recorder) -> None:
-    """Predict each project in turn on a backend restarted on the same ``MODEL_DIR``."""
+def restart_phase(url: str, options: argparse.Namespace, ls_url: str, log: Path, rec: Recorder) -> None:
+    """Predict each project in turn on a backend restarted on the same ``MODEL_DIR`` (``ls_url``: unused,
+    every phase takes the same arguments)."""
     rec.take("restarted, after warm-up")
     for project in range(1, options.projects + 1):
         predict(url, project, options.predict_tasks, log)
@@ -162,8 +168,20 @@ def restart_phase(url: str, options: argparse.Namespace, log: Path, rec: Recorde
             rec.take(f"restarted, {project} project(s) predicted")
 
 
+def retrain_phase(url: str, options: argparse.Namespace, ls_url: str, log: Path, rec: Recorder) -> None:
+    """Train project 1 ``options.trainings`` times in a row on a fresh backend, predicting after each."""
+    rec.take("fresh backend, idle (no project)")
+    post(url, "/setup", setup_body(1, bbc_news.LABEL_CONFIG, TOKEN, ls_url), log)
+    for count in range(1, options.trainings + 1):
+        post(url, "/webhook", start_training_body(1, bbc_news.LABEL_CONFIG), log)
+        wait_trained(url, 1, log, options.train_timeout, runs=count)
+        predict(url, 1, options.predict_tasks, log)
+        if count in (1, options.trainings) or count % 5 == 0:
+            rec.take(f"1 project trained {count}x + predicted")
+
+
 def run(options: argparse.Namespace, folder: Path) -> list[dict[str, Any]]:
-    """Both phases against one fake Label Studio; returns the recorded states."""
+    """The three phases against one fake Label Studio; returns the recorded states."""
     pairs = bbc_news.articles(TASKS_PER_LABEL, max_words=options.words)
     tasks = [bbc_news.to_task(text, label, index) for index, (text, label) in enumerate(pairs, start=1)]
     recorder = Recorder()
@@ -171,28 +189,34 @@ def run(options: argparse.Namespace, folder: Path) -> list[dict[str, Any]]:
         env = {"MODEL_DIR": str(folder / "models"), "LABEL_STUDIO_URL": ls_url, "LABEL_STUDIO_API_KEY": TOKEN,
                "NUM_TRAIN_EPOCHS": "1", "MAX_LENGTH": "64", "WINDOW_STRIDE": "16",
                "START_TRAINING_EACH_N_UPDATES": "0"}  # fmt: skip
-        log = folder / "first.log"
-        with backend(ROOT / "bert_classifier", env, workers=options.workers, log=log) as url:
-            recorder.backend_started(gunicorn_master(url), url)
-            train_phase(url, options, ls_url, log, recorder)
-        log = folder / "restart.log"
-        with backend(ROOT / "bert_classifier", env, workers=options.workers, log=log) as url:
-            recorder.backend_started(gunicorn_master(url), url)
-            restart_phase(url, options, log, recorder)
+        for phase in (train_phase, restart_phase) if options.projects else ():
+            log = folder / f"{phase.__name__}.log"
+            with backend(ROOT / "bert_classifier", env, workers=options.workers, log=log) as url:
+                recorder.backend_started(gunicorn_master(url), url)
+                phase(url, options, ls_url, log, recorder)
+        if options.trainings:
+            # One epoch without MIN_TRAIN_STEPS (2 optimizer steps): what a training leaves behind
+            # (versions, models, tokenizers) does not depend on how long it ran.
+            env = {**env, "MODEL_DIR": str(folder / "retrained"), "MIN_TRAIN_STEPS": "0"}
+            log = folder / "retrain.log"
+            with backend(ROOT / "bert_classifier", env, workers=options.workers, log=log) as url:
+                recorder.backend_started(gunicorn_master(url), url)
+                retrain_phase(url, options, ls_url, log, recorder)
     return recorder.states
 
 
 def main() -> None:
-    """Parse options, run both phases, save the numbers, print the table last."""
+    """Parse options, run the phases, save the numbers, print the table last."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--projects", type=int, default=PROJECTS, help="projects trained and served")
+    parser.add_argument("--projects", type=int, default=PROJECTS, help="projects served (0: skip)")
+    parser.add_argument("--trainings", type=int, default=TRAININGS, help="trainings of one project (0: skip)")
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers")
     parser.add_argument("--words", type=int, default=WORDS, help="words per training article")
     parser.add_argument("--predict-tasks", type=int, default=PREDICT_TASKS, help="tasks per /predict")
     parser.add_argument("--train-timeout", type=float, default=600, help="seconds one training may take")
     options = parser.parse_args()
-    if options.projects < 1 or not 1 <= options.predict_tasks <= 15:
-        parser.error("need --projects >= 1 and 1 <= --predict-tasks <= 15 (the fixture's tasks)")
+    if options.projects < 0 or options.trainings < 0 or not 1 <= options.predict_tasks <= 15:
+        parser.error("need --projects, --trainings >= 0 and 1 <= --predict-tasks <= 15 (the fixture's tasks)")
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as folder:
         states = run(options, Path(folder))
     idle = states[0]["worker_rss_mib"]
@@ -202,9 +226,11 @@ def main() -> None:
     header = ["state", "worker RSS MiB", "Δ vs idle", "worker USS MiB", "of RSS: mapped weights MiB",
               "master RSS MiB"]  # fmt: skip
     markdown = markdown_table(header, rows)
-    save_json("memory", {"projects": options.projects, "workers": options.workers, "words": options.words,
+    save_json("memory", {"projects": options.projects, "trainings": options.trainings,
+                         "workers": options.workers, "words": options.words,
                          "states": states, "table": markdown})  # fmt: skip
-    print(f"\nbert_classifier, {options.workers} worker(s), {options.projects} project(s)\n")
+    print(f"\nbert_classifier, {options.workers} worker(s), {options.projects} project(s), "
+          f"{options.trainings} trainings of one project\n")  # fmt: skip
     print(markdown)
 
 

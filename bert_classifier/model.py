@@ -7,12 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from hf_text.base import HFTextModel, Prediction
+from hf_text.base import HFTextModel
 from hf_text.controls import ControlSpec, Example
 from hf_text.device import pad_multiple
 from hf_text.inference import sigmoid, softmax, window_logits
 from hf_text.loader import SEQUENCE_CLASSIFICATION, LoadedModel
 from hf_text.metrics import classification_metrics
+from hf_text.serving import Prediction
 from hf_text.windows import split_windows
 
 
@@ -36,13 +37,14 @@ class BertClassifier(HFTextModel):
     def target_from_results(
         self, results: list[dict[str, Any]], text: str, control: ControlSpec
     ) -> frozenset[str] | None:
-        """The annotated choices that the config still has; ``None`` when there are none."""
-        chosen = []
+        """The annotated choices that the config still has (by alias or value); ``None`` when none."""
+        chosen: list[str] = []
         for result in results:
             value = result.get("value") if isinstance(result.get("value"), dict) else {}
-            chosen.extend(
-                str(choice) for choice in value.get("choices") or [] if str(choice) in control.labels
-            )
+            for choice in value.get("choices") or []:
+                label = control.label_for(choice)
+                if label is not None and label not in chosen:
+                    chosen.append(label)
         if not chosen:
             return None
         return frozenset(chosen if control.multiple else chosen[:1])
@@ -111,10 +113,15 @@ class BertClassifier(HFTextModel):
     def decide(
         self, probabilities: np.ndarray, control: ControlSpec, head: dict[str, Any]
     ) -> tuple[list[str], float]:
-        """Chosen labels (in config order) and the score, considering only labels the config has."""
-        allowed = {
-            label: probabilities[i] for i, label in enumerate(head["labels"]) if label in control.labels
-        }
+        """Chosen labels (in config order) and the score, considering only labels the config has.
+
+        A head's label counts under the config's name for it (a head trained before an alias was
+        added still answers, with the alias)."""
+        allowed: dict[str, float] = {}
+        for index, name in enumerate(head["labels"]):
+            label = control.label_for(name)
+            if label is not None:
+                allowed[label] = max(float(probabilities[index]), allowed.get(label, 0.0))
         if not allowed:
             return [], 0.0
         if not control.multiple:

@@ -17,21 +17,19 @@ from hf_text.annotations import annotation_time, chosen_annotation, results_for
 from hf_text.controls import ControlSpec, Example, require_controls
 from hf_text.device import choose_device, default_token_budget, inference_dtype
 from hf_text.heads import fit_summary, train_head
-from hf_text.loader import LoadedModel, load_for_inference
+from hf_text.loader import LoadedModel, load_for_inference, retire_versions
 from hf_text.memory import release_memory
 from hf_text.resolve import resolve_model_folder
+from hf_text.serving import Prediction, ServingHead, TaskPredictions, version_heads
 from hf_text.settings import HFSettings
 from hf_text.startup import prepare_baseline, warm_cache
 from hf_text.store import ModelStore, legacy_version_metas
 from label_studio_ml.context import BackendContext
-from label_studio_ml.errors import BackendError
-from label_studio_ml.model import LabelStudioMLBase
+from label_studio_ml.errors import BackendError, ModelUnavailable
+from label_studio_ml.model import VERSIONS_KEY, LabelStudioMLBase
 from label_studio_ml.response import ModelResponse
 
 logger = logging.getLogger(__name__)
-
-#: A head's decoded output for one text: its result items and their score.
-Prediction = tuple[list[dict[str, Any]], float]
 
 
 class HFTextModel(LabelStudioMLBase):
@@ -135,41 +133,54 @@ class HFTextModel(LabelStudioMLBase):
     def predict(
         self, tasks: list[dict[str, Any]], context: dict[str, Any] | None = None, **kwargs: Any
     ) -> ModelResponse:
-        """One prediction per task, in order; empty results before the first training."""
+        """One prediction per task, in order; empty results while no head serves (before the first
+        training). ``ModelUnavailable`` (503) when the served version cannot be loaded."""
         version = self.model_version
-        results: list[list[dict[str, Any]]] = [[] for _ in tasks]
-        scores: list[list[float]] = [[] for _ in tasks]
-        meta = self.store.meta(version)
-        if meta is not None:
-            for control in self.controls():
-                head = self._head_for(meta, control)
-                if head is None:
-                    continue
-                texts = [self.task_text(task, control) for task in tasks]
-                present = [index for index, text in enumerate(texts) if text]
-                if not present:
-                    continue
-                loaded = load_for_inference(
-                    self.store.root / version / head["dir"],
-                    self.TASK_KIND,
-                    self.device,
-                    inference_dtype(self.device),
-                )
-                outputs = self.predict_texts(loaded, [texts[i] for i in present], control, head)
-                for index, (items, score) in zip(present, outputs, strict=True):
-                    results[index].extend(items)
-                    scores[index].append(score)
-        predictions = [
-            {"result": items, "score": round(sum(s) / len(s), 6) if s else 0.0, "model_version": version}
-            for items, s in zip(results, scores, strict=True)
-        ]
-        return ModelResponse(model_version=version, predictions=predictions)
+        heads = self.serving_heads(version)
+        # Models of this project's older versions will not be asked again: free them now.
+        retire_versions(self.store.root, self.store.root / version)
+        gathered = TaskPredictions(len(tasks))
+        for serving in heads:
+            texts = [self.task_text(task, serving.control) for task in tasks]
+            present = [index for index, text in enumerate(texts) if text]
+            if present:
+                loaded = self.load_serving(serving, version)
+                texts = [texts[i] for i in present]
+                gathered.add(present, self.predict_texts(loaded, texts, serving.control, serving.head))
+        return ModelResponse(model_version=version, predictions=gathered.serialize(version))
 
-    def _head_for(self, meta: dict[str, Any], control: ControlSpec) -> dict[str, Any] | None:
-        for head in meta.get("heads", []):
-            if head.get("from_name") == control.from_name and self.head_matches(head, control):
-                return head
-        return None
+    def serving_heads(self, version: str) -> list[ServingHead]:
+        """The heads that answer for ``version``: one per control its trained heads still serve.
+
+        None before the first training. A version this project published whose folder is gone
+        (deleted by hand, an incomplete copy) is ``ModelUnavailable``, not silently empty: Label
+        Studio would store empty predictions under that version and never ask again.
+        """
+        meta = self.store.meta(version)
+        if meta is None:
+            if version in (self.get(VERSIONS_KEY) or []):
+                raise ModelUnavailable(
+                    f"project {self.project_id}: model version {version} is not in the model store "
+                    f"({self.store.root}); restore its folder or train again"
+                )
+            return []
+        return version_heads(meta, self.store.root / version, self.controls(), self.head_matches)
+
+    def load_serving(self, serving: ServingHead, version: str) -> LoadedModel:
+        """The cached inference model of a serving head (``ModelUnavailable`` names why not)."""
+        try:
+            return load_for_inference(
+                serving.folder,
+                self.TASK_KIND,
+                self.device,
+                inference_dtype(self.device),
+                keep=self.hf_settings.model_cache_size,
+            )
+        except ModelUnavailable as exc:
+            raise ModelUnavailable(
+                f"project {self.project_id}, model version {version}: {exc.message} "
+                "(loading is retried on a later request)"
+            ) from exc
 
     # -- fit -----------------------------------------------------------------------------------
     def fit(self, event: str, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

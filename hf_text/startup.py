@@ -6,11 +6,12 @@ import logging
 from pathlib import Path
 
 from hf_text.device import choose_device, inference_dtype
-from hf_text.loader import CACHE_SIZE, load_for_inference, load_tokenizer
+from hf_text.loader import load_for_inference, load_tokenizer
 from hf_text.resolve import resolve_model_folder
 from hf_text.settings import HFSettings
 from hf_text.store import ModelStore
 from label_studio_ml.context import BackendContext
+from label_studio_ml.errors import ModelUnavailable
 from label_studio_ml.model import MODEL_VERSION_KEY
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,9 @@ def warm_cache(context: BackendContext, settings: HFSettings, task_kind: str) ->
     """Load the baseline tokenizer and the served weights of known projects; returns how many.
 
     Only versions whose metadata names ``task_kind`` are loaded, and no more than the cache
-    keeps, so a restart answers its first predictions without loading.
+    keeps, so a restart answers its first predictions without loading. A project whose version
+    cannot be loaded is logged and skipped: it must not keep the others (and ``/health``) down.
+    Its ``/predict`` answers 503 with the reason until a later load succeeds.
     """
     load_tokenizer(resolve_model_folder(settings.baseline_model_name))
     device = choose_device(settings.device)
@@ -40,8 +43,15 @@ def warm_cache(context: BackendContext, settings: HFSettings, task_kind: str) ->
         if meta is None or meta.get("task_kind") != task_kind:
             continue
         for head in meta.get("heads", []):
-            if loaded >= CACHE_SIZE:
+            if loaded >= settings.model_cache_size:
                 return loaded
-            load_for_inference(store.root / version / head["dir"], task_kind, device, inference_dtype(device))
+            try:
+                folder = store.root / version / str(head["dir"])
+                keep = settings.model_cache_size
+                load_for_inference(folder, task_kind, device, inference_dtype(device), keep=keep)
+            except Exception as exc:  # best effort: /predict reports this project's failure itself
+                reason = exc.message if isinstance(exc, ModelUnavailable) else f"{type(exc).__name__}: {exc}"
+                logger.warning("project %s: model version %s not loaded: %s", project, version, reason)
+                break
             loaded += 1
     return loaded

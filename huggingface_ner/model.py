@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from hf_text.base import HFTextModel, Prediction
+from hf_text.base import HFTextModel
 from hf_text.controls import ControlSpec, Example
-from hf_text.device import inference_dtype, pad_multiple
-from hf_text.loader import TOKEN_CLASSIFICATION, LoadedModel, load_for_inference
+from hf_text.device import pad_multiple
+from hf_text.loader import TOKEN_CLASSIFICATION, LoadedModel
+from hf_text.serving import Prediction, ServingHead
 from huggingface_ner.baseline import baseline_head
 from huggingface_ner.bio import decode_spans
 from huggingface_ner.dataset import align_texts, training_rows
@@ -16,7 +17,6 @@ from huggingface_ner.evaluation import entity_metrics
 from huggingface_ner.labels import ConfigLabel, LabelMap, bio_labels
 from huggingface_ner.regions import Target, regions_from_spans, spans_from_results
 from huggingface_ner.tagging import WindowSpec, tag_windows
-from label_studio_ml.response import ModelResponse
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +40,8 @@ class HuggingFaceNER(HFTextModel):
     # -- labels --------------------------------------------------------------------------------
     def label_map(self, control: ControlSpec) -> LabelMap:
         """The control's labels with their aliases and ``predicted_values``, in config order."""
-        attrs = getattr(self.label_interface.get_control(control.from_name), "labels_attrs", None) or {}
-        return LabelMap(
-            ConfigLabel.from_attrs(value, getattr(attrs.get(value), "attr", None) or {})
-            for value in control.labels
-        )
+        attrs = control.label_attrs
+        return LabelMap(ConfigLabel.from_attrs(label, attrs.get(label, {})) for label in control.labels)
 
     def model_labels(self, control: ControlSpec) -> list[str]:
         """``O``, then ``B-x`` and ``I-x`` for each config label in config order."""
@@ -60,7 +57,7 @@ class HuggingFaceNER(HFTextModel):
     ) -> Any | None:
         """The annotation's spans; ``[]`` teaches "no entity", ``None`` skips a task whose
         regions all carry labels the config no longer has."""
-        spans = spans_from_results(text, results, control.labels)
+        spans = spans_from_results(text, results, control.label_for)
         if not spans and any(result.get("type") == "labels" for result in results):
             return None
         return spans
@@ -98,43 +95,14 @@ class HuggingFaceNER(HFTextModel):
         return entity_metrics([item.gold_names() for item in aligned], predicted)
 
     # -- inference -----------------------------------------------------------------------------
-    def predict(
-        self, tasks: list[dict[str, Any]], context: dict[str, Any] | None = None, **kwargs: Any
-    ) -> Any:
-        """The served version's predictions; before any training, those of a baseline that
-        already has an NER head (empty results when it has none)."""
-        if self.trained_meta() is None:
-            heads = [
-                (c, h) for c in self.controls() if (h := baseline_head(self.hf_settings, self.label_map(c)))
-            ]
-            if heads:
-                return self._predict_with_baseline(tasks, heads)
-        return super().predict(tasks, context, **kwargs)
-
-    def _predict_with_baseline(
-        self, tasks: list[dict[str, Any]], heads: list[tuple[ControlSpec, dict]]
-    ) -> Any:
-        # Mirrors HFTextModel.predict for heads that live in the baseline folder, not in the store.
-        results: list[list[dict[str, Any]]] = [[] for _ in tasks]
-        scores: list[list[float]] = [[] for _ in tasks]
-        for control, head in heads:
-            texts = [self.task_text(task, control) for task in tasks]
-            present = [index for index, text in enumerate(texts) if text]
-            if not present:
-                continue
-            loaded = load_for_inference(
-                head["folder"], self.TASK_KIND, self.device, inference_dtype(self.device)
-            )
-            outputs = self.predict_texts(loaded, [texts[i] for i in present], control, head)
-            for index, (items, score) in zip(present, outputs, strict=True):
-                results[index].extend(items)
-                scores[index].append(score)
-        version = self.model_version
-        predictions = [
-            {"result": items, "score": round(sum(s) / len(s), 6) if s else 0.0, "model_version": version}
-            for items, s in zip(results, scores, strict=True)
-        ]
-        return ModelResponse(model_version=version, predictions=predictions)
+    def serving_heads(self, version: str) -> list[ServingHead]:
+        """The served version's heads; before any training, a baseline that already has an NER
+        head for the config's labels (none for the embedded MiniLM: empty results)."""
+        heads = super().serving_heads(version)
+        if heads or self.store.meta(version) is not None:
+            return heads
+        baseline = [(c, baseline_head(self.hf_settings, self.label_map(c))) for c in self.controls()]
+        return [ServingHead(control, head, head["folder"]) for control, head in baseline if head]
 
     def window_spec(self, head: dict[str, Any]) -> WindowSpec:
         """The windows a head was trained with."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,14 +21,17 @@ class Target:
     to_name: str
 
 
-def spans_from_results(text: str, results: Iterable[dict[str, Any]], labels: Iterable[str]) -> list[Span]:
+def spans_from_results(
+    text: str, results: Iterable[dict[str, Any]], label_for: Callable[[str], str | None]
+) -> list[Span]:
     """Spans (code points) of one control's annotation regions that carry a known label.
 
-    ``results`` are already those of the ``<Labels>`` over the ``<Text>`` (``results_for``).
-    Regions without integer offsets, empty, or whose label the config no longer has are
-    skipped. A region with several labels keeps its first known one: BIO gives a word one type.
+    ``results`` are already those of the ``<Labels>`` over the ``<Text>`` (``results_for``);
+    ``label_for`` names the config label a result's label stands for (``ControlSpec.label_for``:
+    alias or value), ``None`` for one the config no longer has. Regions without integer offsets,
+    empty, or without a known label are skipped. A region with several labels keeps its first
+    known one: BIO gives a word one type.
     """
-    known = set(labels)
     offsets = Utf16Offsets(text)
     spans = []
     for item in results:
@@ -36,7 +39,7 @@ def spans_from_results(text: str, results: Iterable[dict[str, Any]], labels: Ite
         start, end = value.get("start"), value.get("end")
         if not isinstance(start, int) or not isinstance(end, int) or isinstance(start, bool):
             continue
-        label = next((name for name in value.get("labels") or [] if name in known), None)
+        label = next((known for name in value.get("labels") or [] if (known := label_for(name))), None)
         begin, finish = offsets.span_from_utf16(start, end)
         if label is None or finish <= begin:
             continue

@@ -44,7 +44,7 @@ def test_setup_is_fast_and_loads_no_weights(make_context):
     started = time.monotonic()
     make_model(make_context)
     assert time.monotonic() - started < 1.0
-    assert not loader._cache
+    assert not loader.MODELS.folders()
 
 
 def test_a_config_without_labels_over_text_is_refused(make_context):

@@ -29,6 +29,8 @@ _FALLBACK_NAMES = ("HOST", "PORT", "USERNAME", "PASSWORD", "USER_TOKEN")
 # What a child needs from the parent's environment; everything else (proxies included, which would
 # swallow loopback calls to the backend) stays out.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ")
+#: Label Studio's feature flag for checking predictions against the label config (read from the env).
+PREDICTION_VALIDATION_FLAG = "fflag_feat_utc_210_prediction_validation_15082025"
 
 
 def venv_path() -> Path:
@@ -112,6 +114,9 @@ def label_studio_env(data_dir: Path, base: dict[str, str] | None = None) -> dict
             "LABEL_STUDIO_SENTRY_DSN": "",
             "LABEL_STUDIO_FRONTEND_SENTRY_DSN": "",
             "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
+            # Validate predictions against the label config (off by default in 1.23.2): a batch
+            # from /predict with one invalid prediction is then refused whole, so tests see it.
+            PREDICTION_VALIDATION_FLAG: "true",
             # Fixed so that a restart keeps sessions and signed tokens valid.
             "SECRET_KEY": "lsml-e2e-not-a-secret",
             "PYTHONUNBUFFERED": "1",
