@@ -16,6 +16,7 @@ from label_studio_ml.auth import check_basic_auth
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
 from label_studio_ml.errors import BackendError, NotReady
+from label_studio_ml.instant import InstantUpdates
 from label_studio_ml.logs import configure_logging
 from label_studio_ml.model import LabelStudioMLBase
 from label_studio_ml.projects import ProjectRegistry
@@ -68,6 +69,7 @@ def create_app(
     registry = ProjectRegistry(model_class, context)
     queue = build_training_queue(context, registry)
     queue.start()  # resumes trainings a restart or crash interrupted
+    instant = InstantUpdates(registry)
     readiness = Readiness()
     if os.environ.get("LABEL_STUDIO_ML_ROLE") == "worker":
         readiness.ready.set()  # a training worker never predicts: nothing to warm up
@@ -76,7 +78,9 @@ def create_app(
 
     app = Flask(model_class.__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
-    app.extensions["label_studio_ml"] = {"registry": registry, "queue": queue, "context": context}
+    app.extensions["label_studio_ml"] = {
+        "registry": registry, "queue": queue, "context": context, "instant": instant,
+    }  # fmt: skip
     _register_errors(app)
 
     @app.before_request
@@ -113,11 +117,14 @@ def create_app(
     @app.post("/webhook")
     def webhook() -> Any:
         event = protocol.webhook_request(protocol.json_body(request))
-        if event.project is None or event.action not in model_class.TRAIN_EVENTS:
+        trains = event.action in model_class.TRAIN_EVENTS
+        if event.project is None or not (trains or instant.wants(event.action)):
             return jsonify({"status": "ignored", "action": event.action}), 200
         if event.label_config:
             registry.context.state.set_if_changed(event.project, "label_config", event.label_config)
-        decision = queue.on_event(event.project, event.action, event.data)
+        if instant.wants(event.action):
+            instant.submit(event.project, event.action, event.data)
+        decision = queue.on_event(event.project, event.action, event.data) if trains else {"scheduled": False}
         return jsonify({"status": "accepted", "action": event.action, **decision}), 201
 
     @app.get("/versions")
@@ -126,7 +133,7 @@ def create_app(
 
     @app.get("/metrics")
     def metrics() -> Any:
-        return jsonify(metrics_report(context, queue, registry))
+        return jsonify(metrics_report(context, queue, registry, instant))
 
     return app
 

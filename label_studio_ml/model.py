@@ -136,6 +136,13 @@ class LabelStudioMLBase(UpstreamHelpers):
         """Return one prediction per task, in order."""
         raise NotImplementedError
 
+    #: Webhook actions handed to ``learn_instantly`` in the background (none by default).
+    INSTANT_EVENTS: tuple[str, ...] = ()
+
+    def learn_instantly(self, event: str, data: dict[str, Any]) -> None:
+        """Learn from one annotation event at once (a light update, seconds at most), off the webhook's
+        thread; a model that changes what it serves publishes a new version itself."""
+
     def fit(self, event: str, data: dict[str, Any], **kwargs: Any) -> dict[str, Any] | None:
         """Train on the project's labeled data; return evaluation metrics (or ``None``)."""
         return None

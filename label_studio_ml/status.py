@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from label_studio_ml.context import BackendContext
+from label_studio_ml.instant import InstantUpdates
 from label_studio_ml.model import MODEL_VERSION_KEY, VERSIONS_KEY, LabelStudioMLBase
 from label_studio_ml.projects import ProjectRegistry
 from label_studio_ml.state import normalize_project_id
@@ -36,7 +37,7 @@ def versions_report(
 
 
 def metrics_report(
-    context: BackendContext, queue: TrainingQueue, registry: ProjectRegistry
+    context: BackendContext, queue: TrainingQueue, registry: ProjectRegistry, instant: InstantUpdates
 ) -> dict[str, Any]:
     """Per-project training status plus a little about this worker process."""
     state = context.state
@@ -56,5 +57,6 @@ def metrics_report(
             "loaded_projects": registry.loaded_projects(),
             "start_training_each_n_updates": context.settings.start_training_each_n_updates,
             "training_slots": queue.slots_report(),
+            "instant_updates": instant.report(),
         },
     }

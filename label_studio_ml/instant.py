@@ -1,0 +1,67 @@
+"""Handing single annotation events to models that learn from them at once, off the request thread.
+
+A model class lists the webhook actions it wants in ``INSTANT_EVENTS`` and implements
+``learn_instantly(event, data)`` (e.g. refit a light head on frozen embeddings and publish a new
+version). The webhook answers at once; one background thread per process feeds the events to the
+project's model in the order they arrived, so a deletion never overtakes the creation it undoes.
+A failing update is logged and never affects the webhook, the other projects or trainings.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from typing import Any
+
+from label_studio_ml.projects import ProjectRegistry
+
+logger = logging.getLogger(__name__)
+
+
+class InstantUpdates:
+    """A process's queue of annotation events for models with ``learn_instantly``."""
+
+    def __init__(self, registry: ProjectRegistry) -> None:
+        self.registry = registry
+        self.events: tuple[str, ...] = tuple(getattr(registry.model_class, "INSTANT_EVENTS", ()) or ())
+        self._line: queue.Queue[tuple[str, str, dict[str, Any]]] = queue.Queue()
+        self._pending: dict[str, int] = {}
+        self._lock = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def wants(self, action: str) -> bool:
+        """Whether the model learns from ``action`` at once."""
+        return action in self.events
+
+    def submit(self, project: str, action: str, data: dict[str, Any]) -> None:
+        """Queue one event; returns immediately."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="instant-updates", daemon=True)
+                self._thread.start()
+            self._pending[project] = self._pending.get(project, 0) + 1
+        self._line.put((project, action, data))
+
+    def _run(self) -> None:
+        while True:
+            project, action, data = self._line.get()
+            try:
+                model = self.registry.instance(project)
+                model.learn_instantly(action, data)
+            except Exception:  # one bad event must not stop the events after it
+                logger.exception("project %s: learning from %s at once failed", project, action)
+            finally:
+                with self._lock:
+                    self._pending[project] -= 1
+                    self._lock.notify_all()
+
+    def wait(self, project: str, timeout: float | None = None) -> bool:
+        """Block until every event queued for ``project`` was handled (tests, scripts)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: not self._pending.get(project), timeout)
+
+    def report(self) -> dict[str, Any]:
+        """What ``/metrics`` shows: the events learned at once and how many wait."""
+        with self._lock:
+            return {"events": list(self.events), "waiting": sum(self._pending.values())}

@@ -1,0 +1,56 @@
+"""Models that learn from single annotations get each event at once, in order, off the webhook."""
+
+from __future__ import annotations
+
+import threading
+
+from label_studio_ml.api import create_app
+from tests.conftest import load_fixture, load_keyword_model, wait_healthy
+
+KeywordModel = load_keyword_model()
+CREATED = load_fixture("classification_webhook_annotation_created.json")
+DELETED = load_fixture("classification_webhook_annotations_deleted.json")
+
+
+class InstantModel(KeywordModel):
+    """Records the events it learns from; the first one blocks until the test releases it."""
+
+    INSTANT_EVENTS = ("ANNOTATION_CREATED", "ANNOTATIONS_DELETED")
+    release = threading.Event()
+    seen: list[str] = []
+
+    def learn_instantly(self, event, data):
+        assert InstantModel.release.wait(10)
+        InstantModel.seen.append(event)
+        if event == "ANNOTATION_CREATED" and data["annotation"]["id"] == 666:
+            raise RuntimeError("a broken event")
+        self.set_model_version(f"instant-{len(InstantModel.seen)}")
+
+
+def test_the_webhook_answers_before_the_model_learned_and_events_keep_their_order(make_context):
+    InstantModel.release.clear()
+    InstantModel.seen = []
+    app = create_app(InstantModel, context=make_context(start_training_each_n_updates=0))
+    client = app.test_client()
+    wait_healthy(client)
+    client.post("/setup", json=load_fixture("classification_setup.json"))
+    broken = {**CREATED, "annotation": {**CREATED["annotation"], "id": 666}}
+    for body in (CREATED, broken, DELETED):
+        assert client.post("/webhook", json=body).status_code == 201  # while learning is blocked
+    assert InstantModel.seen == []
+    assert client.get("/metrics").get_json()["worker"]["instant_updates"]["waiting"] == 3
+    InstantModel.release.set()
+    assert app.extensions["label_studio_ml"]["instant"].wait("1", 10)
+    assert InstantModel.seen == ["ANNOTATION_CREATED", "ANNOTATION_CREATED", "ANNOTATIONS_DELETED"]
+    # The broken event did not stop the one after it, which published a version of its own.
+    assert client.post("/setup", json=load_fixture("classification_setup.json")).get_json() == {
+        "model_version": "instant-3"
+    }
+
+
+def test_a_model_without_instant_events_gets_none(make_context):
+    app = create_app(KeywordModel, context=make_context(start_training_each_n_updates=0))
+    client = app.test_client()
+    wait_healthy(client)
+    assert client.post("/webhook", json=CREATED).status_code == 201
+    assert client.get("/metrics").get_json()["worker"]["instant_updates"] == {"events": [], "waiting": 0}
