@@ -22,6 +22,13 @@ def prepare_baseline(settings: HFSettings) -> Path:
     choose_device(settings.device)
     folder = resolve_model_folder(settings.baseline_model_name)
     logger.info("baseline model %s is %s", settings.baseline_model_name, folder)
+    # transformers imports its classes lazily; a training thread importing them while the warm-up
+    # thread does can see a half-initialised module ("cannot import name 'set_seed'"). Import the
+    # training side here, in the one thread that starts the server.
+    import transformers
+
+    for name in ("Trainer", "TrainingArguments", "set_seed", "AutoModelForSequenceClassification"):
+        getattr(transformers, name)
     return folder
 
 
