@@ -18,9 +18,10 @@ from lxml import etree
 from label_studio_ml.errors import UnprocessableEntity
 
 #: Control tags (lower case, as the SDK keys them) that only mean something with a ``toName``.
-#: Self-referencing tags (a chat message, React code) name themselves and need none.
-_SELF_REFERENCING = frozenset({"chatmessage", "reactcode"})
-CONTROL_TAGS = frozenset(getattr(sdk_control_tags, "_TAG_TO_CLASS", {})) - _SELF_REFERENCING
+#: Self-referencing tags (a chat message, React code) name themselves, and ``<Relations>`` lists
+#: relation labels for regions of any object: none of them needs one.
+_NO_TO_NAME = frozenset({"chatmessage", "reactcode", "relations"})
+CONTROL_TAGS = frozenset(getattr(sdk_control_tags, "_TAG_TO_CLASS", {})) - _NO_TO_NAME
 
 #: No entity is expanded and nothing is fetched: a config is markup, never a document type.
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)

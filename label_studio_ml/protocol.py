@@ -78,6 +78,10 @@ class PredictRequest:
     params: dict[str, Any]
 
 
+#: ``params`` are passed to ``predict`` as keyword arguments: these names are taken.
+_PREDICT_ARGUMENTS = frozenset({"self", "tasks"})
+
+
 def predict_request(body: dict[str, Any]) -> PredictRequest:
     """Validate a ``/predict`` body: a list of task objects and the project they belong to."""
     tasks = body.get("tasks")
@@ -93,6 +97,9 @@ def predict_request(body: dict[str, Any]) -> PredictRequest:
         raise BadRequest("'params' must be an object")
     params = dict(params)
     context = params.pop("context", None)
+    taken = sorted(_PREDICT_ARGUMENTS & set(params))
+    if taken:
+        raise BadRequest(f"'params' must not contain {', '.join(map(repr, taken))}")
     return PredictRequest(
         project=normalize_project_id(raw_project),
         tasks=tasks,

@@ -42,25 +42,12 @@ CONTROL_TAGS = [
     "Relations",
 ]
 NAMES = ["text", "label", "text2", "label2", "img", "t", ""]
+# fmt: off
 JSON_KEYS = [
-    "project",
-    "tasks",
-    "label_config",
-    "params",
-    "context",
-    "schema",
-    "hostname",
-    "access_token",
-    "extra_params",
-    "action",
-    "annotation",
-    "data",
-    "text",
-    "id",
-    "result",
-    "value",
-    "label",
+    "project", "tasks", "label_config", "params", "context", "schema", "hostname", "access_token",
+    "extra_params", "action", "annotation", "data", "text", "id", "result", "value", "label", "self",
 ]
+# fmt: on
 
 
 def tricky_text(max_size: int = 40) -> st.SearchStrategy[str]:
@@ -151,7 +138,10 @@ def mutate_at(draw: st.DrawFn, body: Any, path: tuple, operations: list[str] = O
         elif isinstance(value, str):
             parent[key] = value * draw(st.integers(2, 200))
         elif isinstance(value, dict):
-            parent[key] = {**value, **{f"extra{i}": draw(json_values()) for i in range(3)}}
+            added = draw(
+                st.dictionaries(st.sampled_from(JSON_KEYS) | tricky_text(6), json_values(), max_size=3)
+            )
+            parent[key] = {**value, **added}
         else:
             parent[key] = draw(st.sampled_from([2**63, -(2**63) - 1, 10**300, 1e308, -0.0]))
     elif isinstance(value, str):

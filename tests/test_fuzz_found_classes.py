@@ -92,6 +92,13 @@ def test_nan_and_a_bom_are_accepted_as_python_writes_and_rfc_8259_allows():
     assert math.isnan(parse_json_object(b'\xef\xbb\xbf{"score": NaN}')["score"])
 
 
+@pytest.mark.parametrize("name", ["tasks", "self"])
+def test_params_named_like_predicts_own_arguments_are_a_400(client, name):
+    body = dict(load_fixture("classification_predict_test.json"), params={name: 1, "context": None})
+    assert_json_error(client.post("/predict", json=body), 400, f"'{name}'")
+    assert_still_serves(client)
+
+
 def test_start_training_without_a_project_is_a_400_naming_the_field(client):
     assert_json_error(client.post("/webhook", json={"action": "START_TRAINING"}), 400, "'project'")
     hook = client.post("/webhook", json={"action": "START_TRAINING", "project": {"title": "x"}})

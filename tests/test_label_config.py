@@ -92,6 +92,12 @@ def test_a_control_over_several_existing_objects_is_structurally_fine():
     assert parse_label_config(config).get_control("c").to_name == ["text", "text2"]
 
 
+def test_tags_that_need_no_to_name_are_structurally_fine():
+    relations = '<Relations name="rel"><Relation value="works for"/></Relations>'
+    config = view(TEXT, f'<Labels name="label" toName="text">{LABELS}</Labels>', relations)
+    assert [control.name for control in parse_label_config(config).controls] == ["label"]
+
+
 @pytest.fixture(scope="module")
 def clients(tmp_path_factory):
     """Both backends' apps, untrained (``/setup`` checks the config without loading weights)."""
