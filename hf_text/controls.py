@@ -125,7 +125,7 @@ def servability_problem(
         return f'{where}: toName="{targets[0]}" names no object tag'
     if target.tag not in object_tags:
         serves = f"{model_name} serves <{control.tag}> over {kinds} only"
-        return f'{where}: toName="{target.name}" is an <{target.tag}>; {serves}'
+        return f'{where}: toName="{target.name}" names the <{target.tag}> tag; {serves}'
     return _object_problem(target)
 
 

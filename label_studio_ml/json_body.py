@@ -48,8 +48,10 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         body = json.loads(text)
     except RecursionError:  # cannot happen within MAX_DEPTH; kept so no parser limit is ever a 500
         raise BadRequest("request body is nested too deeply") from None
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    except ValueError:  # the only other one: an integer longer than Python converts (4,300 digits)
+        raise BadRequest("request body holds a number too long to read") from None
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object")
     if _SURROGATE_ESCAPE.search(raw):
