@@ -4,9 +4,9 @@ Properties, for every generated request: no 5xx; a 4xx is JSON with exactly ``er
 ``error_type`` and no traceback; a 200 ``/predict`` has exactly one result per task (and NER
 regions whose UTF-16 offsets slice out their text); the next valid request is still served.
 
-A fixed seed and ``FUZZ_EXAMPLES`` examples per test (default 60) keep it short in ``make test``;
-``FUZZ_EXAMPLES=2000 pytest -s tests/test_fuzz_protocol.py`` fuzzes longer and prints how many
-requests were tried.
+A fixed seed and ``FUZZ_EXAMPLES`` examples per test (default 40: about 15 s on an idle 2-core
+machine) keep it short in ``make test``; ``FUZZ_EXAMPLES=2500 pytest -s tests/test_fuzz_protocol.py``
+fuzzes longer and prints how many requests were tried, by route and status.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from tests.fuzz_backends import Backend, trained_backend
 from tests.fuzz_strategies import label_configs, mutated_body, raw_body, text_paths
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     derandomize=True,  # a fixed seed: the same requests on every run
@@ -33,6 +33,10 @@ FUZZ = settings(
     suppress_health_check=list(HealthCheck),
 )
 BACKENDS = ["classifier", "ner"]
+#: A fuzzed webhook starts a background training (it fails: no Label Studio to read from) that may
+#: use the global ``random`` while hypothesis generates the next example, which hypothesis flags.
+#: Its own generator is separate, so the examples stay the same.
+pytestmark = pytest.mark.filterwarnings("ignore:Do not use the `random` module")
 REQUESTS: Counter[str] = Counter()
 
 
