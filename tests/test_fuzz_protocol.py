@@ -11,6 +11,7 @@ fuzzes longer and prints how many requests were tried, by route and status.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -163,3 +164,17 @@ def test_raw_bodies_json_cannot_express_get_a_4xx_or_an_answer(backends, name, d
     response = post(backend, route, raw=raw, content_type=content_type)
     check_response(backend, route, response, parse_sent(raw))
     still_serves(backend)
+
+
+# -- classes the fuzz found, pinned ------------------------------------------------------------------
+@pytest.mark.parametrize("name", BACKENDS)
+def test_lone_surrogates_in_task_texts_go_through_inference(backends, name):
+    backend = backends[name]
+    body = copy.deepcopy(backend.predict)
+    for task in body["tasks"]:
+        task["data"]["text"] = "\ud800 " + task["data"]["text"] + " \udfff😀 end"
+    response = post(backend, "/predict", body)  # json.dumps escapes them as "\ud800"
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    results = response.get_json()["results"]
+    check_predictions(backend, body, results)
+    assert all(item["result"] for item in results)
