@@ -23,7 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fuzz_backends import Backend, trained_backend
-from tests.fuzz_strategies import label_configs, mutated_body, raw_body, text_paths
+from tests.fuzz_configs import label_configs
+from tests.fuzz_strategies import mutated_body, raw_body, text_paths
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
