@@ -8,6 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from label_studio_ml.errors import UnprocessableEntity
+from label_studio_ml.label_config import describe
+
+#: ``valueType`` values of a ``<Text>`` the backends read: the text itself, or a URL to fetch it from.
+SERVABLE_VALUE_TYPES = frozenset({"text", "url"})
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,9 @@ def _label_attrs(control: Any, labels: tuple[str, ...]) -> dict[str, dict[str, s
 
 
 def require_controls(label_interface: Any, control_tag: str, model_name: str) -> list[ControlSpec]:
-    """Like :func:`find_controls`, but a config with no such control cannot be served (422)."""
+    """Like :func:`find_controls`, but a config with no such control, or one this model cannot
+    serve as configured, is refused (422)."""
+    check_servable(label_interface, control_tag, model_name)
     controls = find_controls(label_interface, control_tag)
     if not controls:
         raise UnprocessableEntity(
@@ -110,3 +116,59 @@ def require_controls(label_interface: Any, control_tag: str, model_name: str) ->
     if not labelled:
         raise UnprocessableEntity(f"the label config's <{control_tag}> has no labels")
     return labelled
+
+
+def check_servable(
+    label_interface: Any, control_tag: str, model_name: str, object_tags: tuple[str, ...] = ("Text",)
+) -> None:
+    """Refuse (422) a config with a ``control_tag`` control that the model would serve wrongly.
+
+    Serving only part of what such a control asks for (per-region choices as whole-text ones,
+    choices read from task data as none, an image as no text) would give a wrong model; the
+    message names the tag and the attribute to change instead.
+    """
+    objects = {obj.name: obj for obj in label_interface.objects or []}
+    for control in label_interface.controls or []:
+        if control.tag != control_tag:
+            continue
+        problem = servability_problem(control, objects, model_name, object_tags)
+        if problem:
+            raise UnprocessableEntity(problem)
+
+
+def servability_problem(
+    control: Any, objects: dict[str, Any], model_name: str, object_tags: tuple[str, ...] = ("Text",)
+) -> str | None:
+    """Why ``model_name`` cannot serve ``control`` as configured, or ``None`` when it can."""
+    attrs = {str(key): str(value) for key, value in (control.attr or {}).items()}
+    where = describe(control.tag, attrs)
+    kinds = " or ".join(f"<{tag}>" for tag in object_tags)
+    if attrs.get("perRegion", "").lower() == "true":
+        return f'{where}: perRegion="true" is not supported; {model_name} labels whole texts'
+    if attrs.get("value", "").startswith("$"):
+        return (
+            f'{where}: value="{attrs["value"]}" (options read from task data) is not supported; '
+            f"list the options as child tags"
+        )
+    targets = list(control.to_name or [])
+    if len(targets) != 1:
+        return f'{where}: toName="{attrs.get("toName", "")}" must name exactly one {kinds}'
+    target = objects.get(targets[0])
+    if target is None:
+        return f'{where}: toName="{targets[0]}" names no object tag'
+    if target.tag not in object_tags:
+        serves = f"{model_name} serves <{control.tag}> over {kinds} only"
+        return f'{where}: toName="{target.name}" names the <{target.tag}> tag; {serves}'
+    return _object_problem(target)
+
+
+def _object_problem(target: Any) -> str | None:
+    attrs = {str(key): str(value) for key, value in (target.attr or {}).items()}
+    where = describe(target.tag, attrs)
+    value = str(target.value or "")
+    if not value.startswith("$") or len(value) < 2:
+        return f'{where}: value="{value}" is not a task field ("$name"), so there is no task text to label'
+    value_type = attrs.get("valueType")
+    if value_type is not None and value_type not in SERVABLE_VALUE_TYPES:
+        return f'{where}: valueType="{value_type}" is not supported (use "text" or "url")'
+    return None

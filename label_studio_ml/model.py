@@ -14,6 +14,7 @@ from label_studio_sdk.label_interface import LabelInterface
 
 from label_studio_ml.context import BackendContext, default_context
 from label_studio_ml.errors import LabelStudioUnavailable, UnprocessableEntity
+from label_studio_ml.label_config import parse_label_config
 from label_studio_ml.label_studio import LabelStudioAccess
 from label_studio_ml.response import ModelResponse
 from label_studio_ml.upstream_helpers import UpstreamHelpers
@@ -69,10 +70,7 @@ class LabelStudioMLBase(UpstreamHelpers):
 
     def use_label_config(self, label_config: str) -> None:
         """Parse and remember the project's label config."""
-        try:
-            interface = LabelInterface(label_config)
-        except Exception as exc:  # the SDK raises several types for bad XML
-            raise UnprocessableEntity(f"label config cannot be parsed: {exc}") from exc
+        interface = parse_label_config(label_config)
         self.label_config = label_config
         self._label_interface = interface
         if self.get("label_config") != label_config:

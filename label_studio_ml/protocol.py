@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Request
 
 from label_studio_ml.errors import BackendError, BadRequest, UnsupportedMediaType
+from label_studio_ml.json_body import parse_json_object
 from label_studio_ml.response import ModelResponse
 from label_studio_ml.state import normalize_project_id
 
@@ -20,17 +20,10 @@ class ModelOutputError(BackendError):
 
 
 def json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object; 415 for another media type, 400 for anything not an object."""
+    """The request's JSON object; 415 for another media type, 400 for anything not a safe object."""
     if request.mimetype and request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
         raise UnsupportedMediaType(f"expected application/json, got {request.mimetype}")
-    raw = request.get_data(cache=False)
-    try:
-        body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise BadRequest("request body must be a JSON object")
-    return body
+    return parse_json_object(request.get_data(cache=False))
 
 
 def _optional_str(body: dict[str, Any], key: str) -> str | None:
@@ -80,6 +73,10 @@ class PredictRequest:
     params: dict[str, Any]
 
 
+#: ``params`` are passed to ``predict`` as keyword arguments: these names are taken.
+_PREDICT_ARGUMENTS = frozenset({"self", "tasks"})
+
+
 def predict_request(body: dict[str, Any]) -> PredictRequest:
     """Validate a ``/predict`` body: a list of task objects and the project they belong to."""
     tasks = body.get("tasks")
@@ -95,6 +92,9 @@ def predict_request(body: dict[str, Any]) -> PredictRequest:
         raise BadRequest("'params' must be an object")
     params = dict(params)
     context = params.pop("context", None)
+    taken = sorted(_PREDICT_ARGUMENTS & set(params))
+    if taken:
+        raise BadRequest(f"'params' must not contain {', '.join(map(repr, taken))}")
     return PredictRequest(
         project=normalize_project_id(raw_project),
         tasks=tasks,
@@ -114,8 +114,16 @@ class WebhookEvent:
     data: dict[str, Any]
 
 
+#: The one action a person starts on purpose ("Start training"): without a project it cannot be
+#: served, and a quiet 200 would hide the caller's mistake.
+START_TRAINING = "START_TRAINING"
+
+
 def webhook_request(body: dict[str, Any]) -> WebhookEvent:
-    """Validate a webhook body; the project id comes from ``project`` (an object or an id)."""
+    """Validate a webhook body; the project id comes from ``project`` (an object or an id).
+
+    Events without a project are left to the route to ignore, except ``START_TRAINING`` (400).
+    """
     action = body.get("action")
     if not isinstance(action, str) or not action:
         raise BadRequest("'action' is required")
@@ -124,6 +132,10 @@ def webhook_request(body: dict[str, Any]) -> WebhookEvent:
     if isinstance(project, dict):
         label_config = project.get("label_config") if isinstance(project.get("label_config"), str) else None
         project = project.get("id")
+        if project is None and action == START_TRAINING:
+            raise BadRequest(f"{START_TRAINING} needs 'project.id'")
+    if project is None and action == START_TRAINING:
+        raise BadRequest(f"{START_TRAINING} needs 'project' (the project object or its id)")
     return WebhookEvent(
         action=action,
         project=normalize_project_id(project) if project is not None else None,
