@@ -12,6 +12,9 @@ from label_studio_ml.json_body import parse_json_object
 from label_studio_ml.response import ModelResponse
 from label_studio_ml.state import normalize_project_id
 
+#: The project of a ``/predict`` that names none (upstream-style scripts and tests).
+DEFAULT_PROJECT = "default"
+
 
 class ModelOutputError(BackendError):
     """The model broke the protocol (e.g. not one prediction per task)."""
@@ -87,6 +90,9 @@ def predict_request(body: dict[str, Any]) -> PredictRequest:
     raw_project = body.get("project")
     if raw_project is None and tasks:
         raw_project = tasks[0].get("project")
+    if raw_project is None:
+        # Upstream backends' own tests (and scripts) post tasks with a label config and no project.
+        raw_project = DEFAULT_PROJECT
     params = body.get("params") or {}
     if not isinstance(params, dict):
         raise BadRequest("'params' must be an object")
@@ -144,7 +150,7 @@ def webhook_request(body: dict[str, Any]) -> WebhookEvent:
     )
 
 
-def prediction_items(raw: Any, task_count: int, model_version: str) -> list[dict[str, Any]]:
+def prediction_items(raw: Any, task_count: int, model_version: str) -> list[Any]:
     """Normalise whatever ``predict`` returned into exactly one JSON item per task."""
     if isinstance(raw, ModelResponse):
         if not raw.has_model_version():
@@ -158,15 +164,25 @@ def prediction_items(raw: Any, task_count: int, model_version: str) -> list[dict
         items = raw
     else:
         raise ModelOutputError(f"predict returned {type(raw).__name__}, expected ModelResponse or list")
+    if not items:
+        return []  # "nothing to say" (upstream's answer too): Label Studio stores no prediction
     if len(items) != task_count:
         # Label Studio silently discards a batch whose count differs: fail loudly instead.
         raise ModelOutputError(f"predict returned {len(items)} predictions for {task_count} tasks")
-    return [_item(item, model_version) for item in items]
+    return [_task_item(item, model_version) for item in items]
+
+
+def _task_item(item: Any, model_version: str) -> dict[str, Any] | list[dict[str, Any]]:
+    """One task's answer: a prediction, or a list of several predictions (e.g. from several models),
+    which Label Studio stores one by one."""
+    if isinstance(item, list) and item and all(isinstance(p, dict) and "result" in p for p in item):
+        return [_item(prediction, model_version) for prediction in item]
+    return _item(item, model_version)
 
 
 def _item(item: Any, model_version: str) -> dict[str, Any]:
     if isinstance(item, list):
-        item = {"result": item}
+        item = {"result": item}  # a bare list of regions
     if not isinstance(item, dict):
         raise ModelOutputError(
             f"a prediction must be an object or a list of regions, got {type(item).__name__}"

@@ -30,7 +30,7 @@ CASES = [
     ("tasks not a list", "/predict", {"json": {"tasks": "x", "project": "1.1"}}, 400),
     ("task not an object", "/predict", {"json": {"tasks": [1], "project": "1.1"}}, 400),
     ("params not an object", "/predict", {"json": {"tasks": [], "project": "1", "params": 3}}, 400),
-    ("project missing", "/predict", {"json": {"tasks": []}}, 400),
+    ("no project and no label config", "/predict", {"json": {"tasks": [{"data": {}}]}}, 404),
     ("project of wrong type", "/predict", {"json": {"tasks": [], "project": [1]}}, 400),
     ("project id with a path", "/predict", {"json": {"tasks": [], "project": "../../etc"}}, 400),
     ("unknown project, no config", "/predict", {"json": {"tasks": [{"data": {}}], "project": "77"}}, 404),
@@ -75,14 +75,14 @@ def test_model_returning_wrong_count_is_a_clear_500(make_context):
 
     class Broken(base):
         def predict(self, tasks, context=None, **kwargs):
-            return []
+            return [{"result": []}]
 
     app = create_app(Broken, context=make_context())
     client = app.test_client()
     response = client.post("/predict", json=load_fixture("classification_predict.json"))
     assert response.status_code == 500
     assert response.get_json()["error_type"] == "ModelOutputError"
-    assert "0 predictions for 15 tasks" in response.get_json()["error"]
+    assert "1 predictions for 15 tasks" in response.get_json()["error"]
 
 
 def test_model_crash_is_a_500_without_traceback(make_context):

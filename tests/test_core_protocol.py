@@ -9,6 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from label_studio_ml.api import create_app
+from label_studio_ml.response import ModelResponse
 from tests.conftest import load_fixture, load_keyword_model, wait_healthy
 
 CLASSIFICATION_CONFIG = load_fixture("classification_setup.json")["schema"]
@@ -136,3 +137,23 @@ def test_other_events_are_acknowledged_and_ignored(client):
 
 def test_versions_without_projects_is_empty(client):
     assert client.get("/versions").get_json() == {"versions": [], "projects": {}}
+
+
+def test_upstream_style_predict_without_project_and_with_nothing_or_several_predictions(make_context):
+    base = load_keyword_model()
+
+    class Answers(base):
+        answer: object = None
+
+        def predict(self, tasks, context=None, **kwargs):
+            return Answers.answer
+
+    client = create_app(Answers, context=make_context()).test_client()
+    wait_healthy(client)
+    body = {"tasks": [{"id": 1, "data": {"text": "x"}}], "label_config": CLASSIFICATION_CONFIG}
+    Answers.answer = ModelResponse(predictions=[])
+    assert client.post("/predict", json=body).get_json() == {"results": []}
+    two = [{"result": [], "score": 0.1, "model_version": name} for name in ("a", "b")]
+    Answers.answer = [two]
+    (answer,) = client.post("/predict", json=body).get_json()["results"]
+    assert [p["model_version"] for p in answer] == ["a", "b"]
