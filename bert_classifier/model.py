@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
@@ -46,10 +45,6 @@ class BertClassifier(HFTextModel):
         if not chosen:
             return None
         return frozenset(chosen if control.multiple else chosen[:1])
-
-    def stratify_key(self, example: Example) -> Hashable | None:
-        """Examples are stratified by their label (set)."""
-        return tuple(sorted(example.target))
 
     def model_labels(self, control: ControlSpec) -> list[str]:
         """The config's choices, in config order."""

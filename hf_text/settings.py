@@ -54,7 +54,8 @@ class HFSettings:
     ``learning_rate`` ``None`` means the model class's own default (1e-4 for classification);
     ``min_train_steps`` adds epochs when ``num_train_epochs`` would give fewer optimizer steps;
     ``token_budget`` ``None`` means the device's default (``hf_text.device.default_token_budget``);
-    ``max_length`` is clamped to the model's position limit when the model is loaded.
+    ``max_length`` is clamped to the model's position limit when the model is loaded;
+    ``evaluation_max_examples`` bounds the forward evaluation of the served version (0: off).
     """
 
     baseline_model_name: str = EMBEDDED_MODEL_NAME
@@ -71,7 +72,7 @@ class HFSettings:
     device: str = "auto"
     token_budget: int | None = None
     window_stride: int = 64
-    validation_min_examples: int = 20
+    evaluation_max_examples: int = 200
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> HFSettings:
@@ -108,8 +109,8 @@ class HFSettings:
             device=device,
             token_budget=_optional_int(env, "TOKEN_BUDGET", minimum=64),
             window_stride=stride,
-            validation_min_examples=env_int(
-                env, "VALIDATION_MIN_EXAMPLES", cls.validation_min_examples, minimum=2
+            evaluation_max_examples=env_int(
+                env, "EVALUATION_MAX_EXAMPLES", cls.evaluation_max_examples, minimum=0
             ),
         )
 
