@@ -237,7 +237,8 @@ def run_seed(side: str, pool: list[Example], test: list[Example], size: int, see
 
 def table(runs: list[dict[str, Any]], sides: list[str]) -> str:
     """Mean ± half-range over the seeds per side, and micro-F1 as a ratio of the plain Trainer's."""
-    reference = mean_and_spread([r["micro_f1"] for r in runs if r["side"] == "trainer"])[0]
+    trainer = [r["micro_f1"] for r in runs if r["side"] == "trainer"]
+    reference = mean_and_spread(trainer)[0] if trainer else float("nan")
     rows = []
     for side in sides:
         mine = [r for r in runs if r["side"] == side]
@@ -248,7 +249,7 @@ def table(runs: list[dict[str, Any]], sides: list[str]) -> str:
 
         micro = mean_and_spread([r["micro_f1"] for r in mine])[0]
         rows.append([side, f"{mean_and_spread([r['train_size'] for r in mine])[0]:.0f}", cell("micro_f1"),
-                     f"{micro / reference:.3f}x", cell("macro_f1"), cell("accuracy"),
+                     f"{micro / reference:.3f}x" if reference else "n/a", cell("macro_f1"), cell("accuracy"),
                      cell("best_threshold_micro_f1")])  # fmt: skip
     header = ["side", "trained on", "micro-F1", "vs trainer", "macro-F1", "exact match"]
     header.append("best-threshold micro-F1")
@@ -262,10 +263,12 @@ def main() -> None:
     parser.add_argument("--test", type=int, default=TEST, help="test sentences (CoNLL test file)")
     parser.add_argument("--seeds", type=int, default=SEEDS, help="how many seeds (1, 2, 3, ...)")
     parser.add_argument("--decompose", action="store_true", help="add the Trainer on reduced data")
+    parser.add_argument("--sides", nargs="+", choices=["backend", *SIDES], help="run only these sides")
     options = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     pool, test = labeled_sentences("train"), labeled_sentences("test")[: options.test]
     sides = ["trainer", "backend"] + (["trainer-80%", "trainer-nonempty"] if options.decompose else [])
+    sides = options.sides or sides
     runs = []
     for seed in range(1, options.seeds + 1):
         for side in sides:

@@ -35,15 +35,21 @@ class BertClassifier(HFTextModel):
     def target_from_results(
         self, results: list[dict[str, Any]], text: str, control: ControlSpec
     ) -> frozenset[str] | None:
-        """The annotated choices that the config still has; ``None`` when there are none."""
-        chosen = []
+        """The annotated choices that the config still has.
+
+        With ``choice="multiple"`` an annotation that ticks nothing says that none of the labels
+        applies: the empty set, which trains every label towards "no" (skipping it would teach
+        the model that something always applies). ``None`` (skip the task) when a single choice
+        is missing, or when every choice made is one the config no longer has.
+        """
+        chosen, named = [], 0
         for result in results:
             value = result.get("value") if isinstance(result.get("value"), dict) else {}
-            chosen.extend(
-                str(choice) for choice in value.get("choices") or [] if str(choice) in control.labels
-            )
+            choices = [str(choice) for choice in value.get("choices") or []]
+            named += len(choices)
+            chosen.extend(choice for choice in choices if choice in control.labels)
         if not chosen:
-            return None
+            return frozenset() if control.multiple and not named else None
         return frozenset(chosen if control.multiple else chosen[:1])
 
     def model_labels(self, control: ControlSpec) -> list[str]:
