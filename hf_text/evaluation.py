@@ -10,6 +10,7 @@ were chosen; it is stored in the new version's metadata and returned by ``fit`` 
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,6 +22,8 @@ from hf_text.device import inference_dtype
 from hf_text.loader import LoadedModel, load_for_inference
 from hf_text.store import ModelStore
 from hf_text.trained_on import example_key, read_record
+
+logger = logging.getLogger(__name__)
 
 SELECTION = (
     "labeled or relabeled after {version} was trained, so never in its training data; "
@@ -98,7 +101,11 @@ def forward_evaluation(
         return not_evaluated(version, f"no example was labeled or changed since {version} was trained")
     chosen = sorted(unseen, key=lambda example: example.annotated_at, reverse=True)[:limit]
     started = time.monotonic()
-    loaded = load_for_inference(folder, owner.TASK_KIND, owner.device, inference_dtype(owner.device))
+    try:
+        loaded = load_for_inference(folder, owner.TASK_KIND, owner.device, inference_dtype(owner.device))
+    except Exception as exc:  # a broken old version (any loader error) must not stop the new one
+        logger.warning("cannot score %s on new examples: %s", version, exc)
+        return not_evaluated(version, f"{version} could not be loaded: {type(exc).__name__}")
     metrics = owner.evaluate(loaded, chosen, control, head)
     return {
         "model_version": version,

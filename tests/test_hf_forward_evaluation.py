@@ -132,6 +132,22 @@ def test_a_version_without_a_record_of_its_examples_is_not_scored_on_guesses(con
     assert "no record" in evaluation["reason"]
 
 
+def test_a_served_version_that_cannot_be_loaded_does_not_stop_the_next_training(context) -> None:
+    model = make(context)
+    model.labeled_tasks = lambda: mood_tasks()[:20]
+    first = model.fit("START_TRAINING", {})["model_version"]
+    head = model.store.meta(first)["heads"][0]
+    for weights in (model.store.root / first / head["dir"]).glob("*.safetensors"):
+        weights.write_bytes(b"not weights")
+    model.labeled_tasks = mood_tasks
+
+    summary = model.fit("START_TRAINING", {})
+
+    assert summary["model_version"] != first and summary["train_size"] == 30
+    evaluation = summary["evaluation"]
+    assert evaluation["model_version"] == first and "could not be loaded" in evaluation["reason"]
+
+
 def test_a_served_head_that_no_longer_fits_the_config_is_not_scored(context, monkeypatch) -> None:
     single = make(context)
     single.labeled_tasks = mood_tasks
