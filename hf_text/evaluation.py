@@ -107,6 +107,7 @@ def forward_evaluation(
         logger.warning("cannot score %s on new examples: %s", version, exc)
         return not_evaluated(version, f"{version} could not be loaded: {type(exc).__name__}")
     metrics = owner.evaluate(loaded, chosen, control, head)
+    logger.info("scored %s (%s) on %d example(s) it never saw", version, control.from_name, len(chosen))
     return {
         "model_version": version,
         "trained_on": head.get("train_size"),
