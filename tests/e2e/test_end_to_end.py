@@ -25,7 +25,7 @@ from tests.ner_conll import conll_dir, read_conll, sentence_spans
 pytestmark = pytest.mark.e2e
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-TRAINING_TIMEOUT_S = 300.0  # generous: other jobs on a shared 2-core machine slow training 5-10x
+TRAINING_TIMEOUT_S = 600.0  # generous: other jobs on a shared 2-core machine slow training 5-10x
 # Small and fast: one epoch, short sequences (the texts are short anyway).
 FAST_TRAINING = {
     "NUM_TRAIN_EPOCHS": "1",
