@@ -17,6 +17,8 @@ from hf_text.annotations import annotation_time, chosen_annotation, results_for
 from hf_text.controls import ControlSpec, Example, require_controls
 from hf_text.device import choose_device, default_token_budget, inference_dtype
 from hf_text.heads import fit_summary, train_head
+from hf_text.instant_learning import LearnsInstantly
+from hf_text.instant_store import is_instant_version, version_store
 from hf_text.loader import LoadedModel, load_for_inference, retire_versions
 from hf_text.memory import release_memory
 from hf_text.resolve import resolve_model_folder
@@ -32,7 +34,7 @@ from label_studio_ml.response import ModelResponse
 logger = logging.getLogger(__name__)
 
 
-class HFTextModel(LabelStudioMLBase):
+class HFTextModel(LearnsInstantly, LabelStudioMLBase):
     """Base of the Hugging Face text backends; see the module docstring for the subclass hooks."""
 
     TASK_KIND: str = ""
@@ -84,7 +86,12 @@ class HFTextModel(LabelStudioMLBase):
         """The published versions whose folders the store still holds."""
         settings = cls.settings_in(context)
         store = ModelStore(context.data_dir, project, settings.finetuned_model_name)
-        return [version for version in versions if store.meta(version) is not None]
+        instant = version_store(context.data_dir, project)
+        return [
+            version
+            for version in versions
+            if (instant if is_instant_version(version) else store).meta(version) is not None
+        ]
 
     # -- configuration -------------------------------------------------------------------------
     @property
@@ -136,6 +143,9 @@ class HFTextModel(LabelStudioMLBase):
         """One prediction per task, in order; empty results while no head serves (before the first
         training). ``ModelUnavailable`` (503) when the served version cannot be loaded."""
         version = self.model_version
+        light = self.predict_light(tasks, version)
+        if light is not None:
+            return ModelResponse(model_version=version, predictions=light)
         heads = self.serving_heads(version)
         # Models of this project's older versions will not be asked again: free them now.
         retire_versions(self.store.root, self.store.root / version)
@@ -217,7 +227,7 @@ class HFTextModel(LabelStudioMLBase):
                 "train_size": sum(head["train_size"] for head in heads),
             }
             version = store.publish(staging, meta)
-        self.set_model_version(version)
+        self.publish_fine_tuned(version)
         store.prune(settings.keep_versions, protect={version})
         release_memory()  # the trainable copies of the heads are garbage now
         return fit_summary(version, heads)
