@@ -202,7 +202,14 @@ class ClassifierLayers:
             zs = layers.Score(layers.ZERO_SHOT, None, zs.accuracy, zs.examples)  # withdrawn
         choice = layers.choose(zs, instant, fine_score, duel, inherited)
         shown = [s for s in (zs, instant, fine_score) if s is not None]
-        extra = {"zero_shot": self.zero_shot_report()}
+        extra: dict[str, Any] = {"zero_shot": self.zero_shot_report(), "duel": None}
+        if fine is not None:
+            extra["duel"] = {
+                "fine_tuned_version": fine,
+                "fine_tuned": None if duel is None else round(duel.fine_tuned, 4),
+                "instant": None if duel is None else round(duel.instant, 4),
+                "examples": 0 if duel is None else duel.examples,
+            }
         self.model.set(SERVED_KEY, choice.report(shown, extra))
         if choice.version is None:
             self.model.context.state.delete(self.model.project_id, MODEL_VERSION_KEY)

@@ -11,6 +11,7 @@ from hf_text.settings import HFSettings
 from hf_text.zero_shot import why_not
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
+from label_studio_ml.errors import ConfigurationError
 from tests import bbc_news
 
 CODED = bbc_news.LABEL_CONFIG
@@ -70,3 +71,13 @@ def test_zero_shot_is_off_for_multi_label_choices_and_for_a_model_that_is_not_a_
     control = make(context, bbc_news.LABEL_CONFIG).controls()[0]
     assert "not a sentence encoder" in why_not(control, sentence_model=False, mode="auto")
     assert why_not(control, sentence_model=True, mode="auto") is None
+
+
+def test_zero_shot_and_instant_learning_settings_are_validated_at_start_up() -> None:
+    env = {"ZERO_SHOT": "ON", "INSTANT_LEARNING": "false", "EMBEDDING_CACHE_SIZE": "5"}
+    settings = HFSettings.from_env(env)
+    assert (settings.zero_shot, settings.instant_learning, settings.embedding_cache_size) == ("on", False, 5)
+    with pytest.raises(ConfigurationError, match="ZERO_SHOT must be auto, on or off"):
+        HFSettings.from_env({"ZERO_SHOT": "maybe"})
+    with pytest.raises(ConfigurationError, match="INSTANT_LEARNING"):
+        HFSettings.from_env({"INSTANT_LEARNING": "sometimes"})
