@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
+import json
 import logging
 import time
 from collections import OrderedDict
@@ -149,9 +151,16 @@ class ClassifierLayers:
             heads.append({"from_name": control.from_name, "file": f"head-{index}.npz", **summary})
         instant_version = None
         if heads:
-            meta = {"kind": layers.INSTANT, "model_class": type(self.model).__name__, "heads": heads}
             store = version_store(self.model.context.data_dir, self.model.project_id)
-            instant_version = publish_version(store, files, meta, KEEP_INSTANT_VERSIONS)
+            config = [(c.from_name, c.labels, c.multiple) for c in controls] + [self.zero_shot_version()]
+            signature = records_signature(records, config)
+            latest = store.latest()
+            if latest is not None and (store.meta(latest) or {}).get("records") == signature:
+                instant_version = latest  # learned nothing new (a refit after training): same version
+            else:
+                meta = {"kind": layers.INSTANT, "model_class": type(self.model).__name__, "heads": heads,
+                        "records": signature}  # fmt: skip
+                instant_version = publish_version(store, files, meta, KEEP_INSTANT_VERSIONS)
         return self.serve(instant_version, fine, scores)
 
     def fit_control(
@@ -240,6 +249,16 @@ class ClassifierLayers:
         logits = zs.logits(embeddings)
         shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
         return shifted / shifted.sum(axis=1, keepdims=True), zs.labels
+
+
+def records_signature(records: dict[str, list[dict[str, Any]]], config: Any) -> str:
+    """Identifies what the records teach (which task says what) under ``config``, in any order."""
+    taught = sorted(
+        (name, str(record.get("task")), record.get("annotation"), record.get("target"))
+        for name, items in records.items()
+        for record in items
+    )
+    return hashlib.sha256(json.dumps([taught, config], default=str).encode()).hexdigest()[:16]
 
 
 def _merge(scores: list[layers.Score], layer: str, version: str | None) -> layers.Score | None:

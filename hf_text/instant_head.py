@@ -3,9 +3,12 @@
 Two candidates, both linear on the embeddings (``logits = X W^T + b``), measured on BBC News and
 tweet sentiment (``bench/instant_heads.py``):
 
-* ``prototypes``: each label's mean embedding (cosine), its zero-shot description counted as one
-  more example when there is one. With a handful of labels it is far better than a classifier
-  (BBC, 5 labels: macro-F1 0.76 against 0.21), since a label nobody annotated yet still has a row;
+* ``prototypes``: zero-shot's logits plus, for each annotated label, the similarity to its mean
+  embedding *relative to the mean of the annotated labels' means*. A label nobody annotated keeps
+  its zero-shot score, and one annotated label does not pull every text towards itself (news
+  articles resemble each other far more than they resemble a label's name, so plain prototypes
+  with a handful of labels are worse than zero-shot). With a handful of labels it is far better
+  than a classifier (BBC, 5 labels: macro-F1 0.76 against 0.21);
 * ``logistic``: multinomial (or, for ``choice="multiple"``, one-vs-rest) logistic regression with
   L2 (``C``), fitted by L-BFGS in milliseconds; better from about 50-100 labels on.
 
@@ -18,7 +21,7 @@ other layers.
 from __future__ import annotations
 
 import io
-import random
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,10 +30,18 @@ import numpy as np
 import torch
 
 FOLDS = 5
+#: Prototypes are scored leave-one-out up to this many examples (a fit is a sum: cheap).
+LEAVE_ONE_OUT_UP_TO = 200
+#: How many examples' worth of belief the calibration puts in the uncalibrated temperature.
+CALIBRATION_PRIOR = 5.0
+#: Held-out accuracy by which logistic regression must beat prototypes to replace them.
+SWITCH_MARGIN = 0.02
+#: Logistic regression is a candidate from this many examples on (fewer: prototypes alone).
+LOGISTIC_FROM = 100
 #: Inverse L2 strength of the logistic head (as scikit-learn's ``C``); 10 measured best of 1/10/100.
 C = 10.0
-#: A label's zero-shot description weighs as much as one annotated example in its prototype.
-PRIOR_WEIGHT = 1.0
+#: A label's prototype counts ``n / (n + SHRINK)`` next to zero-shot after ``n`` annotations.
+SHRINK = 1.0
 #: Prototype logits are cosine similarities over this temperature before calibration.
 PROTOTYPE_TEMPERATURE = 0.056
 _TEMPERATURES = np.exp(np.linspace(np.log(0.05), np.log(20.0), 121))
@@ -109,20 +120,6 @@ def target_matrix(targets: Sequence[frozenset[str]], labels: Sequence[str]) -> n
     return matrix
 
 
-def fit_prototypes(
-    embeddings: np.ndarray, y: np.ndarray, prior: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each label's normalised mean embedding (its prior row added); labels with neither never win."""
-    sums = y.T @ embeddings.astype(np.float64)
-    if prior is not None:
-        sums = sums + PRIOR_WEIGHT * prior.astype(np.float64)
-    norms = np.linalg.norm(sums, axis=1, keepdims=True)
-    present = norms[:, 0] > 1e-12
-    weights = np.where(present[:, None], sums / np.maximum(norms, 1e-12), 0.0) / PROTOTYPE_TEMPERATURE
-    bias = np.where(present, 0.0, -1e4)
-    return weights, bias
-
-
 def fit_logistic(embeddings: np.ndarray, y: np.ndarray, multiple: bool) -> tuple[np.ndarray, np.ndarray]:
     """L2-regularised logistic regression by L-BFGS; single-label over the labels seen only."""
     n, dimension = embeddings.shape
@@ -157,26 +154,55 @@ def fit_logistic(embeddings: np.ndarray, y: np.ndarray, multiple: bool) -> tuple
     return weights, bias
 
 
+def fit_prototypes(
+    embeddings: np.ndarray, y: np.ndarray, prior: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-shot's logits plus each annotated label's prototype similarity *relative to the mean of the
+    annotated labels'*: a label nobody annotated yet keeps exactly its zero-shot score, and one
+    annotated label does not pull every text towards itself (articles resemble each other far more
+    than they resemble a label's name)."""
+    sums = y.T @ embeddings.astype(np.float64)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    seen = norms[:, 0] > 1e-12
+    counts = y.sum(axis=0)
+    trust = counts / np.maximum(counts + SHRINK, 1e-12) if prior is not None else np.ones(len(counts))
+    centroids = np.where(seen[:, None], sums / np.maximum(norms, 1e-12), 0.0) * trust[:, None]
+    relative = np.where(seen[:, None], centroids - centroids[seen].mean(axis=0) if seen.any() else 0.0, 0.0)
+    weights = relative / PROTOTYPE_TEMPERATURE
+    bias = np.zeros(len(y.T))
+    if prior is not None:
+        weights = weights + prior.astype(np.float64) / PROTOTYPE_TEMPERATURE
+    else:
+        bias = np.where(seen, 0.0, -1e4)
+    return weights, bias
+
+
 def _fit(kind: str, embeddings: np.ndarray, y: np.ndarray, prior: np.ndarray | None, multiple: bool):
     if kind == "prototypes":
         return fit_prototypes(embeddings, y, prior)
     return fit_logistic(embeddings, y, multiple)
 
 
-def folds(count: int, seed: int = 0) -> list[np.ndarray]:
-    """Example indices in ``min(FOLDS, count)`` folds, shuffled with ``seed``."""
-    order = list(range(count))
-    random.Random(seed).shuffle(order)
-    k = min(FOLDS, count)
-    return [np.array(sorted(order[i::k]), dtype=int) for i in range(k)] if k else []
+def folds(embeddings: np.ndarray, k: int) -> list[np.ndarray]:
+    """Example indices in ``min(k, count)`` folds. An example's fold follows from its embedding, so
+    one more annotation does not reshuffle the others (the comparison would swing with every label)."""
+    count = len(embeddings)
+    k = min(k, count)
+    if k == count:
+        return [np.array([i]) for i in range(count)]
+    rows = np.ascontiguousarray(embeddings, dtype=np.float32)
+    keys = np.array([zlib.crc32(row.tobytes()) % k for row in rows])
+    return [np.flatnonzero(keys == i) for i in range(k) if (keys == i).any()]
 
 
 def out_of_fold_logits(
     kind: str, embeddings: np.ndarray, y: np.ndarray, prior: np.ndarray | None, multiple: bool
 ) -> np.ndarray:
-    """Each example's logits from a head fitted without its fold."""
+    """Each example's logits from a head fitted without it: leave-one-out for prototypes while that is
+    cheap (every example counts when there are few), ``FOLDS`` folds otherwise."""
+    k = len(y) if kind == "prototypes" and len(y) <= LEAVE_ONE_OUT_UP_TO else FOLDS
     logits = np.zeros(y.shape)
-    for held in folds(len(y)):
+    for held in folds(embeddings, k):
         train = np.setdiff1d(np.arange(len(y)), held)
         weights, bias = _fit(kind, embeddings[train], y[train], prior, multiple)
         logits[held] = embeddings[held].astype(np.float64) @ weights.T + bias
@@ -191,8 +217,9 @@ def correct(probabilities: np.ndarray, y: np.ndarray, multiple: bool) -> np.ndar
 
 
 def calibrate(logits: np.ndarray, y: np.ndarray, multiple: bool) -> float:
-    """The temperature that maximises the likelihood of the targets (1.0 with under 5 examples)."""
-    if len(y) < 5:
+    """The temperature that best explains the held-out targets, pulled towards 1.0 by a prior worth
+    ``CALIBRATION_PRIOR`` examples (a handful of predictions must not make it swing)."""
+    if len(y) == 0:
         return 1.0
     best, best_loss = 1.0, np.inf
     for temperature in _TEMPERATURES:
@@ -201,6 +228,7 @@ def calibrate(logits: np.ndarray, y: np.ndarray, multiple: bool) -> float:
             loss = -(y * np.log(p) + (1 - y) * np.log(1 - p)).sum(axis=1).mean()
         else:
             loss = -np.log((p * y).sum(axis=1)).mean()
+        loss += CALIBRATION_PRIOR / len(y) * np.log(temperature) ** 2
         if loss < best_loss:
             best, best_loss = float(temperature), loss
     return best
@@ -224,16 +252,22 @@ def fit_head(
     prior: np.ndarray | None,
     kinds: Sequence[str] | None = None,
 ) -> HeadFit:
-    """Cross-validate every candidate kind, keep the best (ties: the first), fit it on everything."""
+    """Cross-validate every candidate kind, keep the best (the first unless another beats it by
+    ``SWITCH_MARGIN``), fit it on everything."""
     y = target_matrix(targets, labels)
-    kinds = list(kinds or (["logistic"] if multiple else ["prototypes", "logistic"]))
+    if kinds is None:
+        kinds = ["logistic"] if multiple else ["prototypes", "logistic"][: 1 + (len(y) >= LOGISTIC_FROM)]
+    kinds = list(kinds)
     results = {}
     for kind in kinds:
         logits = out_of_fold_logits(kind, embeddings, y, prior, multiple)
         temperature = calibrate(logits, y, multiple)
         held_out = correct(squash(logits / temperature, multiple), y, multiple)
         results[kind] = (float(held_out.mean()) if len(y) else 0.0, temperature, held_out)
-    best = max(kinds, key=lambda kind: results[kind][0])  # max keeps the first of equals
+    best = kinds[0]
+    for kind in kinds[1:]:  # a later candidate must win clearly: cross-validation at a few dozen is noisy
+        if results[kind][0] >= results[best][0] + SWITCH_MARGIN:
+            best = kind
     accuracy, temperature, held_out = results[best]
     weights, bias = _fit(best, embeddings, y, prior, multiple)
     head = LightHead(best, tuple(labels), weights, bias, multiple, temperature)
