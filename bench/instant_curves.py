@@ -12,7 +12,8 @@
   either least confident first (the order Label Studio's "sort by prediction score" gives) or in
   random order; macro-F1 of the instant layer on the held-out articles after each label.
 
-Runs go to the learning curves' results file; ``python -m bench.learning_curves --plot`` draws them.
+Runs go to the learning curves' results file; ``python -m bench.learning_curves --plot`` draws them,
+``python -m bench.instant_curves --plot`` the labeling-order curve (``docs/uncertainty_first.*``).
 
     python -m bench.instant_curves --task bbc         # about 5 minutes
     python -m bench.instant_curves --task conll       # about 40 minutes (12 fine-tunes)
@@ -31,6 +32,7 @@ from typing import Any
 
 from bench import learning_curves as curves
 from bench.fit_project import fit_project
+from bench.report import markdown_table, mean_and_spread
 from hf_text.instant_learning import InstantLearner
 from hf_text.metrics import classification_metrics
 from hf_text.settings import HFSettings
@@ -188,15 +190,52 @@ def run(task: str, seeds: list[int], order: bool) -> None:
                 keep("conll", line, size, seed, score, time.monotonic() - started)
 
 
+def order_report(docs: Path) -> str:
+    """``docs/uncertainty_first.{md,png}``: macro-F1 by labels annotated, in each order."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = [r for r in curves.load_runs() if r["task"] == "bbc-order"]
+    figure, axis = plt.subplots(figsize=(6.5, 4.2))
+    rows = {size: [str(size)] for size in ORDER_CHECKPOINTS}
+    for line, title in (("uncertainty", "least confident first (sort by score)"), ("random", "random order")):
+        means = []
+        for size in ORDER_CHECKPOINTS:
+            scores = [r["score"] for r in runs if (r["line"], r["size"]) == (line, size)]
+            mean, spread = mean_and_spread(scores) if scores else (float("nan"), 0.0)
+            means.append(mean)
+            rows[size].append(f"{mean:.3f} ± {spread:.3f} ({len(scores)})")
+        axis.plot(ORDER_CHECKPOINTS, means, marker="o", label=title)
+    axis.set_xlabel("labels annotated (pool of 500 BBC articles)")
+    axis.set_ylabel("macro-F1 on 300 held-out articles")
+    axis.set_title("Instant head: labeling order")
+    axis.grid(True, alpha=0.3)
+    axis.legend(loc="lower right")
+    figure.tight_layout()
+    docs.mkdir(parents=True, exist_ok=True)
+    figure.savefig(docs / "uncertainty_first.png", dpi=110)
+    header = ["labels annotated", "least confident first", "random order"]
+    markdown = markdown_table(header, list(rows.values()))
+    note = "Each cell: mean ± half the range over the seeds (number of seeds)."
+    (docs / "uncertainty_first.md").write_text(f"{markdown}\n\n{note}\n")
+    return markdown
+
+
 def main() -> None:
     """Parse options and run."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--task", choices=["bbc", "conll"], default="bbc")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--order", action="store_true", help="uncertainty-first against random order")
+    parser.add_argument("--plot", action="store_true", help="only write docs/uncertainty_first.{md,png}")
     options = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    run(options.task, list(range(1, options.seeds + 1)), options.order)
+    if not options.plot:
+        run(options.task, list(range(1, options.seeds + 1)), options.order)
+    if options.order or options.plot:
+        print(order_report(Path(__file__).resolve().parent.parent / "docs"))
 
 
 if __name__ == "__main__":

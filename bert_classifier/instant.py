@@ -109,11 +109,11 @@ class ClassifierLayers:
 
     # -- records -------------------------------------------------------------------------------
     def records(self, control: ControlSpec, items: Sequence[Labeled]) -> list[dict[str, Any]]:
-        """Each item's embedding and choices, and the latest fine-tuned version's forward check."""
+        """Each item's embedding and choices; for a label that just arrived, whether each layer
+        (zero-shot, the instant head, the newest fine-tuned version) predicted it before learning it."""
         if not items:
             return []
         vectors = self.encoder.embed([item.text for item in items], self.model.token_budget)
-        checks = self.forward_checks(control, items) if len(items) == 1 else [{} for _ in items]
         return [
             {
                 "annotation": item.annotation_id,
@@ -121,32 +121,43 @@ class ClassifierLayers:
                 "received_at": time.time(),
                 "target": sorted(item.target),
                 "embedding": _encode(vector),
-                "checks": check,
+                "checks": self.arrival_checks(control, item, vector) if len(items) == 1 else {},
             }
-            for item, vector, check in zip(items, vectors, checks, strict=True)
+            for item, vector in zip(items, vectors, strict=True)
         ]
 
-    def forward_checks(self, control: ControlSpec, items: Sequence[Labeled]) -> list[dict[str, float]]:
-        """Whether the newest fine-tuned version, which never saw these labels, predicts them."""
-        version = self.model.store.latest()
-        if version is None:
-            return [{} for _ in items]
-        try:
-            outcomes = self.model.fine_tuned_correct(version, control, [(i.text, i.target) for i in items])
-        except Exception as exc:  # a broken version must not stop instant learning
-            logger.warning("project %s: cannot check %s on a label: %s", self.model.project_id, version, exc)
-            return [{} for _ in items]
-        return [{} if outcome is None else {version: outcome} for outcome in outcomes]
+    def arrival_checks(self, control: ControlSpec, item: Labeled, vector: np.ndarray) -> dict[str, Any]:
+        """1.0/0.0 per layer that serves now: did it predict ``item``'s label (never learned yet)?"""
+        checks: dict[str, Any] = {}
+        for layer, version in ((layers.ZERO_SHOT, "zero-shot"), (layers.INSTANT, self.latest_instant())):
+            found = self.probabilities(version, control, vector[None, :]) if version else None
+            if found is not None and (layer == layers.INSTANT) == is_instant_version(version):
+                probabilities, labels = found
+                head = {"labels": list(labels), "multiple": control.multiple}
+                chosen = self.model.decide(probabilities[0], control, head)[0]
+                checks[layer] = float(frozenset(chosen) == frozenset(item.target))
+        fine = self.model.store.latest()
+        if fine is not None:
+            try:
+                [outcome] = self.model.fine_tuned_correct(fine, control, [(item.text, item.target)])
+            except Exception as exc:  # a broken version must not stop instant learning
+                logger.warning("project %s: cannot check %s on a label: %s", self.model.project_id, fine, exc)
+                outcome = None
+            if outcome is not None:
+                checks.update({layers.FINE_TUNED: outcome, "fine_tuned_version": fine})
+        return checks
+
+    def latest_instant(self) -> str | None:
+        """The newest published instant version."""
+        return version_store(self.model.context.data_dir, self.model.project_id).latest()
 
     # -- refit ---------------------------------------------------------------------------------
     def refit(self, records: dict[str, list[dict[str, Any]]]) -> str | None:
         """Fit every control's head, publish it, serve the best layer; returns the served version."""
         controls = [c for c in self.model.controls() if records.get(c.from_name)]
-        fine = self.model.store.latest()
-        scores: dict[str, list[layers.Score]] = {layers.ZERO_SHOT: [], layers.INSTANT: [], "duel": []}
         heads, files = [], {}
         for index, control in enumerate(controls):
-            head, summary = self.fit_control(control, records[control.from_name], fine, scores)
+            head, summary = self.fit_control(control, records[control.from_name])
             files[f"head-{index}.npz"] = head.to_bytes()
             heads.append({"from_name": control.from_name, "file": f"head-{index}.npz", **summary})
         instant_version = None
@@ -161,74 +172,61 @@ class ClassifierLayers:
                 meta = {"kind": layers.INSTANT, "model_class": type(self.model).__name__, "heads": heads,
                         "records": signature}  # fmt: skip
                 instant_version = publish_version(store, files, meta, KEEP_INSTANT_VERSIONS)
-        return self.serve(instant_version, fine, scores)
+        every = [record for control in controls for record in records[control.from_name]]
+        return self.serve(instant_version, every, heads)
 
     def fit_control(
-        self, control: ControlSpec, records: list[dict[str, Any]], fine: str | None, scores: dict[str, list]
+        self, control: ControlSpec, records: list[dict[str, Any]]
     ) -> tuple[LightHead, dict[str, Any]]:
-        """The control's head, and its scores added to ``scores``."""
+        """The control's head, and what ``/metrics`` shows about it."""
         embeddings = np.stack([_decode(record["embedding"]) for record in records])
         targets = [frozenset(record["target"]) for record in records]
         zs = self.zero_shot_head(control)
         fit = fit_head(embeddings, targets, control.labels, control.multiple, zs.matrix if zs else None)
-        n = len(records)
-        scores[layers.INSTANT].append(layers.Score(layers.INSTANT, None, fit.accuracy, n))
-        summary = {"kind": fit.head.kind, "examples": n, "cross_validated_accuracy": round(fit.accuracy, 4),
-                   "candidates": fit.candidates, "temperature": round(fit.head.temperature, 4)}  # fmt: skip
+        summary = {"kind": fit.head.kind, "examples": len(records), "candidates": fit.candidates,
+                   "cross_validated_accuracy": round(fit.accuracy, 4),
+                   "temperature": round(fit.head.temperature, 4)}  # fmt: skip
         if zs is not None:
             picked = zs.logits(embeddings).argmax(axis=1)
-            hits = [control.labels[p] in t and len(t) == 1 for p, t in zip(picked, targets, strict=True)]
-            scores[layers.ZERO_SHOT].append(layers.Score(layers.ZERO_SHOT, None, float(np.mean(hits)), n))
+            hits = [frozenset({control.labels[p]}) == t for p, t in zip(picked, targets, strict=True)]
             summary["zero_shot_accuracy"] = round(float(np.mean(hits)), 4)
-        checked = [i for i, record in enumerate(records) if fine and fine in (record.get("checks") or {})]
-        if checked:
-            fine_hits = float(np.mean([records[i]["checks"][fine] for i in checked]))
-            scores["duel"].append(layers.Duel(fine_hits, float(fit.held_out[checked].mean()), len(checked)))
         return fit.head, summary
 
-    def serve(self, instant_version: str | None, fine: str | None, scores: dict[str, list]) -> str | None:
-        """Choose the layer, publish its version, and record why for ``/metrics``."""
+    def serve(
+        self, instant_version: str | None, records: list[dict[str, Any]], heads: list[dict[str, Any]]
+    ) -> str | None:
+        """Choose the layer (``hf_text.layers``), publish its version, and record why for ``/metrics``."""
+        recent = sorted(records, key=lambda r: float(r.get("received_at") or 0))[-layers.WINDOW :]
+        checks = [record.get("checks") or {} for record in recent]
+
+        def duel(challenger: str) -> layers.Duel:
+            both = [c for c in checks if challenger in c and layers.INSTANT in c]
+            pairs = [(c[challenger], c[layers.INSTANT]) for c in both]
+            return layers.Duel.of(challenger, layers.INSTANT, pairs)
+
         zs_version = self.zero_shot_version()
-        zs = _merge(scores[layers.ZERO_SHOT], layers.ZERO_SHOT, zs_version)
-        if zs is None and zs_version is not None:
-            zs = layers.Score(layers.ZERO_SHOT, zs_version, None, 0)
-        instant = _merge(scores[layers.INSTANT], layers.INSTANT, instant_version)
-        duels = scores["duel"]
-        duel = None
-        if duels:
-            total = sum(d.examples for d in duels)
-            duel = layers.Duel(
-                sum(d.fine_tuned * d.examples for d in duels) / total,
-                sum(d.instant * d.examples for d in duels) / total,
-                total,
-            )
-        fine_score = None if fine is None else layers.Score(
-            layers.FINE_TUNED, fine, duel.fine_tuned if duel else None, duel.examples if duel else 0
+        zs_seen = [h["zero_shot_accuracy"] * h["examples"] for h in heads if "zero_shot_accuracy" in h]
+        zs_examples = sum(h["examples"] for h in heads if "zero_shot_accuracy" in h)
+        zs_accuracy = sum(zs_seen) / zs_examples if zs_examples else None
+        choices = min((len(c.labels) for c in self.model.controls()), default=0)
+        if layers.near_chance(zs_accuracy, zs_examples, choices):
+            zs_version = None
+        fine = self.model.store.latest()
+        zs_duel, fine_duel = duel(layers.ZERO_SHOT), duel(layers.FINE_TUNED)
+        choice = layers.choose(zs_version, instant_version, fine, zs_duel, fine_duel)
+        report = choice.report(
+            zero_shot={c.from_name: self.zero_shot_reason(c) or "on" for c in self.model.controls()},
+            zero_shot_accuracy=None if zs_accuracy is None else round(zs_accuracy, 4),
+            zero_shot_near_chance=layers.near_chance(zs_accuracy, zs_examples, choices),
+            heads=heads,
+            duels={"zero-shot": zs_duel.as_dict(), "fine-tuned": dict(fine_duel.as_dict(), version=fine)},
         )
-        previous = self.model.get(SERVED_KEY) or {}
-        inherited = previous.get("fine_tuned_beats_instant")
-        if zs is not None and layers.near_chance(zs, min(len(c.labels) for c in self.model.controls())):
-            zs = layers.Score(layers.ZERO_SHOT, None, zs.accuracy, zs.examples)  # withdrawn
-        choice = layers.choose(zs, instant, fine_score, duel, inherited)
-        shown = [s for s in (zs, instant, fine_score) if s is not None]
-        extra: dict[str, Any] = {"zero_shot": self.zero_shot_report(), "duel": None}
-        if fine is not None:
-            extra["duel"] = {
-                "fine_tuned_version": fine,
-                "fine_tuned": None if duel is None else round(duel.fine_tuned, 4),
-                "instant": None if duel is None else round(duel.instant, 4),
-                "examples": 0 if duel is None else duel.examples,
-            }
-        self.model.set(SERVED_KEY, choice.report(shown, extra))
+        self.model.set(SERVED_KEY, report)
         if choice.version is None:
             self.model.context.state.delete(self.model.project_id, MODEL_VERSION_KEY)
         elif choice.version != self.model.get(MODEL_VERSION_KEY):
             self.model.set_model_version(choice.version)
         return choice.version
-
-    def zero_shot_report(self) -> dict[str, Any]:
-        """Per control: zero-shot serves it, or why not."""
-        return {c.from_name: self.zero_shot_reason(c) or "on" for c in self.model.controls()}
 
     # -- predict -------------------------------------------------------------------------------
     def probabilities(self, version: str, control: ControlSpec, embeddings: np.ndarray) -> tuple[
@@ -259,13 +257,3 @@ def records_signature(records: dict[str, list[dict[str, Any]]], config: Any) -> 
         for record in items
     )
     return hashlib.sha256(json.dumps([taught, config], default=str).encode()).hexdigest()[:16]
-
-
-def _merge(scores: list[layers.Score], layer: str, version: str | None) -> layers.Score | None:
-    """Per-control scores as one, weighted by examples; ``None`` when there are none."""
-    counted = [s for s in scores if s.accuracy is not None and s.examples]
-    if version is None and not counted:
-        return None
-    total = sum(s.examples for s in counted)
-    accuracy = sum(s.accuracy * s.examples for s in counted) / total if total else None  # type: ignore[operator]
-    return layers.Score(layer, version, accuracy, total)

@@ -1,31 +1,34 @@
 """Which layer serves a project: zero-shot, the instant head or the fine-tuned model, and why.
 
-Every layer is scored honestly, on labels it never learned from:
+Every layer is scored the same honest way, on labels it never learned from: when a label arrives,
+before anything learns from it, each layer's prediction for that text is checked against it
+(prequential, "forward" evaluation: the fine-tuned side is whichever fine-tuned version was newest
+then, as the fit's forward evaluation scores the served version on the labels after it). Two
+layers are compared on the same recent labels (at most ``WINDOW``), counting the labels only one
+of them got right: the challenger must win clearly (a sign test, ``Z``), so a few lucky labels
+never swing what serves.
 
-* zero-shot learns nothing, so every labeled example is held out from it;
-* the instant head is scored by cross-validation (each example predicted by a head fitted
-  without it: ``hf_text.instant_head``);
-* a fine-tuned version is scored forward: on the labels that arrived after it was trained, each
-  checked once, when it arrived (the same rule as the fit's forward evaluation).
-
-The instant head replaces zero-shot from the first annotation (its prototypes start from the same
-label descriptions) unless zero-shot scores better on at least ``MIN_EVIDENCE`` labels. A
-fine-tuned version replaces the instant head only when it scores better than the instant head's
-cross-validated predictions on the same labels, at least ``MIN_EVIDENCE`` of them. A new
-fine-tuned version has seen every label, so nothing is held out from it yet: it inherits the
-verdict of the version before it (a fine-tune that already won keeps serving as it is retrained;
-one that lost waits for the labels that arrive after it).
+* The instant head replaces zero-shot from the first annotation (it starts from the same label
+  descriptions), unless zero-shot is clearly better on the labels since.
+* A fine-tuned version replaces the instant head only when the fine-tuned versions were clearly
+  better than the instant head on the labels that arrived after each was trained. The verdict
+  belongs to the fine-tuned line, so a retrained version serves at once when its predecessors won.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import dataclass
 from typing import Any
 
-#: Labels a comparison needs before it can overturn the default choice.
-MIN_EVIDENCE = 5
+#: Recent labels a comparison looks at.
+WINDOW = 100
+#: How clearly a challenger must win: (wins - losses) >= Z * sqrt(wins + losses).
+Z = 2.0
 #: Zero-shot whose measured accuracy is not this far above chance is called near chance.
 CHANCE_MARGIN = 0.1
+#: Labels zero-shot needs before it can be called near chance.
+MIN_CHANCE_EVIDENCE = 10
 
 ZERO_SHOT = "zero-shot"
 INSTANT = "instant"
@@ -34,28 +37,45 @@ NONE = "none"
 
 
 @dataclass(frozen=True)
-class Score:
-    """A layer's accuracy on ``examples`` labels it never learned from (``None``: none yet)."""
+class Duel:
+    """A challenger against the incumbent on the same labels: those only one of them got right."""
 
-    layer: str
-    version: str | None
-    accuracy: float | None
-    examples: int
+    challenger: str
+    incumbent: str
+    wins: int = 0
+    losses: int = 0
+    labels: int = 0
+
+    @classmethod
+    def of(cls, challenger: str, incumbent: str, pairs: list[tuple[float, float]]) -> Duel:
+        """From ``(challenger right, incumbent right)`` per label."""
+        wins = sum(1 for mine, theirs in pairs if mine > theirs)
+        losses = sum(1 for mine, theirs in pairs if mine < theirs)
+        return cls(challenger, incumbent, wins, losses, len(pairs))
+
+    @property
+    def challenger_wins(self) -> bool:
+        """Whether the challenger is clearly better (sign test)."""
+        decided = self.wins + self.losses
+        return decided > 0 and self.wins - self.losses >= Z * math.sqrt(decided)
+
+    def describe(self) -> str:
+        """One line for ``/metrics``."""
+        return (
+            f"on the last {self.labels} labels {self.challenger} alone was right {self.wins} times, "
+            f"{self.incumbent} alone {self.losses} times"
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready, rounded."""
-        found = asdict(self)
-        found["accuracy"] = None if self.accuracy is None else round(self.accuracy, 4)
-        return found
-
-
-@dataclass(frozen=True)
-class Duel:
-    """Fine-tuned against instant head on the same labels (those the fine-tuned one never saw)."""
-
-    fine_tuned: float
-    instant: float
-    examples: int
+        """JSON-ready, with the verdict."""
+        return {
+            "challenger": self.challenger,
+            "incumbent": self.incumbent,
+            "wins": self.wins,
+            "losses": self.losses,
+            "labels": self.labels,
+            "challenger_wins": self.challenger_wins,
+        }
 
 
 @dataclass(frozen=True)
@@ -65,77 +85,39 @@ class Choice:
     layer: str
     version: str | None
     why: str
-    fine_tuned_wins: bool | None = None
 
-    def report(self, scores: list[Score], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    def report(self, **details: Any) -> dict[str, Any]:
         """What ``/metrics`` shows under ``served``."""
-        return {
-            "layer": self.layer,
-            "model_version": self.version,
-            "why": self.why,
-            "fine_tuned_beats_instant": self.fine_tuned_wins,
-            "scores": {score.layer: score.as_dict() for score in scores},
-            **(extra or {}),
-        }
+        return {"layer": self.layer, "model_version": self.version, "why": self.why, **details}
 
 
-def near_chance(score: Score | None, labels: int) -> bool:
-    """Whether a measured zero-shot accuracy is too close to guessing to be worth showing."""
-    if score is None or score.accuracy is None or score.examples < 2 * MIN_EVIDENCE or labels < 1:
+def near_chance(accuracy: float | None, labels_checked: int, choices: int) -> bool:
+    """Whether zero-shot's measured accuracy is too close to guessing to be worth showing."""
+    if accuracy is None or labels_checked < MIN_CHANCE_EVIDENCE or choices < 1:
         return False
-    return score.accuracy <= 1.0 / labels + CHANCE_MARGIN
+    return accuracy <= 1.0 / choices + CHANCE_MARGIN
 
 
 def choose(
-    zero_shot: Score | None,
-    instant: Score | None,
-    fine_tuned: Score | None,
-    duel: Duel | None,
-    inherited: bool | None,
+    zero_shot: str | None,
+    instant: str | None,
+    fine_tuned: str | None,
+    zero_shot_duel: Duel | None = None,
+    fine_tuned_duel: Duel | None = None,
 ) -> Choice:
-    """The layer to serve (see the module docstring); ``inherited`` is the last verdict of a
-    fine-tuned version against the instant head, ``None`` before any."""
-    light = _light(zero_shot, instant)
-    if fine_tuned is None or fine_tuned.version is None:
-        return light
-    if light.layer != INSTANT:
-        return Choice(FINE_TUNED, fine_tuned.version, "no instant head to compare with", inherited)
-    if duel is not None and duel.examples >= MIN_EVIDENCE:
-        wins = duel.fine_tuned > duel.instant
-        verdict = (
-            f"on the {duel.examples} labels {fine_tuned.version} never saw it scored {duel.fine_tuned:.3f}, "
-            f"the instant head (cross-validated) {duel.instant:.3f}"
-        )
-        if wins:
-            return Choice(FINE_TUNED, fine_tuned.version, verdict, True)
-        return Choice(INSTANT, light.version, verdict, False)
-    seen = duel.examples if duel else 0
-    if inherited:
-        why = (f"only {seen} label(s) since {fine_tuned.version} was trained; the fine-tuned version "
-               "before it scored better than the instant head, so this one serves")  # fmt: skip
-        return Choice(FINE_TUNED, fine_tuned.version, why, True)
-    why = (f"only {seen} label(s) since {fine_tuned.version} was trained (a comparison needs "
-           f"{MIN_EVIDENCE}); the instant head serves until the fine-tuned one scores better")  # fmt: skip
-    return Choice(INSTANT, light.version, why, inherited)
-
-
-def _light(zero_shot: Score | None, instant: Score | None) -> Choice:
-    if instant is None or instant.version is None:
-        if zero_shot is not None and zero_shot.version is not None:
-            return Choice(ZERO_SHOT, zero_shot.version, "no annotation yet")
-        return Choice(NONE, None, "no annotation yet and zero-shot is off")
-    if (
-        zero_shot is not None
-        and zero_shot.version is not None
-        and zero_shot.accuracy is not None
-        and instant.accuracy is not None
-        and zero_shot.examples >= MIN_EVIDENCE
-        and zero_shot.accuracy > instant.accuracy
-    ):
-        return Choice(
-            ZERO_SHOT,
-            zero_shot.version,
-            f"zero-shot scored {zero_shot.accuracy:.3f} on {zero_shot.examples} labels, the instant head "
-            f"(cross-validated) {instant.accuracy:.3f}",
-        )
-    return Choice(INSTANT, instant.version, f"learned from {instant.examples} annotated task(s)")
+    """The layer to serve from the versions available (``None``: that layer has none) and the duels
+    of zero-shot and of the fine-tuned line against the instant head."""
+    if instant is None:
+        if fine_tuned is not None:
+            return Choice(FINE_TUNED, fine_tuned, "no instant head to compare with")
+        if zero_shot is not None:
+            return Choice(ZERO_SHOT, zero_shot, "no annotation yet")
+        return Choice(NONE, None, "no annotation yet, and zero-shot does not serve this config")
+    if fine_tuned is not None and fine_tuned_duel is not None and fine_tuned_duel.challenger_wins:
+        return Choice(FINE_TUNED, fine_tuned, f"{fine_tuned_duel.describe()}: the fine-tuned model is better")
+    if zero_shot is not None and zero_shot_duel is not None and zero_shot_duel.challenger_wins:
+        return Choice(ZERO_SHOT, zero_shot, f"{zero_shot_duel.describe()}: zero-shot is better")
+    if fine_tuned is not None:
+        evidence = fine_tuned_duel.describe() if fine_tuned_duel else "no label arrived after it yet"
+        return Choice(INSTANT, instant, f"{evidence}; the fine-tuned model serves once it is clearly better")
+    return Choice(INSTANT, instant, "learned from every annotation so far")

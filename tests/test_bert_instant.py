@@ -107,7 +107,7 @@ def test_zero_shot_before_any_annotation_then_each_annotation_publishes_a_versio
         assert version.startswith("instant-v") and version not in versions
         versions.append(version)
         served = client.get("/metrics").get_json()["projects"]["1"]["served"]
-        assert served["layer"] == "instant" and served["scores"]["instant"]["examples"] == count, served
+        assert served["layer"] == "instant" and served["heads"][0]["examples"] == count, served
 
     after = predictions(client)
     assert all(item["model_version"] == versions[-1] for item in after)
@@ -129,7 +129,7 @@ def test_a_deleted_annotation_is_forgotten(tmp_path: Path, label_studio) -> None
     assert client.post("/webhook", json=deleted).status_code == 201
     learned(app)
     served = client.get("/metrics").get_json()["projects"]["1"]["served"]
-    assert served["scores"]["instant"]["examples"] == 1, served
+    assert served["heads"][0]["examples"] == 1, served
     client.post("/webhook", json={**DELETED, "annotations": [{"id": 9}]})
     learned(app)
     assert setup(client, url) == zero_shot  # nothing learned any more: zero-shot again
@@ -156,7 +156,7 @@ def test_another_replica_and_a_restarted_backend_serve_the_same_instant_version(
     restarted.post("/webhook", json=event(102, TEXTS[6], "negative"))
     learned(restarted_app)
     served = restarted.get("/metrics").get_json()["projects"]["1"]["served"]
-    assert served["scores"]["instant"]["examples"] == 3, served  # continued from the stored records
+    assert served["heads"][0]["examples"] == 3, served  # continued from the stored records
 
 
 def test_a_project_without_records_is_rebuilt_from_label_studio_at_its_first_event(
@@ -170,7 +170,7 @@ def test_a_project_without_records_is_rebuilt_from_label_studio_at_its_first_eve
     client.post("/webhook", json=event(300, TEXTS[1], "positive"))
     learned(app)
     served = client.get("/metrics").get_json()["projects"]["1"]["served"]
-    assert served["scores"]["instant"]["examples"] == 9, served
+    assert served["heads"][0]["examples"] == 9, served
 
 
 def test_two_replicas_learning_at_once_end_with_a_version_that_holds_both_annotations(tmp_path: Path) -> None:

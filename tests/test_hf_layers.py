@@ -1,52 +1,52 @@
-"""Which layer serves: zero-shot, the instant head or a fine-tuned version, by honest scores."""
+"""Which layer serves: zero-shot, the instant head or a fine-tuned version, by labels checked on arrival."""
 
 from __future__ import annotations
 
 from hf_text import layers
-from hf_text.layers import Duel, Score, choose
+from hf_text.layers import Duel, choose
 
-ZS = Score(layers.ZERO_SHOT, "zero-shot-x", 0.7, 10)
-INSTANT = Score(layers.INSTANT, "instant-v3", 0.8, 10)
-FINE = Score(layers.FINE_TUNED, "v2-20260101-000000", None, 0)
+ZS, INSTANT, FINE = "zero-shot-x", "instant-v3", "v2-20260101-000000"
+
+
+def duel(challenger: str, wins: int, losses: int, ties: int = 0) -> Duel:
+    pairs = [(1.0, 0.0)] * wins + [(0.0, 1.0)] * losses + [(1.0, 1.0)] * ties
+    return Duel.of(challenger, layers.INSTANT, pairs)
 
 
 def test_before_any_annotation_zero_shot_serves_and_without_it_nothing_does() -> None:
-    fresh = Score(layers.ZERO_SHOT, "zero-shot-x", None, 0)
-    assert choose(fresh, None, None, None, None).version == "zero-shot-x"
-    assert choose(None, None, None, None, None).layer == layers.NONE
+    assert choose(ZS, None, None).version == ZS
+    assert choose(None, None, None).layer == layers.NONE
 
 
-def test_the_instant_head_replaces_zero_shot_unless_zero_shot_scores_better_on_enough_labels() -> None:
-    assert choose(ZS, INSTANT, None, None, None).layer == layers.INSTANT
-    tie = Score(layers.INSTANT, "instant-v3", 0.7, 10)
-    assert choose(ZS, tie, None, None, None).layer == layers.INSTANT
-    worse = Score(layers.INSTANT, "instant-v3", 0.5, 10)
-    assert choose(ZS, worse, None, None, None).layer == layers.ZERO_SHOT
-    few = Score(layers.ZERO_SHOT, "zero-shot-x", 1.0, layers.MIN_EVIDENCE - 1)
-    assert choose(few, Score(layers.INSTANT, "instant-v1", 0.0, 4), None, None, None).layer == layers.INSTANT
+def test_the_instant_head_replaces_zero_shot_unless_zero_shot_is_clearly_better() -> None:
+    assert choose(ZS, INSTANT, None).layer == layers.INSTANT
+    assert choose(ZS, INSTANT, None, duel(layers.ZERO_SHOT, 3, 1, ties=20)).layer == layers.INSTANT
+    clearly = choose(ZS, INSTANT, None, duel(layers.ZERO_SHOT, 9, 1))
+    assert clearly.layer == layers.ZERO_SHOT and "alone was right 9 times" in clearly.why
 
 
-def test_a_fine_tuned_version_replaces_the_instant_head_only_when_it_scores_better_on_unseen_labels() -> None:
-    better = choose(ZS, INSTANT, FINE, Duel(0.9, 0.8, layers.MIN_EVIDENCE), None)
-    assert (better.layer, better.version, better.fine_tuned_wins) == (layers.FINE_TUNED, FINE.version, True)
-    assert "0.900" in better.why and "0.800" in better.why
-    equal = choose(ZS, INSTANT, FINE, Duel(0.8, 0.8, 20), None)
-    assert (equal.layer, equal.fine_tuned_wins) == (layers.INSTANT, False)
-    too_few = choose(ZS, INSTANT, FINE, Duel(1.0, 0.0, layers.MIN_EVIDENCE - 1), None)
-    assert too_few.layer == layers.INSTANT
-
-
-def test_a_new_fine_tuned_version_inherits_the_verdict_of_the_one_before_until_it_has_evidence() -> None:
-    assert choose(ZS, INSTANT, FINE, None, True).layer == layers.FINE_TUNED
-    assert choose(ZS, INSTANT, FINE, None, False).layer == layers.INSTANT
-    assert choose(ZS, INSTANT, FINE, Duel(0.5, 0.9, 10), True).layer == layers.INSTANT
+def test_a_fine_tuned_version_replaces_the_instant_head_only_when_clearly_better_on_labels_after_it() -> None:
+    assert choose(ZS, INSTANT, FINE).layer == layers.INSTANT  # no label since it was trained
+    assert choose(ZS, INSTANT, FINE, fine_tuned_duel=duel(layers.FINE_TUNED, 3, 2)).layer == layers.INSTANT
+    assert choose(ZS, INSTANT, FINE, fine_tuned_duel=duel(layers.FINE_TUNED, 3, 0)).layer == layers.INSTANT
+    better = choose(ZS, INSTANT, FINE, fine_tuned_duel=duel(layers.FINE_TUNED, 4, 0, ties=30))
+    assert (better.layer, better.version) == (layers.FINE_TUNED, FINE)
+    assert choose(ZS, INSTANT, FINE, fine_tuned_duel=duel(layers.FINE_TUNED, 0, 5)).layer == layers.INSTANT
 
 
 def test_without_an_instant_head_a_fine_tuned_version_serves_as_before() -> None:
-    assert choose(None, None, FINE, None, None).version == FINE.version
+    assert choose(None, None, FINE).version == FINE
+    assert choose(ZS, None, FINE).version == FINE
+
+
+def test_the_sign_test_needs_a_clear_margin_and_ignores_ties() -> None:
+    assert not duel(layers.FINE_TUNED, 0, 0, ties=50).challenger_wins
+    assert duel(layers.FINE_TUNED, 3, 0).wins == 3 and not duel(layers.FINE_TUNED, 3, 0).challenger_wins
+    assert duel(layers.FINE_TUNED, 12, 3).challenger_wins  # 9 >= 2 * sqrt(15)
+    assert not duel(layers.FINE_TUNED, 10, 4).challenger_wins  # 6 < 2 * sqrt(14)
 
 
 def test_zero_shot_is_near_chance_only_with_enough_labels_close_to_guessing() -> None:
-    assert layers.near_chance(Score(layers.ZERO_SHOT, "z", 0.3, 20), labels=3)
-    assert not layers.near_chance(Score(layers.ZERO_SHOT, "z", 0.6, 20), labels=3)
-    assert not layers.near_chance(Score(layers.ZERO_SHOT, "z", 0.3, 4), labels=3)
+    assert layers.near_chance(0.3, 20, choices=3)
+    assert not layers.near_chance(0.6, 20, choices=3)
+    assert not layers.near_chance(0.3, 4, choices=3)
