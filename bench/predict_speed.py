@@ -43,7 +43,7 @@ from tests import bbc_news, ner_conll
 from tests.servers import ROOT, backend
 
 #: Enough to produce a real version quickly; speed does not depend on how well it learned.
-QUICK_TRAINING = HFSettings(num_train_epochs=1.0, min_train_steps=0, validation_min_examples=10_000)
+QUICK_TRAINING = HFSettings(num_train_epochs=1.0, min_train_steps=0)
 
 
 @dataclass(frozen=True)

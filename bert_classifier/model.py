@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
 
 from bert_classifier.instant import ClassifierLayers
+from hf_text.annotations import annotation_time
 from hf_text.base import HFTextModel
 from hf_text.controls import ControlSpec, Example
 from hf_text.device import pad_multiple
@@ -17,6 +17,7 @@ from hf_text.instant_store import is_instant_version
 from hf_text.loader import SEQUENCE_CLASSIFICATION, LoadedModel
 from hf_text.metrics import classification_metrics
 from hf_text.serving import Prediction, TaskPredictions
+from hf_text.trained_on import example_key, read_record
 from hf_text.windows import split_windows
 from hf_text.zero_shot import is_zero_shot_version
 
@@ -41,21 +42,26 @@ class BertClassifier(HFTextModel):
     def target_from_results(
         self, results: list[dict[str, Any]], text: str, control: ControlSpec
     ) -> frozenset[str] | None:
-        """The annotated choices that the config still has (by alias or value); ``None`` when none."""
+        """The annotated choices that the config still has (by alias or value).
+
+        With ``choice="multiple"`` an annotation that ticks nothing says that none of the labels
+        applies: the empty set, which trains every label towards "no" (skipping it would teach
+        the model that something always applies). ``None`` (skip the task) when a single choice
+        is missing, or when every choice made is one the config no longer has.
+        """
         chosen: list[str] = []
+        named = 0
         for result in results:
             value = result.get("value") if isinstance(result.get("value"), dict) else {}
-            for choice in value.get("choices") or []:
+            choices = value.get("choices") or []
+            named += len(choices)
+            for choice in choices:
                 label = control.label_for(choice)
                 if label is not None and label not in chosen:
                     chosen.append(label)
         if not chosen:
-            return None
+            return frozenset() if control.multiple and not named else None
         return frozenset(chosen if control.multiple else chosen[:1])
-
-    def stratify_key(self, example: Example) -> Hashable | None:
-        """Examples are stratified by their label (set)."""
-        return tuple(sorted(example.target))
 
     def model_labels(self, control: ControlSpec) -> list[str]:
         """The config's choices, in config order."""
@@ -216,14 +222,18 @@ class BertClassifier(HFTextModel):
     def fine_tuned_correct(
         self, version: str, control: ControlSpec, examples: list[tuple[str, Any]]
     ) -> list[float | None]:
-        """Whether fine-tuned ``version`` predicts each ``(text, target)`` exactly (``None``: it has no
-        head for ``control``)."""
+        """Whether fine-tuned ``version`` predicts each ``(text, target)`` exactly; ``None`` where it
+        has no head for ``control``, or was trained on that very example (not a forward check)."""
         for serving in self.serving_heads(version):
             if serving.control.from_name == control.from_name:
+                seen = read_record(serving.folder) or frozenset()
+                undated = annotation_time({})  # an example's key is its text and target only
+                keys = [example_key(Example(text, frozenset(target), undated)) for text, target in examples]
                 loaded = self.load_serving(serving, version)
                 rows = self.probabilities(loaded, [text for text, _ in examples], serving.head)
+                decided = [frozenset(self.decide(row, control, serving.head)[0]) for row in rows]
                 return [
-                    float(frozenset(self.decide(row, control, serving.head)[0]) == frozenset(target))
-                    for row, (_, target) in zip(rows, examples, strict=True)
+                    None if key in seen else float(chosen == frozenset(target))
+                    for chosen, key, (_, target) in zip(decided, keys, examples, strict=True)
                 ]
         return [None for _ in examples]

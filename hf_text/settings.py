@@ -58,9 +58,11 @@ class HFSettings:
     ``token_budget`` ``None`` means the device's default (``hf_text.device.default_token_budget``);
     ``max_length`` is clamped to the model's position limit when the model is loaded;
     ``model_cache_size`` is how many models (heads) one worker keeps loaded for inference;
+    ``evaluation_max_examples`` bounds the forward evaluation of the served version (0: off);
     ``zero_shot`` (``auto``/``on``/``off``) predicts from the choices' own words before any
-    annotation; ``instant_learning`` refits a light layer on every annotation (``hf_text.instant``);
-    ``embedding_cache_size`` is how many texts' sentence embeddings one worker keeps.
+    annotation; ``instant_learning`` refits a light layer on every annotation
+    (``hf_text.instant_learning``); ``embedding_cache_size`` is how many texts' sentence
+    embeddings one worker keeps.
     """
 
     baseline_model_name: str = EMBEDDED_MODEL_NAME
@@ -78,7 +80,7 @@ class HFSettings:
     model_cache_size: int = 6
     token_budget: int | None = None
     window_stride: int = 64
-    validation_min_examples: int = 20
+    evaluation_max_examples: int = 200
     zero_shot: str = "auto"
     instant_learning: bool = True
     embedding_cache_size: int = 20000
@@ -122,8 +124,8 @@ class HFSettings:
             model_cache_size=env_int(env, "MODEL_CACHE_SIZE", cls.model_cache_size, minimum=1),
             token_budget=_optional_int(env, "TOKEN_BUDGET", minimum=64),
             window_stride=stride,
-            validation_min_examples=env_int(
-                env, "VALIDATION_MIN_EXAMPLES", cls.validation_min_examples, minimum=2
+            evaluation_max_examples=env_int(
+                env, "EVALUATION_MAX_EXAMPLES", cls.evaluation_max_examples, minimum=0
             ),
             zero_shot=zero_shot,
             instant_learning=env_bool(env, "INSTANT_LEARNING", cls.instant_learning),
