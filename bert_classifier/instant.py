@@ -109,8 +109,8 @@ class ClassifierLayers:
 
     # -- records -------------------------------------------------------------------------------
     def records(self, control: ControlSpec, items: Sequence[Labeled]) -> list[dict[str, Any]]:
-        """Each item's embedding and choices; for a label that just arrived, whether each layer
-        (zero-shot, the instant head, the newest fine-tuned version) predicted it before learning it."""
+        """Each item's embedding and choices; for a label that just arrived, whether the newest
+        fine-tuned version predicted it (its forward check)."""
         if not items:
             return []
         vectors = self.encoder.embed([item.text for item in items], self.model.token_budget)
@@ -127,37 +127,25 @@ class ClassifierLayers:
         ]
 
     def arrival_checks(self, control: ControlSpec, item: Labeled, vector: np.ndarray) -> dict[str, Any]:
-        """1.0/0.0 per layer that serves now: did it predict ``item``'s label (never learned yet)?"""
-        checks: dict[str, Any] = {}
-        for layer, version in ((layers.ZERO_SHOT, "zero-shot"), (layers.INSTANT, self.latest_instant())):
-            found = self.probabilities(version, control, vector[None, :]) if version else None
-            if found is not None and (layer == layers.INSTANT) == is_instant_version(version):
-                probabilities, labels = found
-                head = {"labels": list(labels), "multiple": control.multiple}
-                chosen = self.model.decide(probabilities[0], control, head)[0]
-                checks[layer] = float(frozenset(chosen) == frozenset(item.target))
+        """Did the newest fine-tuned version, which never learned this label, predict it?"""
         fine = self.model.store.latest()
-        if fine is not None:
-            try:
-                [outcome] = self.model.fine_tuned_correct(fine, control, [(item.text, item.target)])
-            except Exception as exc:  # a broken version must not stop instant learning
-                logger.warning("project %s: cannot check %s on a label: %s", self.model.project_id, fine, exc)
-                outcome = None
-            if outcome is not None:
-                checks.update({layers.FINE_TUNED: outcome, "fine_tuned_version": fine})
-        return checks
-
-    def latest_instant(self) -> str | None:
-        """The newest published instant version."""
-        return version_store(self.model.context.data_dir, self.model.project_id).latest()
+        if fine is None:
+            return {}
+        try:
+            [outcome] = self.model.fine_tuned_correct(fine, control, [(item.text, item.target)])
+        except Exception as exc:  # a broken version must not stop instant learning
+            logger.warning("project %s: cannot check %s on a label: %s", self.model.project_id, fine, exc)
+            return {}
+        return {} if outcome is None else {layers.FINE_TUNED: outcome, "fine_tuned_version": fine}
 
     # -- refit ---------------------------------------------------------------------------------
     def refit(self, records: dict[str, list[dict[str, Any]]]) -> str | None:
         """Fit every control's head, publish it, serve the best layer; returns the served version."""
         controls = [c for c in self.model.controls() if records.get(c.from_name)]
-        heads, files = [], {}
+        heads, files, outcomes = [], {}, []
         for index, control in enumerate(controls):
-            head, summary = self.fit_control(control, records[control.from_name])
+            head, summary, held_out = self.fit_control(control, records[control.from_name])
+            outcomes += held_out
             files[f"head-{index}.npz"] = head.to_bytes()
             heads.append({"from_name": control.from_name, "file": f"head-{index}.npz", **summary})
         instant_version = None
@@ -172,13 +160,14 @@ class ClassifierLayers:
                 meta = {"kind": layers.INSTANT, "model_class": type(self.model).__name__, "heads": heads,
                         "records": signature}  # fmt: skip
                 instant_version = publish_version(store, files, meta, KEEP_INSTANT_VERSIONS)
-        every = [record for control in controls for record in records[control.from_name]]
-        return self.serve(instant_version, every, heads)
+        return self.serve(instant_version, outcomes, heads)
 
     def fit_control(
         self, control: ControlSpec, records: list[dict[str, Any]]
-    ) -> tuple[LightHead, dict[str, Any]]:
-        """The control's head, and what ``/metrics`` shows about it."""
+    ) -> tuple[LightHead, dict[str, Any], list[dict[str, Any]]]:
+        """The control's head, what ``/metrics`` shows about it, and per record whether each layer
+        got it right without having learned it: the instant head cross-validated, zero-shot, and
+        the fine-tuned version checked when the label arrived."""
         embeddings = np.stack([_decode(record["embedding"]) for record in records])
         targets = [frozenset(record["target"]) for record in records]
         zs = self.zero_shot_head(control)
@@ -186,18 +175,22 @@ class ClassifierLayers:
         summary = {"kind": fit.head.kind, "examples": len(records), "candidates": fit.candidates,
                    "cross_validated_accuracy": round(fit.accuracy, 4),
                    "temperature": round(fit.head.temperature, 4)}  # fmt: skip
+        outcomes = [
+            {**(r.get("checks") or {}), layers.INSTANT: float(held), "received_at": r.get("received_at")}
+            for r, held in zip(records, fit.held_out, strict=True)
+        ]
         if zs is not None:
             picked = zs.logits(embeddings).argmax(axis=1)
-            hits = [frozenset({control.labels[p]}) == t for p, t in zip(picked, targets, strict=True)]
-            summary["zero_shot_accuracy"] = round(float(np.mean(hits)), 4)
-        return fit.head, summary
+            for outcome, p, target in zip(outcomes, picked, targets, strict=True):
+                outcome[layers.ZERO_SHOT] = float(frozenset({control.labels[p]}) == target)
+            summary["zero_shot_accuracy"] = round(float(np.mean([o[layers.ZERO_SHOT] for o in outcomes])), 4)
+        return fit.head, summary, outcomes
 
     def serve(
-        self, instant_version: str | None, records: list[dict[str, Any]], heads: list[dict[str, Any]]
+        self, instant_version: str | None, outcomes: list[dict[str, Any]], heads: list[dict[str, Any]]
     ) -> str | None:
         """Choose the layer (``hf_text.layers``), publish its version, and record why for ``/metrics``."""
-        recent = sorted(records, key=lambda r: float(r.get("received_at") or 0))[-layers.WINDOW :]
-        checks = [record.get("checks") or {} for record in recent]
+        checks = sorted(outcomes, key=lambda o: float(o.get("received_at") or 0))[-layers.WINDOW :]
 
         def duel(challenger: str) -> layers.Duel:
             both = [c for c in checks if challenger in c and layers.INSTANT in c]

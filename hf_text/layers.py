@@ -1,18 +1,18 @@
 """Which layer serves a project: zero-shot, the instant head or the fine-tuned model, and why.
 
-Every layer is scored the same honest way, on labels it never learned from: when a label arrives,
-before anything learns from it, each layer's prediction for that text is checked against it
-(prequential, "forward" evaluation: the fine-tuned side is whichever fine-tuned version was newest
-then, as the fit's forward evaluation scores the served version on the labels after it). Two
-layers are compared on the same recent labels (at most ``WINDOW``), counting the labels only one
-of them got right: the challenger must win clearly (a sign test, ``Z``), so a few lucky labels
-never swing what serves.
+Every layer is scored on labels it never learned from: zero-shot learns nothing, so on every
+label; the instant head by cross-validation (each label predicted by the head fitted without it);
+a fine-tuned version forward, when a label arrives after it was trained (the fit's forward
+evaluation does the same for the served version). Two layers are compared on the same labels,
+counting those only one of them got right, and a challenger must win clearly (a sign test, ``Z``):
+a few lucky labels never swing what serves.
 
 * The instant head replaces zero-shot from the first annotation (it starts from the same label
-  descriptions), unless zero-shot is clearly better on the labels since.
+  descriptions), unless zero-shot is clearly better on the labeled texts.
 * A fine-tuned version replaces the instant head only when the fine-tuned versions were clearly
-  better than the instant head on the labels that arrived after each was trained. The verdict
-  belongs to the fine-tuned line, so a retrained version serves at once when its predecessors won.
+  better than the instant head on the (at most ``WINDOW``) latest labels that arrived after each
+  was trained. The verdict belongs to the fine-tuned line, so a retrained version serves at once
+  when its predecessors won.
 """
 
 from __future__ import annotations
