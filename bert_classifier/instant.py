@@ -15,6 +15,7 @@ import functools
 import hashlib
 import json
 import logging
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -25,7 +26,7 @@ import numpy as np
 
 from hf_text import layers, zero_shot
 from hf_text.controls import ControlSpec
-from hf_text.embeddings import SentenceEncoder, sentence_encoder
+from hf_text.embeddings import SentenceEncoder, encoder_info, sentence_encoder
 from hf_text.instant_head import LightHead, fit_head
 from hf_text.instant_learning import Labeled
 from hf_text.instant_store import is_instant_version, publish_version, version_store
@@ -41,6 +42,7 @@ SERVED_KEY = "served"
 #: Instant versions kept per project (the served one is never removed).
 KEEP_INSTANT_VERSIONS = 5
 _HEADS: OrderedDict[str, LightHead] = OrderedDict()
+_HEADS_LOCK = threading.Lock()
 
 
 def _encode(vector: np.ndarray) -> str:
@@ -54,11 +56,15 @@ def _decode(text: str) -> np.ndarray:
 def _load_head(path: Path) -> LightHead:
     """A published head, read once per process (a version folder never changes)."""
     key = str(path)
-    if key not in _HEADS:
-        _HEADS[key] = LightHead.from_bytes(path.read_bytes())
-        while len(_HEADS) > 64:
-            _HEADS.popitem(last=False)
-    return _HEADS[key]
+    with _HEADS_LOCK:
+        found = _HEADS.get(key)
+    if found is None:
+        found = LightHead.from_bytes(path.read_bytes())
+        with _HEADS_LOCK:
+            _HEADS[key] = found
+            while len(_HEADS) > 64:
+                _HEADS.popitem(last=False)
+    return found
 
 
 @functools.lru_cache(maxsize=64)
@@ -88,8 +94,6 @@ class ClassifierLayers:
     def zero_shot_reason(self, control: ControlSpec) -> str | None:
         """Why zero-shot does not serve ``control`` (``None``: it does)."""
         folder = resolve_model_folder(self.settings.baseline_model_name)
-        from hf_text.embeddings import encoder_info
-
         return zero_shot.why_not(control, encoder_info(folder).sentence_model, self.settings.zero_shot)
 
     def zero_shot_head(self, control: ControlSpec) -> zero_shot.ZeroShotHead | None:

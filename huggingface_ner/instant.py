@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -36,17 +37,22 @@ COMBINATION = "model-first"
 KEEP_INSTANT_VERSIONS = 5
 SERVED_KEY = "served"
 _PROPAGATORS: OrderedDict[str, Propagator] = OrderedDict()
+_PROPAGATORS_LOCK = threading.Lock()
 
 
 def _propagator(path: Any) -> Propagator:
     """A published dictionary, read once per process (a version folder never changes)."""
     key = str(path)
-    if key not in _PROPAGATORS:
+    with _PROPAGATORS_LOCK:
+        found = _PROPAGATORS.get(key)
+    if found is None:
         data = json.loads(path.read_text(encoding="utf-8"))
-        _PROPAGATORS[key] = Propagator(EntityDictionary.from_json(data).entries())
-        while len(_PROPAGATORS) > 64:
-            _PROPAGATORS.popitem(last=False)
-    return _PROPAGATORS[key]
+        found = Propagator(EntityDictionary.from_json(data).entries())
+        with _PROPAGATORS_LOCK:
+            _PROPAGATORS[key] = found
+            while len(_PROPAGATORS) > 64:
+                _PROPAGATORS.popitem(last=False)
+    return found
 
 
 def _annotated(record: dict[str, Any]) -> AnnotatedText:

@@ -109,9 +109,9 @@ def test_classifier_predicts_from_the_first_task_and_learns_from_every_annotatio
         label = to_label[index][1]
         version, _ = annotate_and_time(ls_user, backend, project, labeling[index], label, version)
     served = metrics(backend, project)["served"]
-    duel = served["duel"]
-    assert duel["fine_tuned_version"] == fine_tuned and duel["examples"] == 5, served
-    if duel["fine_tuned"] > duel["instant"]:
+    duel = served["duels"]["fine-tuned"]  # its forward checks against the instant head, same labels
+    assert duel["version"] == fine_tuned and duel["labels"] == 5, served
+    if duel["challenger_wins"]:
         assert served["layer"] == "fine-tuned" and served["model_version"] == fine_tuned, served
     else:
         assert served["layer"] == "instant" and served["model_version"] == version, served
