@@ -4,7 +4,7 @@ A record keeps a labeled task's text and its spans for one control. A refit buil
 of every record (``huggingface_ner.propagation``) and publishes it as an ``instant-...`` version
 that names the fine-tuned version it is combined with (the newest, or none before the first
 training, when a baseline with an NER head still predicts as before). Predictions combine them
-with ``COMBINATION`` (measured in ``bench/ner_propagation.py``).
+with ``COMBINATION`` (measured by ``bench/instant_curves.py --task conll``, README).
 """
 
 from __future__ import annotations

@@ -27,6 +27,8 @@ pytestmark = pytest.mark.e2e
 
 #: The new version must be live long before this; the measured delays are printed (README numbers).
 NEW_VERSION_DEADLINE_S = 30.0
+#: Issue 12: a new version is live within 2 s of an annotation (measured: about 0.1 s).
+NEW_VERSION_LIVE_S = 2.0
 TRAINING = {"NUM_TRAIN_EPOCHS": "1", "MIN_TRAIN_STEPS": "0", "MAX_LENGTH": "64", "WINDOW_STRIDE": "16",
             "BATCH_SIZE": "8", "START_TRAINING_EACH_N_UPDATES": "0"}  # fmt: skip
 
@@ -95,6 +97,8 @@ def test_classifier_predicts_from_the_first_task_and_learns_from_every_annotatio
         if count in (5, len(order)):
             accuracy[count] = held_out_accuracy(ls_user, project, testing, version)
     print(f"\nannotation -> new version live (s): {[round(d, 2) for d in delays]}; accuracy {accuracy}")
+    # The issue's bound, on the median of the first five so that one stall on a loaded machine is forgiven.
+    assert sorted(delays[:5])[2] < NEW_VERSION_LIVE_S, delays[:5]
     assert accuracy[len(order)] > accuracy[0], accuracy
 
     # A fine-tune on 50 articles (one short epoch) is published but serves only once it scores better
