@@ -183,7 +183,10 @@ def summary_rows(runs: list[dict[str, Any]], task: str) -> list[list[str]]:
         row = [str(size)]
         for line in lines:
             scores = [r["score"] for r in runs if (r["task"], r["line"], r["size"]) == (task, line, size)]
-            mean, spread = mean_and_spread(scores) if scores else (float("nan"), 0.0)
+            if not scores:
+                row.append("-")  # this line was not measured at this size
+                continue
+            mean, spread = mean_and_spread(scores)
             row.append(f"{mean:.3f} ± {spread:.3f} ({len(scores)})")
         rows.append(row)
     return rows
