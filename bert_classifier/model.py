@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
+from bert_classifier.instant import ClassifierLayers
+from hf_text.annotations import annotation_time
 from hf_text.base import HFTextModel
 from hf_text.controls import ControlSpec, Example
 from hf_text.device import pad_multiple
 from hf_text.inference import sigmoid, softmax, window_logits
+from hf_text.instant_store import is_instant_version
 from hf_text.loader import SEQUENCE_CLASSIFICATION, LoadedModel
 from hf_text.metrics import classification_metrics
-from hf_text.serving import Prediction
+from hf_text.serving import Prediction, TaskPredictions
+from hf_text.trained_on import example_key, read_record
 from hf_text.windows import split_windows
+from hf_text.zero_shot import is_zero_shot_version
 
 
 class BertClassifier(HFTextModel):
@@ -142,8 +148,14 @@ class BertClassifier(HFTextModel):
         self, loaded: LoadedModel, texts: list[str], control: ControlSpec, head: dict[str, Any]
     ) -> list[Prediction]:
         """A ``choices`` result per text (none when no label applies)."""
+        return self.predictions_from(self.probabilities(loaded, texts, head), control, head)
+
+    def predictions_from(
+        self, probabilities: np.ndarray, control: ControlSpec, head: dict[str, Any]
+    ) -> list[Prediction]:
+        """Each row of ``probabilities`` (over ``head["labels"]``) as a result and its score."""
         predictions = []
-        for row in self.probabilities(loaded, texts, head):
+        for row in probabilities:
             labels, score = self.decide(row, control, head)
             items = (
                 []
@@ -170,3 +182,58 @@ class BertClassifier(HFTextModel):
         return classification_metrics(
             [example.target for example in examples], predicted, list(control.labels)
         )
+
+    # -- zero-shot and the instant head ----------------------------------------------------------
+    @functools.cached_property
+    def light_layers(self) -> ClassifierLayers:
+        """Zero-shot and the instant head of this project."""
+        return ClassifierLayers(self)
+
+    def instant_layer(self) -> ClassifierLayers:
+        """The instant head is refit on every annotation."""
+        return self.light_layers
+
+    def default_version(self) -> str | None:
+        """Zero-shot's version when it serves this config (``ZERO_SHOT``), else none."""
+        return self.light_layers.zero_shot_version() if self.label_config else None
+
+    def is_default_version(self, version: str) -> bool:
+        """Zero-shot versions follow the config: a stored one is replaced by the current config's."""
+        return is_zero_shot_version(version)
+
+    def predict_light(self, tasks: list[dict[str, Any]], version: str) -> list[dict[str, Any]] | None:
+        """Zero-shot or instant-head predictions, from each text's cached sentence embedding."""
+        if not (is_instant_version(version) or self.is_default_version(version)):
+            return None
+        gathered = TaskPredictions(len(tasks))
+        for control in self.controls():
+            texts = [self.task_text(task, control) for task in tasks]
+            present = [index for index, text in enumerate(texts) if text]
+            if not present:
+                continue
+            embeddings = self.light_layers.encoder.embed([texts[i] for i in present], self.token_budget)
+            found = self.light_layers.probabilities(version, control, embeddings)
+            if found is not None:
+                probabilities, labels = found
+                head = {"labels": list(labels), "multiple": control.multiple}
+                gathered.add(present, self.predictions_from(probabilities, control, head))
+        return gathered.serialize(version)
+
+    def fine_tuned_correct(
+        self, version: str, control: ControlSpec, examples: list[tuple[str, Any]]
+    ) -> list[float | None]:
+        """Whether fine-tuned ``version`` predicts each ``(text, target)`` exactly; ``None`` where it
+        has no head for ``control``, or was trained on that very example (not a forward check)."""
+        for serving in self.serving_heads(version):
+            if serving.control.from_name == control.from_name:
+                seen = read_record(serving.folder) or frozenset()
+                undated = annotation_time({})  # an example's key is its text and target only
+                keys = [example_key(Example(text, frozenset(target), undated)) for text, target in examples]
+                loaded = self.load_serving(serving, version)
+                rows = self.probabilities(loaded, [text for text, _ in examples], serving.head)
+                decided = [frozenset(self.decide(row, control, serving.head)[0]) for row in rows]
+                return [
+                    None if key in seen else float(chosen == frozenset(target))
+                    for chosen, key, (_, target) in zip(decided, keys, examples, strict=True)
+                ]
+        return [None for _ in examples]

@@ -18,6 +18,8 @@ from hf_text.controls import ControlSpec, Example, require_controls
 from hf_text.device import choose_device, default_token_budget, inference_dtype
 from hf_text.evaluation import forward_evaluation
 from hf_text.heads import fit_summary, train_head
+from hf_text.instant_learning import LearnsInstantly
+from hf_text.instant_store import is_instant_version, version_store
 from hf_text.loader import LoadedModel, load_for_inference, retire_versions
 from hf_text.memory import release_memory
 from hf_text.resolve import resolve_model_folder
@@ -33,7 +35,7 @@ from label_studio_ml.response import ModelResponse
 logger = logging.getLogger(__name__)
 
 
-class HFTextModel(LabelStudioMLBase):
+class HFTextModel(LearnsInstantly, LabelStudioMLBase):
     """Base of the Hugging Face text backends; see the module docstring for the subclass hooks."""
 
     TASK_KIND: str = ""
@@ -85,7 +87,12 @@ class HFTextModel(LabelStudioMLBase):
         """The published versions whose folders the store still holds."""
         settings = cls.settings_in(context)
         store = ModelStore(context.data_dir, project, settings.finetuned_model_name)
-        return [version for version in versions if store.meta(version) is not None]
+        instant = version_store(context.data_dir, project)
+        return [
+            version
+            for version in versions
+            if (instant if is_instant_version(version) else store).meta(version) is not None
+        ]
 
     # -- configuration -------------------------------------------------------------------------
     @property
@@ -137,6 +144,9 @@ class HFTextModel(LabelStudioMLBase):
         """One prediction per task, in order; empty results while no head serves (before the first
         training). ``ModelUnavailable`` (503) when the served version cannot be loaded."""
         version = self.model_version
+        light = self.predict_light(tasks, version)
+        if light is not None:
+            return ModelResponse(model_version=version, predictions=light)
         heads = self.serving_heads(version)
         # Models of this project's older versions will not be asked again: free them now.
         retire_versions(self.store.root, self.store.root / version)
@@ -187,9 +197,10 @@ class HFTextModel(LabelStudioMLBase):
     def fit(self, event: str, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """Train one head per control on every labeled example, publish a version, bump it.
 
-        Before training, the served version is scored on the examples it never saw
-        (``hf_text.evaluation``); that evaluation travels in the new version's metadata and in
-        the returned summary, next to how many examples the new version learned from.
+        Before training, the newest fine-tuned version (served, or waiting behind the instant
+        layer) is scored on the examples it never saw (``hf_text.evaluation``); that evaluation
+        travels in the new version's metadata and in the returned summary, next to how many
+        examples the new version learned from.
         """
         controls = self.controls()
         tasks = self.labeled_tasks()
@@ -198,7 +209,7 @@ class HFTextModel(LabelStudioMLBase):
         baseline = resolve_model_folder(settings.baseline_model_name)
         store = self.store
         store.clean_leftovers()
-        served = self.model_version
+        served = store.latest() or self.model_version
         heads, skipped = [], {}
         with store.staging() as staging:
             for index, control in enumerate(controls):
@@ -230,7 +241,7 @@ class HFTextModel(LabelStudioMLBase):
                 "train_size": sum(head["train_size"] for head in heads),
             }
             version = store.publish(staging, meta)
-        self.set_model_version(version)
+        self.publish_fine_tuned(version)
         store.prune(settings.keep_versions, protect={version})
         release_memory()  # the trainable copies of the heads are garbage now
         return fit_summary(version, heads)

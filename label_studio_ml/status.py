@@ -14,6 +14,8 @@ from label_studio_ml.state import normalize_project_id
 from label_studio_ml.training import TrainingQueue
 
 _STARTED = time.time()
+#: State key under which a model may describe what it serves (shown by ``/metrics``).
+SERVED_KEY = "served"
 
 
 def versions_report(
@@ -49,6 +51,9 @@ def metrics_report(
             "versions": state.get(name, VERSIONS_KEY) or [],
             "training": training,
         }
+        served = state.get(name, SERVED_KEY)
+        if served is not None:  # a model that chooses among layers says which one serves, and why
+            projects[name]["served"] = served
     return {
         "projects": projects,
         "worker": {

@@ -76,7 +76,9 @@ def test_setup_predict_train_and_predict_again(tmp_path: Path, small_training) -
 
         predict = load_fixture("classification_predict.json")
         before = client.post("/predict", json=predict).get_json()["results"]
-        assert len(before) == len(predict["tasks"]) and all(item["result"] == [] for item in before)
+        # Before any training, zero-shot: each choice's own word against the text.
+        assert len(before) == len(predict["tasks"]) and first_version.startswith("zero-shot-")
+        assert all(item["model_version"] == first_version and item["result"] for item in before)
 
         hook = client.post("/webhook", json=load_fixture("classification_webhook_start_training.json"))
         assert hook.status_code == 201

@@ -72,8 +72,8 @@ def tasks(*texts) -> list[dict]:
     return [{"id": index, "data": {"body": text}} for index, text in enumerate(texts)]
 
 
-def test_before_the_first_training_every_task_gets_an_empty_result(context) -> None:
-    response = make(context).predict(tasks("a match", "a phone", ""))
+def test_before_the_first_training_without_zero_shot_every_task_gets_an_empty_result(context) -> None:
+    response = make(context, zero_shot="off").predict(tasks("a match", "a phone", ""))
     assert response.model_version == "0.0.1"
     assert [item["result"] for item in response.serialize()] == [[], [], []]
 

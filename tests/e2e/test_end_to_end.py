@@ -27,7 +27,11 @@ pytestmark = pytest.mark.e2e
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TRAINING_TIMEOUT_S = 600.0  # generous: other jobs on a shared 2-core machine slow training 5-10x
 # Small and fast: one epoch, short sequences (the texts are short anyway).
+# Zero-shot and instant learning off: these scenarios are about fine-tuning (test_instant_e2e.py has
+# the defaults).
 FAST_TRAINING = {
+    "ZERO_SHOT": "off",
+    "INSTANT_LEARNING": "false",
     "NUM_TRAIN_EPOCHS": "1",
     "MIN_TRAIN_STEPS": "0",
     "MAX_LENGTH": "64",

@@ -1,0 +1,242 @@
+"""Learning curves of the instant layers, beside fine-tuning, through the backends' own code paths.
+
+* BBC News, ``instant``: a fresh project learns from one ``ANNOTATION_CREATED`` event per labeled
+  article (``learn_instantly``: the webhook's background path), then predicts the 300 held-out
+  articles with whatever it serves; 0 labels is zero-shot. The labeled articles are the learning
+  curves' own samples (``bench.learning_curves.bbc_sample``), so the lines compare on the same data.
+* CoNLL-2003: one fine-tune per (size, seed) on the learning curves' sample, then the held-out
+  sentences predicted by the fine-tuned model alone (``product``), by propagation alone
+  (``propagation``: the span dictionary before any training) and by both combined, model first
+  (``combined``) or dictionary first (``dictionary-first``).
+* BBC News, labeling order (``--order``): a pool of unlabeled articles annotated one at a time,
+  either least confident first (the order Label Studio's "sort by prediction score" gives) or in
+  random order; macro-F1 of the instant layer on the held-out articles after each label.
+
+Runs go to the learning curves' results file; ``python -m bench.learning_curves --plot`` draws them,
+``python -m bench.instant_curves --plot`` the labeling-order curve (``docs/uncertainty_first.*``).
+
+    python -m bench.instant_curves --task bbc         # about 5 minutes
+    python -m bench.instant_curves --task conll       # about 40 minutes (12 fine-tunes)
+    python -m bench.instant_curves --order            # about 10 minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import learning_curves as curves
+from bench.fit_project import fit_project
+from bench.report import markdown_table, mean_and_spread
+from hf_text.instant_learning import InstantLearner
+from hf_text.metrics import classification_metrics
+from hf_text.settings import HFSettings
+from label_studio_ml.config import Settings
+from label_studio_ml.context import BackendContext
+from label_studio_ml.model import MODEL_VERSION_KEY
+from tests import bbc_news, ner_conll
+
+BBC_SIZES = (0, 5, 10, 20, 50, 100)
+CONLL_SIZES = (5, 10, 20, 50)
+ORDER_POOL = 500
+ORDER_CHECKPOINTS = (5, 10, 20, 30, 50, 75, 100)
+
+
+def event_for(task: dict[str, Any]) -> dict[str, Any]:
+    """The ``ANNOTATION_CREATED`` webhook body Label Studio sends for a labeled task."""
+    annotation = {**task["annotations"][0], "task": task["id"]}
+    return {"task": {"id": task["id"], "data": task["data"]}, "annotation": annotation}
+
+
+def fresh(model_class: type, config: str, folder: Path, settings: HFSettings | None = None) -> Any:
+    """A new project's model instance under ``folder``."""
+    context = BackendContext.for_model(model_class, Settings(model_dir=folder))
+    hf = settings or HFSettings()
+    return model_class(project_id="1", label_config=config, context=context, hf_settings=hf)
+
+
+def bbc_macro_f1(model: Any, test: list[tuple[str, str]]) -> float:
+    """Macro-F1 of what ``model`` serves now on ``test``."""
+    items = model.predict([{"id": i, "data": {"text": text}} for i, (text, _) in enumerate(test)]).serialize()
+    predicted = [frozenset(item["result"][0]["value"]["choices"]) if item["result"] else frozenset()
+                 for item in items]  # fmt: skip
+    truth = [frozenset({label}) for _, label in test]
+    return float(classification_metrics(truth, predicted, list(bbc_news.LABELS))["macro_f1"])
+
+
+def bbc_instant(size: int, seed: int, data: Any) -> float:
+    """Learn ``size`` sampled articles one event at a time, then score the held-out articles."""
+    from bert_classifier.model import BertClassifier
+
+    pool, test = data
+    tasks = curves.bbc_sample(pool, size, seed) if size else []
+    with tempfile.TemporaryDirectory(prefix="bench-instant-") as folder:
+        model = fresh(BertClassifier, bbc_news.LABEL_CONFIG, Path(folder))
+        model.labeled_tasks = lambda: []  # Label Studio holds nothing before the first event
+        for task in tasks:
+            model.learn_instantly("ANNOTATION_CREATED", event_for(task))
+        return bbc_macro_f1(model, test)
+
+
+def conll_lines(size: int, seed: int, data: Any) -> dict[str, float]:
+    """One fine-tune on ``size`` sentences; entity F1 of each way of serving it."""
+    from huggingface_ner import HuggingFaceNER
+    from huggingface_ner import instant as ner_instant
+
+    train, test = data
+    sample = random.Random(seed).sample(train, size)
+    tasks = [ner_conll.to_task(sentence, index) for index, sentence in enumerate(sample)]
+    gold_and_text = [ner_conll.sentence_spans(sentence) for sentence in test]
+    gold = [set(spans) for _, spans in gold_and_text]
+    texts = [{"id": i, "data": {"text": text}} for i, (text, _) in enumerate(gold_and_text)]
+
+    def score(model: Any) -> float:
+        items = model.predict(texts).serialize()
+        found = [{(r["value"]["start"], r["value"]["end"], r["value"]["labels"][0]) for r in item["result"]}
+                 for item in items]  # fmt: skip
+        return ner_conll.entity_f1(gold, found)
+
+    with tempfile.TemporaryDirectory(prefix="bench-ner-") as folder:
+        model = fresh(HuggingFaceNER, ner_conll.LABEL_CONFIG, Path(folder), HFSettings(seed=seed))
+        model.labeled_tasks = lambda: tasks
+        InstantLearner(model, model.instant_layer()).resync(model.controls())
+        InstantLearner(model, model.instant_layer()).refit(model.controls())
+        results = {"propagation": score(model)}
+        config = ner_conll.LABEL_CONFIG
+        model, _ = fit_project(HuggingFaceNER, config, HFSettings(seed=seed), tasks, Path(folder))
+        results["combined"] = score(model)
+        combined_version = model.model_version
+        fine = model.store.latest()
+        model.context.state.set("1", MODEL_VERSION_KEY, fine)
+        results["product"] = score(model)
+        model.context.state.set("1", MODEL_VERSION_KEY, combined_version)
+        default = ner_instant.COMBINATION
+        ner_instant.COMBINATION = "dictionary-first"
+        try:
+            results["dictionary-first"] = score(model)
+        finally:
+            ner_instant.COMBINATION = default
+    return results
+
+
+def order_curve(order: str, seed: int, data: Any) -> dict[int, float]:
+    """Annotate a pool least-confident-first or at random; macro-F1 at each checkpoint."""
+    from bert_classifier.model import BertClassifier
+
+    pool, test = data
+    rng = random.Random(seed)
+    per_label = ORDER_POOL // len(pool)
+    candidates = [(text, label) for label, texts in pool.items() for text in rng.sample(texts, per_label)]
+    rng.shuffle(candidates)
+    tasks = [bbc_news.to_task(text, label, index) for index, (text, label) in enumerate(candidates)]
+    curve: dict[int, float] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-order-") as folder:
+        model = fresh(BertClassifier, bbc_news.LABEL_CONFIG, Path(folder))
+        model.labeled_tasks = lambda: []
+        unlabeled = list(range(len(tasks)))
+        for step in range(1, max(ORDER_CHECKPOINTS) + 1):
+            if order == "uncertainty":
+                items = model.predict([{"id": i, "data": tasks[i]["data"]} for i in unlabeled]).serialize()
+                pick = unlabeled[min(range(len(unlabeled)), key=lambda k: items[k]["score"])]
+            else:
+                pick = unlabeled[rng.randrange(len(unlabeled))]
+            unlabeled.remove(pick)
+            model.learn_instantly("ANNOTATION_CREATED", event_for(tasks[pick]))
+            if step in ORDER_CHECKPOINTS:
+                curve[step] = bbc_macro_f1(model, test)
+    return curve
+
+
+def run(task: str, seeds: list[int], order: bool) -> None:
+    """Run whatever is not in the results file yet."""
+    done = {(r["task"], r["line"], r["size"], r["seed"]) for r in curves.load_runs()}
+
+    def keep(task_name: str, line: str, size: int, seed: int, score: float, seconds: float) -> None:
+        print(f"{task_name} {line} n={size} seed={seed}: {score:.4f} ({seconds:.0f} s)", flush=True)
+        curves.record({"task": task_name, "line": line, "size": size, "seed": seed, "score": round(score, 4),
+                       "seconds": round(seconds, 1), "settings": {}})  # fmt: skip
+
+    if order:
+        data = curves.bbc_data()
+        for line in ("uncertainty", "random"):
+            for seed in seeds:
+                if ("bbc-order", line, max(ORDER_CHECKPOINTS), seed) in done:
+                    continue
+                started = time.monotonic()
+                for size, score in order_curve(line, seed, data).items():
+                    keep("bbc-order", line, size, seed, score, time.monotonic() - started)
+        return
+    if task == "bbc":
+        data = curves.bbc_data()
+        for size in BBC_SIZES:
+            for seed in seeds:
+                if ("bbc", "instant", size, seed) not in done:
+                    started = time.monotonic()
+                    score = bbc_instant(size, seed, data)
+                    keep("bbc", "instant", size, seed, score, time.monotonic() - started)
+        return
+    data = curves.conll_data()
+    for size in CONLL_SIZES:
+        for seed in seeds:
+            if ("conll", "combined", size, seed) in done:
+                continue
+            started = time.monotonic()
+            for line, score in conll_lines(size, seed, data).items():
+                keep("conll", line, size, seed, score, time.monotonic() - started)
+
+
+def order_report(docs: Path) -> str:
+    """``docs/uncertainty_first.{md,png}``: macro-F1 by labels annotated, in each order."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = [r for r in curves.load_runs() if r["task"] == "bbc-order"]
+    figure, axis = plt.subplots(figsize=(6.5, 4.2))
+    rows = {size: [str(size)] for size in ORDER_CHECKPOINTS}
+    for line, title in (("uncertainty", "least confident first (sort by score)"), ("random", "random order")):
+        means = []
+        for size in ORDER_CHECKPOINTS:
+            scores = [r["score"] for r in runs if (r["line"], r["size"]) == (line, size)]
+            mean, spread = mean_and_spread(scores) if scores else (float("nan"), 0.0)
+            means.append(mean)
+            rows[size].append(f"{mean:.3f} ± {spread:.3f} ({len(scores)})")
+        axis.plot(ORDER_CHECKPOINTS, means, marker="o", label=title)
+    axis.set_xlabel("labels annotated (pool of 500 BBC articles)")
+    axis.set_ylabel("macro-F1 on 300 held-out articles")
+    axis.set_title("Instant head: labeling order")
+    axis.grid(True, alpha=0.3)
+    axis.legend(loc="lower right")
+    figure.tight_layout()
+    docs.mkdir(parents=True, exist_ok=True)
+    figure.savefig(docs / "uncertainty_first.png", dpi=110)
+    header = ["labels annotated", "least confident first", "random order"]
+    markdown = markdown_table(header, list(rows.values()))
+    note = "Each cell: mean ± half the range over the seeds (number of seeds)."
+    (docs / "uncertainty_first.md").write_text(f"{markdown}\n\n{note}\n")
+    return markdown
+
+
+def main() -> None:
+    """Parse options and run."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--task", choices=["bbc", "conll"], default="bbc")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--order", action="store_true", help="uncertainty-first against random order")
+    parser.add_argument("--plot", action="store_true", help="only write docs/uncertainty_first.{md,png}")
+    options = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    if not options.plot:
+        run(options.task, list(range(1, options.seeds + 1)), options.order)
+    if options.order or options.plot:
+        print(order_report(Path(__file__).resolve().parent.parent / "docs"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Which light head to refit on every annotation: the candidates on frozen MiniLM embeddings.
+
+For BBC News (5 topics, the learning curves' 300 held-out articles) and tweet sentiment (3
+labels, 300 held-out tweets), random labeled samples of 2-100 texts (5 seeds): macro-F1 and, for
+calibration, mean confidence against accuracy, of
+
+* ``prototypes``: the shipped head, zero-shot's logits plus the annotated labels' prototypes
+  relative to each other (``hf_text.instant_head.fit_prototypes``);
+* ``prototypes, no zero-shot``: the same without the label descriptions (plain nearest mean);
+* ``logistic``: L2 logistic regression on the embeddings.
+
+Embeddings come from the backend's own encoder (``hf_text.embeddings``); each head is fitted by
+``fit_head`` exactly as an instant update fits it, cross-validation and calibration included.
+
+    python -m bench.instant_heads            # about 4 minutes on 2 CPU cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+
+import numpy as np
+import torch
+
+from bench.learning_curves import bbc_data
+from bench.report import markdown_table, save_json
+from hf_text import zero_shot
+from hf_text.embeddings import sentence_encoder
+from hf_text.instant_head import fit_head
+from hf_text.metrics import classification_metrics
+from hf_text.resolve import resolve_model_folder
+from tests import bbc_news, tweets
+
+SIZES = (2, 5, 10, 20, 50, 100)
+POOL_PER_LABEL = 100
+CANDIDATES = {"prototypes": ("prototypes", True), "prototypes, no zero-shot": ("prototypes", False),
+              "logistic": ("logistic", False)}  # fmt: skip
+
+
+def data_sets() -> dict[str, tuple[dict[str, list[str]], list[tuple[str, str]], tuple[str, ...]]]:
+    """Training pool per label, held-out pairs and labels of each set."""
+    rng = random.Random(0)
+    bbc_pool, bbc_test = bbc_data()
+    tweet_pool, tweet_test = tweets.split(100)
+    def sample(pool: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {label: rng.sample(texts, POOL_PER_LABEL) for label, texts in pool.items()}
+
+    return {
+        "BBC News": (sample(bbc_pool), bbc_test, bbc_news.LABELS),
+        "tweets": (sample(tweet_pool), tweet_test, tweets.LABELS),
+    }
+
+
+def main() -> None:
+    """Every candidate at every size; the table last."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    options = parser.parse_args()
+    torch.set_num_threads(1)
+    encoder = sentence_encoder(resolve_model_folder(""), torch.device("cpu"), 256, 64, 10000)
+    rows, payload = [], {}
+    for name, (pool, test, labels) in data_sets().items():
+        x_test = encoder.embed([text for text, _ in test], 4096)
+        truth = [frozenset({label}) for _, label in test]
+        x_pool = np.concatenate([encoder.embed(pool[label], 4096) for label in labels])
+        y_pool = [label for label in labels for _ in pool[label]]
+        prior = np.stack([encoder.embed(zero_shot.prompts([label]), 4096).mean(axis=0) for label in labels])
+        prior /= np.linalg.norm(prior, axis=1, keepdims=True)
+        for candidate, (kind, with_prior) in CANDIDATES.items():
+            row = [name, candidate]
+            for size in SIZES:
+                f1s, confidence, accuracy = [], [], []
+                for seed in range(options.seeds):
+                    chosen = np.random.RandomState(seed).permutation(len(y_pool))[:size]
+                    targets = [frozenset({y_pool[i]}) for i in chosen]
+                    seeded = prior if with_prior else None
+                    head = fit_head(x_pool[chosen], targets, labels, False, seeded, [kind]).head
+                    probabilities = head.probabilities(x_test)
+                    predicted = [frozenset({labels[i]}) for i in probabilities.argmax(axis=1)]
+                    f1s.append(classification_metrics(truth, predicted, list(labels))["macro_f1"])
+                    confidence.append(float(probabilities.max(axis=1).mean()))
+                    accuracy.append(float(np.mean([p == t for p, t in zip(predicted, truth, strict=True)])))
+                key = f"{name}/{candidate}/{size}"
+                payload[key] = {"macro_f1": f1s, "confidence": confidence, "accuracy": accuracy}
+                row.append(f"{np.mean(f1s):.3f} ({np.mean(confidence):.2f}/{np.mean(accuracy):.2f})")
+            rows.append(row)
+            print(" | ".join(row), flush=True)
+    save_json("instant_heads", payload)
+    print("\nmacro-F1 (mean confidence / accuracy), mean of the seeds")
+    print(markdown_table(["set", "head", *[f"{size} labels" for size in SIZES]], rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""Does the backend stay responsive while it learns from every annotation?
+
+A real classifier backend (``label-studio-ml start``: gunicorn, 1 worker, 8 threads) receives
+annotation webhooks for BBC News articles, as Label Studio sends them. Measured:
+
+* how long each ``/webhook`` takes to answer (Label Studio waits 1 s, inside the annotator's own
+  API call) and how long until ``/setup`` reports the new version learned from it, one annotation
+  at a time;
+* the same webhooks sent back to back (a burst: instant updates queue up behind each other);
+* ``/health`` latency, polled every 50 ms from another thread during both, against the idle backend.
+
+    python -m bench.instant_responsiveness              # 100 + 100 annotations, about 3 minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import logging
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench.report import markdown_table, percentile, ratio, save_json
+from bench.requests_ls import setup_body
+from tests import bbc_news
+from tests.conftest import load_fixture
+from tests.fake_label_studio import fake_label_studio
+from tests.servers import ROOT, backend
+
+TOKEN = "bench-token"
+PROJECT = 1
+
+
+def annotation_event(task_id: int, text: str, label: str) -> dict[str, Any]:
+    """Label Studio's ``ANNOTATION_CREATED`` body for one article of the benchmark's project."""
+    body = copy.deepcopy(load_fixture("classification_webhook_annotation_created.json"))
+    body["project"]["id"] = PROJECT
+    body["project"]["label_config"] = bbc_news.LABEL_CONFIG
+    body["task"].update({"id": task_id, "data": {"text": text}, "project": PROJECT})
+    body["annotation"].update({"id": task_id, "task": task_id, "project": PROJECT})
+    body["annotation"]["result"] = [
+        {"from_name": "topic", "to_name": "text", "type": "choices", "value": {"choices": [label]}}
+    ]
+    return body
+
+
+class HealthPoller:
+    """``GET /health`` every ``interval`` seconds in a thread; latencies in ms."""
+
+    def __init__(self, url: str, interval: float = 0.05) -> None:
+        self.url, self.interval = url, interval
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.perf_counter()
+            requests.get(f"{self.url}/health", timeout=10).raise_for_status()
+            self.samples.append(1000 * (time.perf_counter() - started))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> HealthPoller:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+def version(url: str) -> str:
+    """What ``/setup`` reports for the project."""
+    body = setup_body(PROJECT, bbc_news.LABEL_CONFIG, TOKEN)
+    return str(requests.post(f"{url}/setup", json=body, timeout=10).json()["model_version"])
+
+
+def post_webhook(url: str, body: dict[str, Any]) -> float:
+    """Milliseconds until the webhook answered."""
+    started = time.perf_counter()
+    requests.post(f"{url}/webhook", json=body, timeout=10).raise_for_status()
+    return 1000 * (time.perf_counter() - started)
+
+
+def one_by_one(url: str, events: list[dict[str, Any]]) -> tuple[list[float], list[float]]:
+    """Webhook latencies (ms) and seconds until ``/setup`` reports the new version, per annotation."""
+    webhooks, delays = [], []
+    current = version(url)
+    for body in events:
+        webhooks.append(post_webhook(url, body))
+        answered = time.perf_counter()
+        while (latest := version(url)) == current:
+            time.sleep(0.01)
+        delays.append(time.perf_counter() - answered)
+        current = latest
+    return webhooks, delays
+
+
+def waiting(url: str) -> int:
+    """Instant updates queued in the worker."""
+    return int(requests.get(f"{url}/metrics", timeout=10).json()["worker"]["instant_updates"]["waiting"])
+
+
+def main() -> None:
+    """Idle baseline, then one annotation at a time, then a burst; print the table last."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--annotations", type=int, default=100, help="in each phase")
+    options = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    pairs = bbc_news.articles(per_label=2 * options.annotations // 5, max_words=64)
+    events = [annotation_event(i + 1, text, label) for i, (text, label) in enumerate(pairs)]
+    scratch = tempfile.TemporaryDirectory(prefix="bench-instant-")
+    with scratch as folder, fake_label_studio([], TOKEN) as (ls, _):
+        env = {"MODEL_DIR": str(Path(folder) / "models"), "LABEL_STUDIO_URL": ls,
+               "LABEL_STUDIO_API_KEY": TOKEN, "START_TRAINING_EACH_N_UPDATES": "0"}  # fmt: skip
+        with backend(ROOT / "bert_classifier", env, workers=1) as url:
+            version(url)  # the project is known (its label config)
+            with HealthPoller(url) as idle:
+                time.sleep(10)
+            with HealthPoller(url) as steady:
+                webhooks, delays = one_by_one(url, events[: options.annotations])
+            with HealthPoller(url) as burst_health:
+                burst = [post_webhook(url, body) for body in events[options.annotations :]]
+                while waiting(url):
+                    time.sleep(0.05)
+            served = requests.get(f"{url}/metrics", timeout=10).json()["projects"][str(PROJECT)]["served"]
+    rows, payload = [], {"served": served}
+    for name, samples, unit in (
+        ("/health, idle", idle.samples, "ms"),
+        ("/health, one annotation at a time", steady.samples, "ms"),
+        ("/health, burst of annotations", burst_health.samples, "ms"),
+        ("/webhook, one annotation at a time", webhooks, "ms"),
+        ("/webhook, burst of annotations", burst, "ms"),
+        ("annotation answered → new version on /setup", [1000 * d for d in delays], "ms"),
+    ):
+        p50, p99 = percentile(samples, 50), percentile(samples, 99)
+        payload[name] = {"p50": p50, "p99": p99, "max": max(samples), "samples": len(samples), "unit": unit}
+        rows.append([name, f"{p50:.1f}", f"{p99:.1f}", f"{max(samples):.0f}", len(samples)])
+    payload["health_p99_vs_idle"] = ratio(percentile(steady.samples, 99), percentile(idle.samples, 99))
+    save_json("instant_responsiveness", payload)
+    print(f"\nserved after {2 * options.annotations} annotations: {served['layer']} {served['why']}")
+    print(markdown_table(["what", "p50 ms", "p99 ms", "max ms", "samples"], rows))
+
+
+if __name__ == "__main__":
+    main()

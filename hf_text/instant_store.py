@@ -1,0 +1,179 @@
+"""Where instant learning keeps its state: one record per labeled task, and published instant versions.
+
+Both live in the model store (``MODEL_STORE``, shared by every replica in distributed mode), never
+in one process's memory::
+
+    <project>/instant_records/<control>/<task id>.json   what one labeled task teaches (atomic files)
+    <project>/instant_versions/instant-v<run>-<time>/     a published instant layer (``ModelStore``)
+
+One file per task makes concurrent updates commute: two replicas learning from two annotations at
+once each write their own file, and whichever refits last reads both. A refit that finds the
+records changed while it ran refits again (``InstantRecords.fingerprint``), so the last published
+version always holds every annotation. Reading is cached per process by file size and time, so a
+refit reads only the files that changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+from hf_text.store import ModelStore
+
+logger = logging.getLogger(__name__)
+
+RECORDS = "instant_records"
+VERSIONS = "instant_versions"
+VERSION_PREFIX = "instant-"
+SYNCED_MARKER = ".synced.json"
+_SAFE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _control_folder(from_name: str) -> str:
+    digest = hashlib.sha256(from_name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", from_name)[:40]
+    return f"{safe}-{digest}"
+
+
+def _task_file(task_id: Any) -> str:
+    name = str(task_id)
+    if not _SAFE.match(name):
+        name = "h" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{name}.json"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename (readers never see half)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".tmp-{uuid.uuid4().hex}")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+class _ReadCache:
+    """Parsed record files of this process, reused while a file's size and time are unchanged."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def read(self, path: Path, stamp: tuple[int, int]) -> dict[str, Any] | None:
+        key = str(path)
+        with self._lock:
+            cached = self._entries.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # deleted meanwhile, or a foreign file
+        with self._lock:
+            self._entries[key] = (stamp, record)
+        return record
+
+    def forget_missing(self, folder: Path, present: set[str]) -> None:
+        prefix = str(folder) + os.sep
+        with self._lock:
+            for key in [k for k in self._entries if k.startswith(prefix) and k not in present]:
+                del self._entries[key]
+
+
+_READS = _ReadCache()
+
+
+class InstantRecords:
+    """The records of one project's control: ``{"task": id, "annotation": id, ...}`` per labeled task."""
+
+    def __init__(self, data_dir: Path, project: str, from_name: str) -> None:
+        self.project_root = Path(data_dir) / project / RECORDS
+        self.folder = self.project_root / _control_folder(from_name)
+
+    def put(self, task_id: Any, record: dict[str, Any]) -> None:
+        """Store (or replace) the record of ``task_id``."""
+        write_atomically(self.folder / _task_file(task_id), json.dumps({**record, "task": task_id}))
+
+    def remove(self, task_id: Any) -> bool:
+        """Forget ``task_id``'s record; whether there was one."""
+        try:
+            (self.folder / _task_file(task_id)).unlink()
+            return True
+        except FileNotFoundError:
+            return False
+
+    def _files(self) -> list[tuple[Path, tuple[int, int]]]:
+        try:
+            entries = list(os.scandir(self.folder))
+        except FileNotFoundError:
+            return []
+        files = []
+        for entry in entries:
+            if entry.name.endswith(".json") and not entry.name.startswith("."):
+                try:
+                    info = entry.stat()
+                except FileNotFoundError:
+                    continue
+                files.append((Path(entry.path), (info.st_size, info.st_mtime_ns)))
+        return sorted(files)
+
+    def all(self) -> list[dict[str, Any]]:
+        """Every record, in file-name order."""
+        files = self._files()
+        _READS.forget_missing(self.folder, {str(path) for path, _ in files})
+        return [record for path, stamp in files if (record := _READS.read(path, stamp)) is not None]
+
+    def fingerprint(self) -> str:
+        """Changes whenever a record is added, replaced or removed."""
+        digest = hashlib.sha256()
+        for path, stamp in self._files():
+            digest.update(f"{path.name}:{stamp[0]}:{stamp[1]};".encode())
+        return digest.hexdigest()[:16]
+
+    def task_ids_with_annotations(self, annotation_ids: set[Any]) -> list[Any]:
+        """The tasks whose record came from one of ``annotation_ids``."""
+        return [record["task"] for record in self.all() if record.get("annotation") in annotation_ids]
+
+    # -- whether the records were ever rebuilt from Label Studio ------------------------------
+    def synced(self) -> bool:
+        """Whether the project's records were filled from Label Studio once (see ``mark_synced``)."""
+        return (self.project_root / SYNCED_MARKER).is_file()
+
+    def mark_synced(self, tasks: int) -> None:
+        """Remember that every labeled task of the project has a record now."""
+        write_atomically(self.project_root / SYNCED_MARKER, json.dumps({"labeled_tasks": tasks}))
+
+
+def version_store(data_dir: Path, project: str) -> ModelStore:
+    """The project's published instant versions."""
+    return ModelStore(data_dir, project, VERSIONS)
+
+
+def publish_version(store: ModelStore, files: dict[str, bytes], meta: dict[str, Any], keep: int) -> str:
+    """Publish ``files`` and ``meta`` as a new ``instant-v<run>-<time>`` version; keep the newest ``keep``.
+
+    Two replicas publishing at once may pick the same run number: the loser's rename fails and it
+    tries again with the next one.
+    """
+    for attempt in range(5):
+        with store.staging() as staging:
+            for name, content in files.items():
+                (staging / name).write_bytes(content)
+            try:
+                version = store.publish(staging, meta, prefix=VERSION_PREFIX)
+                break
+            except OSError:
+                if attempt == 4:
+                    raise
+    store.prune(keep, protect={version})
+    return version
+
+
+def is_instant_version(version: str | None) -> bool:
+    """Whether ``version`` names an instant version."""
+    return bool(version) and str(version).startswith(VERSION_PREFIX)

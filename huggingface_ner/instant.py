@@ -1,0 +1,162 @@
+"""NER's instant layer: the span dictionary, refit on every annotation and served with the model.
+
+A record keeps a labeled task's text and its spans for one control. A refit builds the dictionary
+of every record (``huggingface_ner.propagation``) and publishes it as an ``instant-...`` version
+that names the fine-tuned version it is combined with (the newest, or none before the first
+training, when a baseline with an NER head still predicts as before). Predictions combine them
+with ``COMBINATION`` (measured by ``bench/instant_curves.py --task conll``, README).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from hf_text.controls import ControlSpec
+from hf_text.instant_learning import Labeled
+from hf_text.instant_store import is_instant_version, publish_version, version_store
+from hf_text.loader import retire_versions
+from hf_text.serving import ServingHead, TaskPredictions
+from huggingface_ner.bio import Span, text_score
+from huggingface_ner.propagation import AnnotatedText, EntityDictionary, Propagator
+from huggingface_ner.regions import Target, regions_from_spans
+from label_studio_ml.model import MODEL_VERSION_KEY
+
+if TYPE_CHECKING:
+    from huggingface_ner.model import HuggingFaceNER
+
+logger = logging.getLogger(__name__)
+
+#: How the model's spans and the dictionary's are combined (see ``Propagator.combine``).
+COMBINATION = "model-first"
+KEEP_INSTANT_VERSIONS = 5
+SERVED_KEY = "served"
+_PROPAGATORS: OrderedDict[str, Propagator] = OrderedDict()
+_PROPAGATORS_LOCK = threading.Lock()
+
+
+def _propagator(path: Any) -> Propagator:
+    """A published dictionary, read once per process (a version folder never changes)."""
+    key = str(path)
+    with _PROPAGATORS_LOCK:
+        found = _PROPAGATORS.get(key)
+    if found is None:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        found = Propagator(EntityDictionary.from_json(data).entries())
+        with _PROPAGATORS_LOCK:
+            _PROPAGATORS[key] = found
+            while len(_PROPAGATORS) > 64:
+                _PROPAGATORS.popitem(last=False)
+    return found
+
+
+def _annotated(record: dict[str, Any]) -> AnnotatedText:
+    spans = tuple(Span(int(start), int(end), str(label)) for start, end, label in record["spans"])
+    return AnnotatedText(record["text"], spans)
+
+
+class PropagationLayer:
+    """The span dictionary of one ``HuggingFaceNER`` instance (one project)."""
+
+    def __init__(self, model: HuggingFaceNER) -> None:
+        self.model = model
+
+    def records(self, control: ControlSpec, items: Sequence[Labeled]) -> list[dict[str, Any]]:
+        """Each item's text and spans (code points)."""
+        return [
+            {
+                "annotation": item.annotation_id,
+                "annotated_at": item.annotated_at,
+                "received_at": time.time(),
+                "text": item.text,
+                "spans": [[span.start, span.end, span.entity] for span in item.target],
+            }
+            for item in items
+        ]
+
+    def refit(self, records: dict[str, list[dict[str, Any]]]) -> str | None:
+        """Build every control's dictionary, publish it with the newest fine-tuned version."""
+        fine = self.model.store.latest()
+        files, heads = {}, []
+        for index, control in enumerate(self.model.controls()):
+            mine = records.get(control.from_name) or []
+            if not mine:
+                continue
+            dictionary = EntityDictionary.build(_annotated(record) for record in mine)
+            name = f"dictionary-{index}.json"
+            files[name] = json.dumps(dictionary.to_json()).encode("utf-8")
+            heads.append({"from_name": control.from_name, "file": name, "examples": len(mine),
+                          "surfaces": len(dictionary.labels)})  # fmt: skip
+        if not heads:
+            return self.serve(fine, "no annotated span to propagate")
+        meta = {"kind": "instant", "model_class": type(self.model).__name__, "heads": heads,
+                "fine_tuned": fine, "combination": COMBINATION}  # fmt: skip
+        store = version_store(self.model.context.data_dir, self.model.project_id)
+        version = publish_version(store, files, meta, KEEP_INSTANT_VERSIONS)
+        with_model = f"combined with {fine} ({COMBINATION})" if fine else "before any training"
+        examples = sum(head["examples"] for head in heads)
+        return self.serve(version, f"spans of {examples} annotated task(s), {with_model}")
+
+    def serve(self, version: str | None, why: str) -> str | None:
+        """Publish ``version`` (``None``: the initial one) and say why in ``/metrics``."""
+        layer = "instant" if is_instant_version(version) else ("fine-tuned" if version else "none")
+        self.model.set(SERVED_KEY, {"layer": layer, "model_version": version, "why": why})
+        if version is None:
+            self.model.context.state.delete(self.model.project_id, MODEL_VERSION_KEY)
+        elif version != self.model.get(MODEL_VERSION_KEY):
+            self.model.set_model_version(version)
+        return version
+
+    def predict(self, tasks: list[dict[str, Any]], version: str) -> list[dict[str, Any]] | None:
+        """An instant version's predictions (``None`` for any other version)."""
+        if not is_instant_version(version):
+            return None
+        store = version_store(self.model.context.data_dir, self.model.project_id)
+        meta = store.meta(version) or {}
+        fine = meta.get("fine_tuned")
+        if fine:
+            retire_versions(self.model.store.root, self.model.store.root / fine)
+        heads = {serving.control.from_name: serving for serving in self.model_heads(fine)}
+        files = {head["from_name"]: store.root / version / head["file"] for head in meta.get("heads", [])}
+        gathered = TaskPredictions(len(tasks))
+        for control in self.model.controls():
+            texts = [self.model.task_text(task, control) for task in tasks]
+            present = [index for index, text in enumerate(texts) if text]
+            if present:
+                found = files.get(control.from_name)
+                propagator = _propagator(found) if found is not None else None
+                serving = heads.get(control.from_name)
+                chosen = [texts[i] for i in present]
+                gathered.add(present, self.combined(chosen, control, serving, fine, propagator))
+        return gathered.serialize(version)
+
+    def model_heads(self, fine: str | None) -> list[ServingHead]:
+        """The fine-tuned version's heads, or the baseline's when it has an NER head."""
+        return self.model.serving_heads(fine) if fine else self.model.baseline_heads()
+
+    def combined(
+        self,
+        texts: list[str],
+        control: ControlSpec,
+        serving: ServingHead | None,
+        fine: str | None,
+        propagator: Propagator | None,
+    ) -> list[tuple[list[dict[str, Any]], float]]:
+        """Regions and a score per text: the model's spans combined with the dictionary's."""
+        if serving is not None:
+            loaded = self.model.load_serving(serving, fine or "baseline")
+            tagged = self.model.predict_spans(loaded, texts, control, serving.head)
+        else:
+            tagged = [([], []) for _ in texts]
+        target = Target(control.from_name, control.to_name)
+        predictions = []
+        for text, (spans, words) in zip(texts, tagged, strict=True):
+            if propagator is not None:
+                spans = propagator.combine(text, spans, COMBINATION)
+            predictions.append((regions_from_spans(text, spans, target), text_score(spans, words)))
+        return predictions

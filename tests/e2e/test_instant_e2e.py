@@ -1,0 +1,158 @@
+"""Useful from the first task, through a real Label Studio and the real backends (gunicorn, 2 workers).
+
+Classifier, default settings: a fresh BBC News project gets zero-shot predictions on its first task;
+each annotation publishes a new (instant) version, measured from the annotation API call returning
+to the backend's ``/setup`` reporting it; held-out accuracy rises with the annotations; after a
+fine-tune the instant head keeps serving until the fine-tuned version scores better on the labels it
+never saw, as ``/metrics`` shows. NER: one annotated sentence's entities are proposed in the next
+task at once. On an idle 2-core machine ≈2 min (classifier: 55 annotations, one short training) and
+≈25 s (NER),
+after Label Studio's start.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import requests
+
+from tests import bbc_news
+from tests.e2e.backend_server import BERT_CLASSIFIER_DIR, HUGGINGFACE_NER_DIR, BackendServer
+from tests.e2e.ls_user import LabelStudioUser, wait_for
+from tests.e2e.test_end_to_end import choice, connect, metrics, spans_result, wait_for_runs
+
+pytestmark = pytest.mark.e2e
+
+#: The new version must be live long before this; the measured delays are printed (README numbers).
+NEW_VERSION_DEADLINE_S = 30.0
+#: Issue 12: a new version is live within 2 s of an annotation (measured: about 0.1 s).
+NEW_VERSION_LIVE_S = 2.0
+TRAINING = {"NUM_TRAIN_EPOCHS": "1", "MIN_TRAIN_STEPS": "0", "MAX_LENGTH": "64", "WINDOW_STRIDE": "16",
+            "BATCH_SIZE": "8", "START_TRAINING_EACH_N_UPDATES": "0"}  # fmt: skip
+
+
+def served_version(backend: BackendServer, project: int, config: str) -> str:
+    """What the backend's ``/setup`` answers for the project, as Label Studio asks it."""
+    body = {"project": f"{project}.0", "schema": config}
+    response = requests.post(f"{backend.url}/setup", json=body, timeout=10)
+    response.raise_for_status()
+    return str(response.json()["model_version"])
+
+
+def annotate_and_time(
+    ls_user: LabelStudioUser, backend: BackendServer, project: int, task: int, label: str, before: str
+) -> tuple[str, float]:
+    """Annotate through Label Studio; the new version and seconds from the API call's return to it."""
+    ls_user.annotate(task, choice(label))
+    returned = time.monotonic()
+    version = wait_for(
+        lambda: (v := served_version(backend, project, bbc_news.LABEL_CONFIG)) != before and v,
+        NEW_VERSION_DEADLINE_S,
+        "a new version after the annotation",
+        interval_s=0.02,
+    )
+    return version, time.monotonic() - returned
+
+
+def held_out_accuracy(ls_user: LabelStudioUser, project: int, tasks: dict[int, str], version: str) -> float:
+    """Retrieve predictions of the current version for ``tasks`` and score them against their labels."""
+    ls_user.retrieve_predictions(project, list(tasks))
+    right = 0
+    for task, label in tasks.items():
+        [prediction] = [p for p in ls_user.predictions(task) if p["model_version"] == version]
+        right += bool(prediction["result"]) and prediction["result"][0]["value"]["choices"] == [label]
+    return right / len(tasks)
+
+
+def test_classifier_predicts_from_the_first_task_and_learns_from_every_annotation(
+    ls_user: LabelStudioUser, start_backend: Any
+) -> None:
+    backend = start_backend(BERT_CLASSIFIER_DIR, env=TRAINING)
+    to_label = bbc_news.articles(per_label=11, max_words=64)  # 55 to annotate
+    held_out = bbc_news.articles(per_label=20, skip=200, max_words=64)  # 100 never annotated
+    project = ls_user.create_project("e2e instant classifier", bbc_news.LABEL_CONFIG)
+    ids = ls_user.import_tasks(project, [{"data": {"text": t}} for t, _ in to_label + held_out])
+    labeling = ids[: len(to_label)]
+    testing = dict(zip(ids[len(to_label) :], (label for _, label in held_out), strict=True))
+    ml_id = connect(ls_user, project, backend)
+
+    # The first task Label Studio opens already has a prediction: zero-shot, from the topic names.
+    version = served_version(backend, project, bbc_news.LABEL_CONFIG)
+    assert version.startswith("zero-shot-")
+    ls_user.retrieve_predictions(project, [labeling[0]])
+    [first] = ls_user.predictions(labeling[0])
+    assert first["model_version"] == version and first["result"], first
+    accuracy = {0: held_out_accuracy(ls_user, project, testing, version)}
+
+    # Ten articles per topic, one at a time, the topics in turn: each annotation is a new version.
+    order = [topic * 11 + n for n in range(10) for topic in range(5)]
+    delays = []
+    for count, index in enumerate(order, start=1):
+        label = to_label[index][1]
+        version, delay = annotate_and_time(ls_user, backend, project, labeling[index], label, version)
+        assert version.startswith("instant-v"), version
+        delays.append(delay)
+        if count in (5, len(order)):
+            accuracy[count] = held_out_accuracy(ls_user, project, testing, version)
+    print(f"\nannotation -> new version live (s): {[round(d, 2) for d in delays]}; accuracy {accuracy}")
+    # The issue's bound, on the median of the first five so that one stall on a loaded machine is forgiven.
+    assert sorted(delays[:5])[2] < NEW_VERSION_LIVE_S, delays[:5]
+    assert accuracy[len(order)] > accuracy[0], accuracy
+
+    # A fine-tune on 50 articles (one short epoch) is published but serves only once it scores better
+    # than the instant head on labels it never saw.
+    ls_user.train(ml_id)
+    trained = wait_for_runs(backend, project, 1)
+    assert trained["training"]["failures"] == 0, trained
+    fine_tuned = trained["training"]["metrics"]["model_version"]
+    served = metrics(backend, project)["served"]
+    assert served["layer"] == "instant" and served["model_version"] == version, served
+    for index in (10, 21, 32, 43, 54):  # five labels the fine-tuned version never saw
+        label = to_label[index][1]
+        version, _ = annotate_and_time(ls_user, backend, project, labeling[index], label, version)
+    served = metrics(backend, project)["served"]
+    duel = served["duels"]["fine-tuned"]  # its forward checks against the instant head, same labels
+    assert duel["version"] == fine_tuned and duel["labels"] == 5, served
+    if duel["challenger_wins"]:
+        assert served["layer"] == "fine-tuned" and served["model_version"] == fine_tuned, served
+    else:
+        assert served["layer"] == "instant" and served["model_version"] == version, served
+    assert served_version(backend, project, bbc_news.LABEL_CONFIG) == served["model_version"]
+
+
+NER_CONFIG = (
+    '<View><Labels name="label" toName="text"><Label value="PER"/><Label value="ORG"/><Label value="LOC"/>'
+    '</Labels><Text name="text" value="$text"/></View>'
+)
+NER_TEXTS = [
+    ("Angela Merkel met Emmanuel Macron in Paris .", [(0, 13, "PER"), (18, 33, "PER"), (37, 42, "LOC")]),
+    ("😀 Macron said Merkel arrived in Paris late .", []),
+    ("Emmanuel Macron and Angela Merkel left Paris .", []),
+]
+
+
+def test_ner_proposes_an_annotated_entity_in_the_next_task_at_once(
+    ls_user: LabelStudioUser, start_backend: Any
+) -> None:
+    backend = start_backend(HUGGINGFACE_NER_DIR, env=TRAINING)
+    project = ls_user.create_project("e2e instant ner", NER_CONFIG)
+    ids = ls_user.import_tasks(project, [{"data": {"text": text}} for text, _ in NER_TEXTS])
+    connect(ls_user, project, backend)
+    before = served_version(backend, project, NER_CONFIG)
+    text, spans = NER_TEXTS[0]
+    ls_user.annotate(ids[0], spans_result(text, spans))
+    wait_for(lambda: served_version(backend, project, NER_CONFIG) != before, 30, "the instant version")
+    ls_user.retrieve_predictions(project, ids[1:])
+    found = {}
+    for task, (task_text, _) in zip(ids[1:], NER_TEXTS[1:], strict=True):
+        [prediction] = ls_user.predictions(task)
+        utf16 = task_text.encode("utf-16-le")
+        found[task] = [
+            (utf16[2 * v["start"] : 2 * v["end"]].decode("utf-16-le"), v["labels"][0])
+            for v in (region["value"] for region in prediction["result"])
+        ]
+    # Whole annotated surfaces only ("Macron" alone was never marked), offsets right after an emoji.
+    assert found[ids[1]] == [("Paris", "LOC")], found
+    assert found[ids[2]] == [("Emmanuel Macron", "PER"), ("Angela Merkel", "PER"), ("Paris", "LOC")], found

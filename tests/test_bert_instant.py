@@ -1,0 +1,194 @@
+"""The classifier learns from each annotation webhook at once, through ``create_app`` (Flask test client).
+
+Zero-shot answers before any annotation; each annotation event publishes a new instant version in
+the background (the webhook answers first); a deleted annotation is forgotten; a second app on the
+same model directory (another replica) or a restarted one serves the same version without training;
+a project whose store has no records is rebuilt from Label Studio's labeled tasks.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bert_classifier.model import BertClassifier
+from hf_text.instant_store import InstantRecords, version_store
+from label_studio_ml.api import create_app
+from label_studio_ml.config import Settings
+from label_studio_ml.context import BackendContext
+from tests.conftest import load_fixture, wait_healthy
+from tests.fake_label_studio import fake_label_studio
+
+CREATED = load_fixture("classification_webhook_annotation_created.json")
+DELETED = load_fixture("classification_webhook_annotations_deleted.json")
+PREDICT = load_fixture("classification_predict.json")
+TEXTS = [task["data"]["text"] for task in PREDICT["tasks"]]
+TRUTH = ["positive"] * 5 + ["negative"] * 10  # the fixture's reviews, as written
+TOKEN = "ls-token"
+
+
+def event(task_id: int, text: str, label: str, annotation_id: int | None = None) -> dict[str, Any]:
+    """An ``ANNOTATION_CREATED`` body as Label Studio sends it, for another task and label."""
+    body = copy.deepcopy(CREATED)
+    body["task"].update({"id": task_id, "data": {"text": text}})
+    body["annotation"].update({"id": annotation_id or task_id, "task": task_id})
+    body["annotation"]["result"][0]["value"]["choices"] = [label]
+    return body
+
+
+def labeled(task_id: int, text: str, label: str) -> dict[str, Any]:
+    """A labeled task as Label Studio's task list returns it."""
+    annotation = event(task_id, text, label)["annotation"]
+    return {"id": task_id, "data": {"text": text}, "annotations": [annotation]}
+
+
+def backend(model_dir: Path) -> tuple[Any, Any]:
+    """An app (one replica) on ``model_dir``; trainings only on demand."""
+    settings = Settings(model_dir=model_dir, start_training_each_n_updates=0)
+    app = create_app(BertClassifier, context=BackendContext.from_settings(settings))
+    client = app.test_client()
+    wait_healthy(client, timeout=120)
+    return app, client
+
+
+def learned(app: Any) -> None:
+    assert app.extensions["label_studio_ml"]["instant"].wait("1", timeout=120)
+
+
+def setup(client: Any, url: str) -> str:
+    body = {**load_fixture("classification_setup.json"), "hostname": url, "access_token": TOKEN}
+    response = client.post("/setup", json=body)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["model_version"]
+
+
+def predictions(client: Any) -> list[dict[str, Any]]:
+    results = client.post("/predict", json=PREDICT).get_json()["results"]
+    assert len(results) == len(PREDICT["tasks"])
+    return results
+
+
+def chosen(results: list[dict[str, Any]]) -> list[str | None]:
+    return [item["result"][0]["value"]["choices"][0] if item["result"] else None for item in results]
+
+
+@pytest.fixture
+def label_studio():
+    """A stand-in Label Studio whose labeled tasks the test sets."""
+    tasks: list[dict[str, Any]] = []
+    with fake_label_studio(tasks, token=TOKEN) as (url, _):
+        yield url, tasks
+
+
+def test_zero_shot_before_any_annotation_then_each_annotation_publishes_a_version_learned_from_it(
+    tmp_path: Path, label_studio
+) -> None:
+    url, tasks = label_studio
+    app, client = backend(tmp_path / "models")
+    zero_shot = setup(client, url)
+    before = predictions(client)
+    assert zero_shot.startswith("zero-shot-")
+    assert all(item["model_version"] == zero_shot and 0 < item["score"] < 1 for item in before)
+
+    versions = [zero_shot]
+    examples = [(0, "positive"), (5, "negative"), (6, "negative"), (1, "positive")]
+    for count, (index, label) in enumerate(examples, start=1):
+        tasks.append(labeled(100 + index, TEXTS[index], label))
+        started = time.monotonic()
+        answer = client.post("/webhook", json=event(100 + index, TEXTS[index], label))
+        assert answer.status_code == 201 and time.monotonic() - started < 5
+        learned(app)
+        version = setup(client, url)
+        assert version.startswith("instant-v") and version not in versions
+        versions.append(version)
+        served = client.get("/metrics").get_json()["projects"]["1"]["served"]
+        assert served["layer"] == "instant" and served["heads"][0]["examples"] == count, served
+
+    after = predictions(client)
+    assert all(item["model_version"] == versions[-1] for item in after)
+    # What was annotated is predicted as annotated, and the rest of the reviews mostly right.
+    assert [chosen(after)[i] for i, _ in examples] == [label for _, label in examples]
+    right = sum(p == t for p, t in zip(chosen(after), TRUTH, strict=True))
+    assert right >= 11, list(zip(chosen(after), TRUTH, strict=True))
+
+
+def test_a_deleted_annotation_is_forgotten(tmp_path: Path, label_studio) -> None:
+    url, _ = label_studio
+    app, client = backend(tmp_path / "models")
+    zero_shot = setup(client, url)
+    client.post("/webhook", json=event(100, TEXTS[0], "negative", annotation_id=8))
+    client.post("/webhook", json=event(101, TEXTS[5], "negative", annotation_id=9))
+    learned(app)
+    assert setup(client, url).startswith("instant-v")
+    deleted = {**DELETED, "annotations": [{"id": 8}]}  # the fixture deletes annotation 8
+    assert client.post("/webhook", json=deleted).status_code == 201
+    learned(app)
+    served = client.get("/metrics").get_json()["projects"]["1"]["served"]
+    assert served["heads"][0]["examples"] == 1, served
+    client.post("/webhook", json={**DELETED, "annotations": [{"id": 9}]})
+    learned(app)
+    assert setup(client, url) == zero_shot  # nothing learned any more: zero-shot again
+
+
+def test_another_replica_and_a_restarted_backend_serve_the_same_instant_version(
+    tmp_path: Path, label_studio
+) -> None:
+    url, _ = label_studio
+    app, client = backend(tmp_path / "models")
+    setup(client, url)
+    for task_id, (index, label) in enumerate([(0, "positive"), (5, "negative")], start=100):
+        client.post("/webhook", json=event(task_id, TEXTS[index], label))
+    learned(app)
+    version = setup(client, url)
+    first = predictions(client)
+
+    _, replica = backend(tmp_path / "models")  # same model directory and state: another worker
+    assert setup(replica, url) == version
+    assert predictions(replica) == first
+
+    restarted_app, restarted = backend(tmp_path / "models")
+    assert setup(restarted, url) == version
+    restarted.post("/webhook", json=event(102, TEXTS[6], "negative"))
+    learned(restarted_app)
+    served = restarted.get("/metrics").get_json()["projects"]["1"]["served"]
+    assert served["heads"][0]["examples"] == 3, served  # continued from the stored records
+
+
+def test_a_project_without_records_is_rebuilt_from_label_studio_at_its_first_event(
+    tmp_path: Path, label_studio
+) -> None:
+    url, tasks = label_studio
+    tasks.extend(labeled(200 + i, TEXTS[i], TRUTH[i]) for i in range(0, 15, 2))  # labeled before
+    app, client = backend(tmp_path / "models")
+    setup(client, url)
+    tasks.append(labeled(300, TEXTS[1], "positive"))
+    client.post("/webhook", json=event(300, TEXTS[1], "positive"))
+    learned(app)
+    served = client.get("/metrics").get_json()["projects"]["1"]["served"]
+    assert served["heads"][0]["examples"] == 9, served
+
+
+def test_two_replicas_learning_at_once_end_with_a_version_that_holds_both_annotations(tmp_path: Path) -> None:
+    context = BackendContext.from_settings(Settings(model_dir=tmp_path / "models"))
+    config = load_fixture("classification_setup.json")["schema"]
+    replicas = [BertClassifier(project_id="1", label_config=config, context=context) for _ in range(2)]
+    for replica in replicas:
+        replica.labeled_tasks = list  # Label Studio has nothing more to say
+    bodies = [event(100, TEXTS[0], "positive"), event(105, TEXTS[5], "negative")]
+    threads = [
+        threading.Thread(target=replica.learn_instantly, args=("ANNOTATION_CREATED", body))
+        for replica, body in zip(replicas, bodies, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    final = BertClassifier(project_id="1", label_config=config, context=context)
+    meta = version_store(context.data_dir, "1").meta(final.model_version)
+    assert meta is not None and meta["heads"][0]["examples"] == 2, meta
+    assert len(InstantRecords(context.data_dir, "1", "label").all()) == 2
