@@ -15,9 +15,10 @@ from typing import Any
 
 from hf_text.annotations import annotation_time, chosen_annotation, results_for
 from hf_text.controls import ControlSpec, Example, require_controls
-from hf_text.device import choose_device, default_token_budget, inference_dtype
+from hf_text.device import choose_device, default_token_budget
+from hf_text.head_loading import load_head
 from hf_text.heads import fit_summary, train_head
-from hf_text.loader import LoadedModel, load_for_inference, retire_versions
+from hf_text.loader import LoadedModel, retire_versions
 from hf_text.memory import release_memory
 from hf_text.resolve import resolve_model_folder
 from hf_text.serving import Prediction, ServingHead, TaskPredictions, version_heads
@@ -40,6 +41,8 @@ class HFTextModel(LabelStudioMLBase):
     #: ``fit`` publishes its own versions; a fit that had nothing to learn keeps the current one.
     AUTO_BUMP_VERSION = False
     DEFAULT_LEARNING_RATE: float = 2e-5
+    #: The metric of ``evaluate`` that says how good a head is (the int8 check compares it).
+    HEADLINE_METRIC: str = "macro_f1"
 
     def __init__(self, *args: Any, hf_settings: HFSettings | None = None, **kwargs: Any) -> None:
         self._hf_settings = hf_settings
@@ -169,13 +172,7 @@ class HFTextModel(LabelStudioMLBase):
     def load_serving(self, serving: ServingHead, version: str) -> LoadedModel:
         """The cached inference model of a serving head (``ModelUnavailable`` names why not)."""
         try:
-            return load_for_inference(
-                serving.folder,
-                self.TASK_KIND,
-                self.device,
-                inference_dtype(self.device),
-                keep=self.hf_settings.model_cache_size,
-            )
+            return load_head(serving.folder, serving.head, self.TASK_KIND, self.hf_settings, self.device)
         except ModelUnavailable as exc:
             raise ModelUnavailable(
                 f"project {self.project_id}, model version {version}: {exc.message} "

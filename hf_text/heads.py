@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from hf_text.controls import ControlSpec, Example
 from hf_text.loader import LoadedModel, load_for_training
+from hf_text.quantization import publish_int8
 from hf_text.split import train_validation_split
 from hf_text.trainer import train_model
 from hf_text.windows import window_length
@@ -69,16 +70,19 @@ def train_head(
         "steps": stats.steps,
     }
     # Validation runs the inference code path on the in-memory model, where training left it.
-    trained = LoadedModel(
-        tokenizer=tokenizer, model=model, device=next(model.parameters()).device, folder=out
-    )
+    trained = LoadedModel.of_torch(tokenizer, model, out)
     head["metrics"] = owner.evaluate(trained, validation, control, head) if validation else {}
+    head["quantization"] = publish_int8(owner, control, head, out, train)
     return head
 
 
 def head_summary(head: dict[str, Any]) -> dict[str, Any]:
     """A head's sizes, loss and validation metrics, flat."""
-    return {**{key: head[key] for key in _SUMMARY_KEYS}, **head["metrics"]}
+    return {
+        **{key: head[key] for key in _SUMMARY_KEYS},
+        **head["metrics"],
+        "quantization": head.get("quantization", {}),
+    }
 
 
 def fit_summary(version: str, heads: list[dict[str, Any]]) -> dict[str, Any]:

