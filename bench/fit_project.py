@@ -10,6 +10,12 @@ from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
 
 
+def project_model(model_class: type, label_config: str, settings: HFSettings, model_dir: Path) -> Any:
+    """The instance serving project 1 under ``model_dir``, as the server would build it."""
+    context = BackendContext.for_model(model_class, Settings(model_dir=model_dir))
+    return model_class(project_id="1", label_config=label_config, context=context, hf_settings=settings)
+
+
 def fit_project(
     model_class: type,
     label_config: str,
@@ -22,8 +28,7 @@ def fit_project(
     Only ``labeled_tasks`` is replaced; the rest is the production path, store and state included,
     so a backend started on ``model_dir`` serves the version trained here.
     """
-    context = BackendContext.for_model(model_class, Settings(model_dir=model_dir))
-    model = model_class(project_id="1", label_config=label_config, context=context, hf_settings=settings)
+    model = project_model(model_class, label_config, settings, model_dir)
     model.labeled_tasks = lambda: tasks
     summary = model.fit("START_TRAINING", {})
     return model, summary

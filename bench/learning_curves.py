@@ -8,7 +8,8 @@ seeds each (the seed picks the labeled sample and initialises the new head). Two
 * ``public``: the public example's settings (lr 2e-5, 3 epochs, batch 8), same code path.
 
 Only ``labeled_tasks`` is replaced (by Label Studio-shaped tasks); everything else is what the
-server runs, the 80/20 validation split that ``fit`` holds out included. Runs are appended to
+server runs. (The published curves were measured when ``fit`` still held 20% of the examples out
+for validation, so each size trained on 80% of its examples; ``fit`` now trains on all.) Runs are appended to
 ``bench/results/learning_curves.json`` as they finish, so an interrupted run resumes where it
 stopped. ``--plot`` turns that file into ``docs/learning_curves.{md,png}``.
 

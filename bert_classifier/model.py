@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
@@ -37,21 +36,26 @@ class BertClassifier(HFTextModel):
     def target_from_results(
         self, results: list[dict[str, Any]], text: str, control: ControlSpec
     ) -> frozenset[str] | None:
-        """The annotated choices that the config still has (by alias or value); ``None`` when none."""
+        """The annotated choices that the config still has (by alias or value).
+
+        With ``choice="multiple"`` an annotation that ticks nothing says that none of the labels
+        applies: the empty set, which trains every label towards "no" (skipping it would teach
+        the model that something always applies). ``None`` (skip the task) when a single choice
+        is missing, or when every choice made is one the config no longer has.
+        """
         chosen: list[str] = []
+        named = 0
         for result in results:
             value = result.get("value") if isinstance(result.get("value"), dict) else {}
-            for choice in value.get("choices") or []:
+            choices = value.get("choices") or []
+            named += len(choices)
+            for choice in choices:
                 label = control.label_for(choice)
                 if label is not None and label not in chosen:
                     chosen.append(label)
         if not chosen:
-            return None
+            return frozenset() if control.multiple and not named else None
         return frozenset(chosen if control.multiple else chosen[:1])
-
-    def stratify_key(self, example: Example) -> Hashable | None:
-        """Examples are stratified by their label (set)."""
-        return tuple(sorted(example.target))
 
     def model_labels(self, control: ControlSpec) -> list[str]:
         """The config's choices, in config order."""

@@ -9,15 +9,16 @@ fine-tuned model ("head") is trained per control; a version folder holds one sub
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hf_text.annotations import annotation_time, chosen_annotation, results_for
+from hf_text.collect import Collected, collect
 from hf_text.controls import ControlSpec, Example, require_controls
 from hf_text.device import choose_device, default_token_budget
+from hf_text.evaluation import forward_evaluation
 from hf_text.head_loading import load_head
-from hf_text.heads import fit_summary, train_head
+from hf_text.heads import fit_summary, plan_head, train_head
 from hf_text.loader import LoadedModel, retire_versions
 from hf_text.memory import release_memory
 from hf_text.resolve import resolve_model_folder
@@ -181,7 +182,13 @@ class HFTextModel(LabelStudioMLBase):
 
     # -- fit -----------------------------------------------------------------------------------
     def fit(self, event: str, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        """Train one head per control on the project's labeled tasks, publish a version, bump it."""
+        """Train one head per control on every labeled example, publish a version, bump it.
+
+        A head warm-starts from the served version's when only examples were added or changed
+        (``hf_text.warm_start``). Before training, the served version is scored on the examples
+        it never saw (``hf_text.evaluation``); that evaluation travels in the new version's
+        metadata and in the returned summary, next to how many examples the new version learned from.
+        """
         controls = self.controls()
         tasks = self.labeled_tasks()
         settings = self.hf_settings
@@ -189,20 +196,28 @@ class HFTextModel(LabelStudioMLBase):
         baseline = resolve_model_folder(settings.baseline_model_name)
         store = self.store
         store.clean_leftovers()
-        heads = []
+        served = self.model_version
+        heads, skipped = [], {}
         with store.staging() as staging:
             for index, control in enumerate(controls):
-                examples = self.collect_examples(tasks, control)
-                if not examples:
+                collected = self.gather_examples(tasks, control)
+                skipped[control.from_name] = collected.skipped.as_dict()
+                if not collected.examples:
                     logger.info(
                         "project %s: no usable annotations for %s", self.project_id, control.from_name
                     )
                     continue
+                evaluation = forward_evaluation(
+                    self, store, served, control, collected.examples, settings.evaluation_max_examples
+                )
+                plan = plan_head(self, event, control, collected.examples, baseline, store, served)
                 out = staging / f"head-{index}"
-                heads.append(train_head(self, control, examples, baseline, out, learning_rate))
+                head = train_head(self, control, plan, collected.examples, out, learning_rate, evaluation)
+                heads.append({**head, "skipped_tasks": skipped[control.from_name], "evaluation": evaluation})
             if not heads:
                 return {
                     "skipped": f"no usable annotations among {len(tasks)} labeled task(s)",
+                    "skipped_tasks": skipped,
                     "model_version": self.model_version,
                 }
             meta = {
@@ -219,26 +234,18 @@ class HFTextModel(LabelStudioMLBase):
         release_memory()  # the trainable copies of the heads are garbage now
         return fit_summary(version, heads)
 
+    def gather_examples(self, tasks: list[dict[str, Any]], control: ControlSpec) -> Collected:
+        """The control's examples (one per distinct text) and counts of the tasks that gave none."""
+        return collect(
+            tasks,
+            control,
+            lambda task: self.task_text(task, control),
+            lambda results, text: self.target_from_results(results, text, control),
+        )
+
     def collect_examples(self, tasks: list[dict[str, Any]], control: ControlSpec) -> list[Example]:
         """One example per distinct text; a text labeled twice keeps its most recent annotation."""
-        by_text: dict[str, Example] = {}
-        for task in tasks:
-            annotation = chosen_annotation(task)
-            text = self.task_text(task, control) if annotation is not None else None
-            if annotation is None or text is None:
-                continue
-            target = self.target_from_results(
-                results_for(annotation, control.from_name, control.to_name), text, control
-            )
-            if target is None:
-                continue
-            example = Example(
-                text=text, target=target, annotated_at=annotation_time(annotation), task_id=task.get("id")
-            )
-            previous = by_text.get(text)
-            if previous is None or example.annotated_at >= previous.annotated_at:
-                by_text[text] = example
-        return list(by_text.values())
+        return self.gather_examples(tasks, control).examples
 
     # -- subclass hooks ------------------------------------------------------------------------
     def target_from_results(
@@ -246,10 +253,6 @@ class HFTextModel(LabelStudioMLBase):
     ) -> Any | None:
         """The training target from one annotation's results for ``control`` (``None``: skip the task)."""
         raise NotImplementedError
-
-    def stratify_key(self, example: Example) -> Hashable | None:
-        """The stratum of an example for the validation split (``None``: one stratum)."""
-        return None
 
     def model_labels(self, control: ControlSpec) -> list[str]:
         """The head's output labels, in output order."""
@@ -285,7 +288,7 @@ class HFTextModel(LabelStudioMLBase):
     def evaluate(
         self, loaded: LoadedModel, examples: list[Example], control: ControlSpec, head: dict[str, Any]
     ) -> dict[str, Any]:
-        """Validation metrics of a freshly trained head."""
+        """Metrics of a trained head on ``examples`` (``hf_text.evaluation`` passes ones it never saw)."""
         raise NotImplementedError
 
     def predict_texts(

@@ -15,15 +15,18 @@ def _f1(true_positive: float, false_positive: float, false_negative: float) -> f
 def classification_metrics(
     truth: Sequence[frozenset[str]], predicted: Sequence[frozenset[str]], labels: Sequence[str]
 ) -> dict[str, object]:
-    """Accuracy (exact set match), macro-F1 and per-label F1 / support over ``labels``.
+    """Accuracy (exact set match), micro- and macro-F1, and per-label F1 / support over ``labels``.
 
-    Macro-F1 averages over the labels that occur in ``truth`` or ``predicted``: a label absent
-    from both says nothing about the model and would only dilute the average.
+    Micro-F1 pools every (text, label) decision, the usual summary of a multi-label model (for
+    single-label data it equals accuracy). Macro-F1 averages over the labels that occur in
+    ``truth`` or ``predicted``: a label absent from both says nothing about the model and would
+    only dilute the average.
     """
     if len(truth) != len(predicted):
         raise ValueError("truth and predictions differ in length")
     if not truth:
-        return {"accuracy": None, "macro_f1": None, "per_label_f1": {}, "support": {}, "evaluated": 0}
+        empty: dict[str, object] = {"accuracy": None, "micro_f1": None, "macro_f1": None}
+        return {**empty, "per_label_f1": {}, "support": {}, "evaluated": 0}
     index = {label: position for position, label in enumerate(labels)}
     true_matrix = np.zeros((len(truth), len(labels)), dtype=bool)
     pred_matrix = np.zeros_like(true_matrix)
@@ -38,6 +41,7 @@ def classification_metrics(
     accuracy = float(np.mean([gold == guess for gold, guess in zip(truth, predicted, strict=True)]))
     return {
         "accuracy": round(accuracy, 4),
+        "micro_f1": round(_f1(tp.sum(), fp.sum(), fn.sum()), 4),
         "macro_f1": round(float(np.mean([per_label[label] for label in seen])), 4) if seen else 0.0,
         "per_label_f1": per_label,
         "support": {label: int(true_matrix[:, i].sum()) for label, i in index.items()},

@@ -76,6 +76,20 @@ def _score(
     return None if value is None else float(value)
 
 
+def int8_metrics(
+    owner: Quantizable, folder: Path, examples: list[Example], control: ControlSpec, head: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The int8 model's metrics on ``examples`` (``None``: the head in ``folder`` has none).
+
+    The forward evaluation calls this next to the fp32 scoring, on the examples the head never
+    saw: the held-out comparison of the two, in ``/metrics`` and used by the next check.
+    """
+    if not (folder / INT8_FILE).is_file():
+        return None
+    threads = inference_threads(owner.hf_settings.inference_threads)
+    return owner.evaluate(_onnx_model(folder, folder / INT8_FILE, threads, "int8"), examples, control, head)
+
+
 def held_out_loss(held_out: Mapping[str, Any] | None, metric: str) -> float | None:
     """fp32 minus int8 on a forward evaluation that scored both on enough unseen examples."""
     if not held_out or int(held_out.get("examples") or 0) < HELD_OUT_MIN_EXAMPLES:

@@ -72,7 +72,8 @@ class HFSettings:
     ``quantization_check_examples`` is the check set of that acceptance (``hf_text.quantization``);
     ``full_retrain_every`` K: every K-th training re-trains from the base model, the others warm-start
     from the served version (1: always from the base model); ``replay_ratio``: older examples
-    replayed per new one in a warm-started training (``hf_text.warm_start``).
+    replayed per new one in a warm-started training (``hf_text.warm_start``);
+    ``evaluation_max_examples`` bounds the forward evaluation of the served version (0: off).
     """
 
     baseline_model_name: str = EMBEDDED_MODEL_NAME
@@ -90,7 +91,7 @@ class HFSettings:
     model_cache_size: int = 6
     token_budget: int | None = None
     window_stride: int = 64
-    validation_min_examples: int = 20
+    evaluation_max_examples: int = 200
     inference_backend: str = "auto"
     inference_threads: int = 0
     quantization_check_examples: int = 200
@@ -133,8 +134,8 @@ class HFSettings:
             model_cache_size=env_int(env, "MODEL_CACHE_SIZE", cls.model_cache_size, minimum=1),
             token_budget=_optional_int(env, "TOKEN_BUDGET", minimum=64),
             window_stride=stride,
-            validation_min_examples=env_int(
-                env, "VALIDATION_MIN_EXAMPLES", cls.validation_min_examples, minimum=2
+            evaluation_max_examples=env_int(
+                env, "EVALUATION_MAX_EXAMPLES", cls.evaluation_max_examples, minimum=0
             ),
             inference_backend=_choice(env, "INFERENCE_BACKEND", cls.inference_backend, BACKEND_SETTINGS),
             inference_threads=env_int(env, "INFERENCE_THREADS", cls.inference_threads, minimum=0),

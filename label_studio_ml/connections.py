@@ -75,7 +75,7 @@ class ConnectionBook:
         if not (hostname and token):
             if hostname and current is not None and hostname != current.url:
                 logger.warning(
-                    "project %s: /setup named Label Studio at %s without a token; the token stays with %s",
+                    "project %s: /setup named Label Studio at %s without credentials; the pinned ones stay with %s",
                     project, hostname, current.url,
                 )  # fmt: skip
             return "incomplete"
@@ -88,11 +88,11 @@ class ConnectionBook:
             return "stored"
         if current.url != hostname:
             logger.warning(
-                "project %s: Label Studio moved from %s to %s (a new token came with it)",
+                "project %s: Label Studio moved from %s to %s (new credentials came with it)",
                 project, current.url, hostname,
             )  # fmt: skip
         else:
-            logger.info("project %s: Label Studio at %s sent a new token", project, hostname)
+            logger.info("project %s: Label Studio at %s sent new credentials", project, hostname)
         return "changed"
 
     def access(self, project: str) -> LabelStudioAccess | None:

@@ -4,9 +4,9 @@
 MiniLM through ``BertClassifier.fit``; Label Studio is replaced only by the instance's
 ``labeled_tasks``. 200 other articles are then predicted through ``predict``.
 
-Measured on the 2-core CPU machine (seed 42): held-out macro-F1 0.893 (accuracy 0.895; the
-stratified validation split of 40 gave 0.873); fit 22 s on an idle machine, 160 s with the
-cores shared by three other jobs. Chance is 0.2. The threshold leaves 0.09 for numeric
+Measured on the 2-core CPU machine (seed 42), when fit still held 40 of the 200 out for
+validation: held-out macro-F1 0.893 (accuracy 0.895); fit 22 s on an idle machine, 160 s with
+the cores shared by three other jobs. Chance is 0.2. The threshold leaves 0.09 for numeric
 differences across machines (BLAS, GPU) while still failing a model that learned little.
 """
 
@@ -43,9 +43,8 @@ def test_fit_on_bbc_news_then_predict_held_out_articles(tmp_path: Path) -> None:
     started = time.monotonic()
     metrics = model.fit("START_TRAINING", {})
     fit_seconds = time.monotonic() - started
-    # BBC News repeats a few articles; each distinct text is one example.
-    assert metrics["train_size"] + metrics["validation_size"] == len({text for text, _ in train})
-    assert metrics["validation_size"] == 40  # stratified: 8 per topic
+    # BBC News repeats a few articles; each distinct text is one example, and all of them train.
+    assert metrics["train_size"] == len({text for text, _ in train})
 
     served = BertClassifier(
         project_id="42", label_config=LABEL_CONFIG, context=context, hf_settings=HFSettings(**TRAINING)
@@ -57,7 +56,6 @@ def test_fit_on_bbc_news_then_predict_held_out_articles(tmp_path: Path) -> None:
     predicted = [frozenset(item["result"][0]["value"]["choices"]) for item in items]
     report = classification_metrics([frozenset({label}) for _, label in held_out], predicted, list(LABELS))
     print(
-        f"BBC held-out macro-F1 {report['macro_f1']} accuracy {report['accuracy']} "
-        f"validation macro-F1 {metrics['macro_f1']} fit {fit_seconds:.0f}s"
+        f"BBC held-out macro-F1 {report['macro_f1']} accuracy {report['accuracy']} fit {fit_seconds:.0f}s"
     )
     assert report["macro_f1"] >= THRESHOLD, report

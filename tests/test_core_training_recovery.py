@@ -152,6 +152,7 @@ def test_kill_9_in_the_middle_of_fit_then_a_restart_trains_and_publishes(tmp_pat
         wait_until(
             lambda: requests.get(f"{url}/metrics", timeout=5).json()["projects"]["1"]["training"]["state"]
             == "running",
+            timeout=120,
             what="fit to start",
         )
         worker_pid = requests.get(f"{url}/metrics", timeout=5).json()["worker"]["pid"]
@@ -166,7 +167,7 @@ def test_kill_9_in_the_middle_of_fit_then_a_restart_trains_and_publishes(tmp_pat
             done = entry["training"]["runs"] >= 1 and entry["training"]["state"] == "idle"
             return entry if done else None
 
-        entry = wait_until(trained, 30, "the resumed training")
+        entry = wait_until(trained, 120, "the resumed training")
         assert entry["model_version"] != initial
         assert requests.post(f"{url}/setup", json=setup, timeout=5).json()["model_version"] == entry[
             "model_version"

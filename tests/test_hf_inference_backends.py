@@ -35,7 +35,7 @@ from tests.test_ner_model import js_slice
 
 NER_CONFIG = load_fixture("ner_setup.json")["schema"]
 TINY = HFSettings(num_train_epochs=3.0, min_train_steps=0, max_length=64, window_stride=16, batch_size=8,
-                  learning_rate=3e-4, validation_min_examples=1000)  # fmt: skip
+                  learning_rate=3e-4)  # fmt: skip
 
 
 def _trained(model_class: type, config: str, tasks: list[dict], folder: Path, **settings: Any) -> Any:
@@ -161,31 +161,39 @@ def test_ner_regions_and_utf16_offsets_are_identical_on_every_back_end(ner, tmp_
             assert js_slice(text, value["start"], value["end"]) == value["text"]
 
 
+class CountingRunner:
+    """A runner that records how many forward passes run at once, slowed so overlaps would show."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.backend, self.device = inner, inner.backend, inner.device
+        self.running = self.most = 0
+        self.guard = threading.Lock()
+
+    def __call__(self, features):
+        with self.guard:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.02)
+        with self.guard:
+            self.running -= 1
+        return self.inner(features)
+
+
 def test_one_forward_pass_runs_at_a_time_in_a_process(classifier) -> None:
     serving = classifier.serving_heads(classifier.model_version)[0]
     loaded = classifier.load_serving(serving, classifier.model_version)
-    running, most = [0], [0]
-    guard = threading.Lock()
-
-    def runner(features):
-        with guard:
-            running[0] += 1
-            most[0] = max(most[0], running[0])
-        time.sleep(0.02)
-        with guard:
-            running[0] -= 1
-        return loaded.runner(features)
-
-    counting = LoadedModel(loaded.tokenizer, runner, loaded.config, loaded.folder)  # type: ignore[arg-type]
+    runner = CountingRunner(loaded.runner)
+    counting = replace(loaded, runner=runner)
+    results: list = []
     threads = [
-        threading.Thread(target=inference.window_logits, args=(counting, windows, 64))
+        threading.Thread(target=lambda w=windows: results.append(inference.window_logits(counting, w, 64)))
         for windows in [inference_windows(loaded) for _ in range(6)]
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert most[0] == 1
+    assert len(results) == 6 and runner.most == 1
 
 
 def inference_windows(loaded: LoadedModel) -> list:

@@ -19,7 +19,7 @@ def test_defaults_use_the_embedded_model_and_documented_values() -> None:
     assert settings.learning_rate_or(2e-5) == 2e-5
     assert (settings.num_train_epochs, settings.weight_decay, settings.keep_versions) == (3.0, 0.01, 3)
     assert settings.multilabel_threshold == 0.5
-    assert settings.validation_min_examples == 20
+    assert settings.evaluation_max_examples == 200
     assert settings.min_train_steps == 60
     assert settings.token_budget is None  # the device decides
     assert default_token_budget(torch.device("cpu")) == 4096
@@ -42,7 +42,7 @@ def test_every_variable_is_read() -> None:
         "DEVICE": "CPU",
         "TOKEN_BUDGET": "2048",
         "WINDOW_STRIDE": "32",
-        "VALIDATION_MIN_EXAMPLES": "50",
+        "EVALUATION_MAX_EXAMPLES": "0",
     }
     settings = HFSettings.from_env(env)
     assert settings == HFSettings(
@@ -60,7 +60,7 @@ def test_every_variable_is_read() -> None:
         device="cpu",
         token_budget=2048,
         window_stride=32,
-        validation_min_examples=50,
+        evaluation_max_examples=0,
     )
     assert settings.learning_rate_or(2e-5) == 3e-5
     assert settings.hyper_parameters(3e-5)["num_train_epochs"] == 1.5
@@ -87,6 +87,7 @@ def test_every_variable_is_read() -> None:
         ("FINETUNED_MODEL_NAME", "../escape"),
         ("FINETUNED_MODEL_NAME", "a/b"),
         ("WINDOW_STRIDE", "200"),
+        ("EVALUATION_MAX_EXAMPLES", "-1"),
     ],
 )
 def test_invalid_values_are_configuration_errors(name: str, value: str) -> None:

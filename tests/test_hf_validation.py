@@ -1,27 +1,10 @@
-"""Validation split rule and classification metrics."""
+"""Classification metrics over label sets (single- and multi-label)."""
 
 from __future__ import annotations
-
-from collections import Counter
 
 import pytest
 
 from hf_text.metrics import classification_metrics
-from hf_text.split import train_validation_split
-
-
-def test_no_validation_below_the_minimum() -> None:
-    items = list(range(19))
-    assert train_validation_split(items, lambda item: item % 2, min_examples=20, seed=1) == (items, [])
-
-
-def test_the_split_is_stratified_seeded_and_keeps_singletons_for_training() -> None:
-    items = [("a", i) for i in range(50)] + [("b", i) for i in range(10)] + [("rare", 0)]
-    train, validation = train_validation_split(items, lambda item: item[0], min_examples=20, seed=3)
-    assert Counter(label for label, _ in validation) == {"a": 10, "b": 2}
-    assert ("rare", 0) in train
-    assert sorted(train + validation) == sorted(items)
-    assert train_validation_split(items, lambda item: item[0], 20, seed=3) == (train, validation)
 
 
 def test_metrics_on_a_known_confusion() -> None:
@@ -41,3 +24,12 @@ def test_multi_label_accuracy_is_exact_set_match() -> None:
     metrics = classification_metrics(truth, predicted, ["a", "b"])
     assert metrics["accuracy"] == 0.5
     assert metrics["per_label_f1"] == {"a": 1.0, "b": pytest.approx(0.6667, abs=1e-4)}
+
+
+def test_micro_f1_pools_every_label_decision() -> None:
+    truth = [frozenset({"a", "b"}), frozenset({"b"}), frozenset()]
+    predicted = [frozenset({"a"}), frozenset({"b", "c"}), frozenset({"c"})]
+    # tp: a, b = 2; fp: c, c = 2; fn: b = 1 → 2·2 / (2·2 + 2 + 1)
+    metrics = classification_metrics(truth, predicted, ["a", "b", "c"])
+    assert metrics["micro_f1"] == pytest.approx(4 / 7, abs=1e-4)
+    assert classification_metrics([], [], ["a"])["micro_f1"] is None

@@ -17,11 +17,12 @@ from huggingface_ner import HuggingFaceNER
 from tests.conftest import load_fixture
 from tests.ner_conll import conll_dir, entity_f1, read_conll, sentence_spans, to_task
 
-TRAIN_SENTENCES = 1000  # 959 distinct: 759 trained on, 200 held out by fit's own validation split
+TRAIN_SENTENCES = 1000  # 959 distinct, all trained on
 TEST_SENTENCES = 500  # from CoNLL's test file, never seen in training
-# Measured (default learning rate 3e-4, 2 CPU cores): validation F1 0.840, test F1 0.794; the
-# learning-rate sweep's 1,000-sentence run gave 0.821. 0.70 leaves room for run-to-run noise and
-# still fails on any real regression (an untrained head, misaligned labels or offsets give ~0).
+# Measured (default learning rate 3e-4, 2 CPU cores) when fit still held 200 of them out: test F1
+# 0.794; the learning-rate sweep's 1,000-sentence run gave 0.821. 0.70 leaves room for run-to-run
+# noise and still fails on any real regression (an untrained head, misaligned labels or offsets
+# give ~0).
 MIN_F1 = 0.70
 
 
@@ -43,9 +44,7 @@ def test_fit_on_conll_then_predict_held_out_sentences(make_context, monkeypatch)
     fit_seconds = time.monotonic() - started
 
     distinct = len({task["data"]["text"] for task in train})  # fit keeps one example per text
-    assert metrics["train_size"] + metrics["validation_size"] == distinct
-    assert metrics["validation_size"] == round(distinct * 0.2)
-    assert set(metrics["per_label"]) == {"PER", "ORG", "LOC", "MISC"}
+    assert metrics["train_size"] == distinct  # and trains on every one of them
     texts_and_spans = [sentence_spans(sentence) for sentence in test]
     started = time.monotonic()
     response = model.predict(
@@ -58,9 +57,7 @@ def test_fit_on_conll_then_predict_held_out_sentences(make_context, monkeypatch)
     ]
     test_f1 = entity_f1([set(spans) for _, spans in texts_and_spans], predicted)
     print(
-        f"\nNER learning: fit {fit_seconds:.0f} s, validation F1 {metrics['f1']:.3f} "
-        f"(P {metrics['precision']:.3f} R {metrics['recall']:.3f}), "
+        f"\nNER learning: fit {fit_seconds:.0f} s, "
         f"test F1 {test_f1:.3f} on {TEST_SENTENCES} sentences in {predict_seconds:.1f} s"
     )
-    assert metrics["f1"] > MIN_F1
     assert test_f1 > MIN_F1

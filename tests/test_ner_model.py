@@ -85,7 +85,7 @@ def test_fit_publishes_a_version_and_predictions_follow_the_contract(make_contex
     tasks.append(
         {"id": 99, "data": {"text": "cancelled"}, "annotations": [{"result": [], "was_cancelled": True}]}
     )
-    model = make_model(make_context, epochs=2.0, validation_min_examples=100)
+    model = make_model(make_context, epochs=2.0)
     monkeypatch.setattr(model, "labeled_tasks", lambda: tasks)
     progress = []
     model._progress_sink = progress.append

@@ -185,6 +185,13 @@ def test_classifier_learns_from_annotations_per_project_and_survives_a_restart(
     assert ls_user.annotate_from_predictions(project, bulk) == changes_to_train
     third = wait_for_runs(backend, project, 3)
     assert third["training"]["runs"] == 3 and third["model_version"] != version, third
+    # Every annotation trained the new version; before that, the version whose predictions the 7
+    # annotations copy was scored on exactly those 7, which it never trained on: it agrees with itself.
+    summary = third["training"]["metrics"]
+    assert summary["train_size"] == len(labeled) - 1 + changes_to_train, summary
+    evaluation = summary["evaluation"]
+    assert (evaluation["model_version"], evaluation["examples"]) == (version, changes_to_train), evaluation
+    assert evaluation["metrics"]["accuracy"] == 1.0, evaluation
     version = third["model_version"]
 
     # A second project on the same backend trains its own model, with its own labels.
