@@ -15,10 +15,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from bench.fit_project import project_model
 from bench.learning_curves import bbc_data, bbc_sample
 from hf_text.settings import HFSettings
-from label_studio_ml.config import Settings
-from label_studio_ml.context import BackendContext
 from tests import bbc_news, ner_conll
 from tests.servers import ROOT
 
@@ -105,23 +104,29 @@ SUBJECTS = {
 }  # fmt: skip
 
 
-def project_model(subject: Subject, model_dir: Path, settings: HFSettings) -> Any:
-    """The instance serving project 1 of ``model_dir``, as a server with ``settings`` builds it."""
-    model_class = subject.model_class()
-    context = BackendContext.for_model(model_class, Settings(model_dir=model_dir))
-    config = subject.label_config
-    return model_class(project_id="1", label_config=config, context=context, hf_settings=settings)
-
-
-def held_out_quality(subject: Subject, model_dir: Path, training: HFSettings) -> dict[str, Any]:
-    """The served version's headline metric on the held-out tasks, per back end (same weights)."""
+def scores_by_backend(
+    model_class: type,
+    label_config: str,
+    held_out: list[dict[str, Any]],
+    model_dir: Path,
+    training: HFSettings,
+) -> dict[str, Any]:
+    """Project 1's served version's headline metric on ``held_out`` tasks, per back end (same weights)."""
     scores: dict[str, Any] = {}
     for setting in ("torch", "onnx"):
-        model = project_model(subject, model_dir, replace(training, inference_backend=setting))
+        model = project_model(
+            model_class, label_config, replace(training, inference_backend=setting), model_dir
+        )
         serving = model.serving_heads(model.model_version)[0]
         loaded = model.load_serving(serving, model.model_version)
-        examples = model.collect_examples(subject.held_out_tasks(), serving.control)
+        examples = model.collect_examples(held_out, serving.control)
         metrics = model.evaluate(loaded, examples, serving.control, serving.head)
         scores[loaded.backend] = metrics[model.HEADLINE_METRIC]
         scores["metric"], scores["examples"] = model.HEADLINE_METRIC, len(examples)
     return scores
+
+
+def held_out_quality(subject: Subject, model_dir: Path, training: HFSettings) -> dict[str, Any]:
+    """``scores_by_backend`` on the subject's held-out tasks."""
+    model_class = subject.model_class()
+    return scores_by_backend(model_class, subject.label_config, subject.held_out_tasks(), model_dir, training)

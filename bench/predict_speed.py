@@ -36,8 +36,8 @@ from typing import Any
 
 import requests
 
-from bench.fit_project import fit_project
-from bench.predict_quality import SUBJECTS, Subject, held_out_quality, project_model
+from bench.fit_project import fit_project, project_model
+from bench.predict_quality import SUBJECTS, Subject, held_out_quality
 from bench.report import markdown_table, percentile, ratio, save_json
 from bench.requests_ls import predict_body
 from hf_text.settings import HFSettings
@@ -121,7 +121,8 @@ def bench_subject(subject: Subject, options: argparse.Namespace) -> dict[str, An
         trained, summary = fit_project(
             subject.model_class(), subject.label_config, training, subject.training_tasks(), model_dir
         )
-        model = project_model(subject, model_dir, training)  # INFERENCE_BACKEND=auto: int8 here
+        # INFERENCE_BACKEND=auto: int8 on this CPU.
+        model = project_model(subject.model_class(), subject.label_config, training, model_dir)
         pipe = make_pipeline(subject, version_folder(trained))
         body = predict_body(1, subject.label_config, texts)
         with ExitStack() as servers:
