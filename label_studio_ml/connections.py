@@ -75,7 +75,7 @@ class ConnectionBook:
         if not (hostname and token):
             if hostname and current is not None and hostname != current.url:
                 logger.warning(
-                    "project %s: /setup named Label Studio at %s without credentials; the pinned ones stay with %s",
+                    "project %s: /setup named %s without credentials; the pinned ones stay with %s",
                     project, hostname, current.url,
                 )  # fmt: skip
             return "incomplete"

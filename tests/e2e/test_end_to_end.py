@@ -145,9 +145,9 @@ def test_classifier_learns_from_annotations_per_project_and_survives_a_restart(
     ls_user: LabelStudioUser, start_backend: StartBackend
 ) -> None:
     changes_to_train = 7
-    backend = start_backend(
-        BERT_CLASSIFIER_DIR, env={**FAST_TRAINING, "START_TRAINING_EACH_N_UPDATES": str(changes_to_train)}
-    )
+    # 40 optimizer steps: enough for five examples (one per topic) to teach the topics.
+    env = {**FAST_TRAINING, "MIN_TRAIN_STEPS": "40", "START_TRAINING_EACH_N_UPDATES": str(changes_to_train)}
+    backend = start_backend(BERT_CLASSIFIER_DIR, env=env)
     pairs = bbc_news.articles(per_label=4, max_words=40)  # 20 real BBC texts, 5 topics
     project = ls_user.create_project("e2e classification", bbc_news.LABEL_CONFIG)
     task_ids = ls_user.import_tasks(project, [{"data": {"text": text}} for text, _ in pairs])
@@ -179,6 +179,11 @@ def test_classifier_learns_from_annotations_per_project_and_survives_a_restart(
     predictions = refreshed_predictions(ls_user, project)
     assert sorted(predictions) == sorted(task_ids)
     assert_choices(predictions, version, set(bbc_news.LABELS))
+    # It learned: the 15 articles nobody labeled are mostly right (chance is 1 in 5).
+    truth = {task: pairs[i][1] for i, task in enumerate(task_ids) if i not in labeled[:-1]}
+    chosen = {task: predictions[task]["result"][0]["value"]["choices"] for task in truth}
+    right = sum(chosen[task] == [label] for task, label in truth.items())
+    assert right / len(truth) >= 0.6, f"{right} of {len(truth)} held-out articles right"
 
     # In bulk: annotations from predictions for 7 unlabeled tasks (one webhook, 7 changes).
     bulk = [t for i, t in enumerate(task_ids) if i not in labeled][:changes_to_train]
