@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import statistics
 import tempfile
 import time
@@ -183,7 +184,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     names = list(SUBJECTS) if options.backend == "all" else [options.backend]
     results = {name: bench_subject(SUBJECTS[name], options) for name in names}
-    save_json("predict_speed", results)
+    # The run's options and the machine's load go with the numbers: ratios on a busy CPU differ.
+    save_json("predict_speed", {**results, "options": vars(options), "load_average": os.getloadavg()})
     print(markdown_table(["backend", "texts", "words min / median / max", "int8 publish check"], [
         [name, r["texts"], f"{r['words']['min']} / {r['words']['median']:.0f} / {r['words']['max']}",
          r["publish_check"].get("reason", "")] for name, r in results.items()

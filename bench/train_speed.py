@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import random
 import tempfile
 import time
@@ -258,7 +259,7 @@ def incremental_part(options: argparse.Namespace) -> dict[str, Any]:
         save_json("incremental_training", {"results": results})
     markdown = incremental.table(results)
     print(markdown)
-    return {"results": results, "table": markdown}
+    return {"results": results, "table": markdown, "load_average": os.getloadavg()}
 
 
 def main() -> None:
