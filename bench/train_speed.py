@@ -23,10 +23,15 @@ and for the product also the evaluation of the served version, saving and publis
 is that evaluation alone). The product trains on windows, so it may see more rows than tasks
 (reported as "rows"). The last row says how many times faster the product is: samples/s
 product/baseline, whole time baseline/product.
-Results go to ``bench/results/train_speed.json``.
+Results go to ``bench/results/train_speed.json`` (and ``incremental_training.json``).
 
-    python -m bench.train_speed                                # the full benchmark
-    python -m bench.train_speed --tasks 40 --max-words 64      # a quick smoke run
+The second part (``--part incremental``, ``bench.incremental``) measures what a project pays for
+its next training: after N labeled tasks and K more, the warm-started training against a full
+re-train from the same state, time and held-out quality (BBC News 1,000 + 10, CoNLL-2003 2,000 + 20).
+
+    python -m bench.train_speed                                # both parts (2 CPU cores: ~30 min)
+    python -m bench.train_speed --part trainer --tasks 40 --max-words 64      # a quick smoke run
+    python -m bench.train_speed --part incremental --bbc 100 5 --conll 0 0    # a small incremental run
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import random
 import tempfile
 import time
@@ -43,6 +49,7 @@ from typing import Any
 
 import torch
 
+from bench import incremental
 from bench.fit_project import fit_project, project_model
 from bench.report import markdown_table, ratio, save_json
 from hf_text.resolve import resolve_model_folder
@@ -218,22 +225,8 @@ def table(results: dict[str, dict[str, Any]], tasks: int) -> str:
     return markdown_table(header, rows)
 
 
-def main() -> None:
-    """Parse options, run the baseline then the product, save the numbers, print the table last."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", type=int, default=TASKS, help="labeled tasks both sides train on")
-    parser.add_argument("--epochs", type=float, default=EPOCHS)
-    parser.add_argument("--min-words", type=int, default=MIN_WORDS, help="shortest article cut")
-    parser.add_argument("--max-words", type=int, default=MAX_WORDS, help="longest article cut")
-    parser.add_argument("--seed", type=int, default=SEED, help="picks the articles and their lengths")
-    parser.add_argument("--served", type=int, default=SERVED,
-                        help="tasks the version served before the fit was trained on (0: none)")  # fmt: skip
-    options = parser.parse_args()
-    if not 0 < options.min_words <= options.max_words or options.tasks < len(bbc_news.LABELS):
-        parser.error("need 0 < --min-words <= --max-words and at least one task per topic")
-    if not 0 <= options.served < options.tasks:
-        parser.error("need 0 <= --served < --tasks")
-    logging.basicConfig(level=logging.WARNING)
+def trainer_part(options: argparse.Namespace) -> dict[str, Any]:
+    """The product's full training against the public example's ``Trainer``; prints its table."""
     tasks = sample_tasks(options.tasks, options.min_words, options.max_words, options.seed)
     device = warm_up_device()
     results = {
@@ -242,15 +235,58 @@ def main() -> None:
     }
     markdown = table(results, len(tasks))
     words = [len(task["data"]["text"].split()) for task in tasks]
-    save_json("train_speed", {
+    print(f"{len(tasks)} BBC tasks ({min(words)}-{max(words)} words), {options.epochs:g} epoch(s), {device}; "
+          f"baseline rows padded to {results['baseline']['padded_length']} tokens\n")  # fmt: skip
+    print(markdown)
+    return {
         "device": device, "tasks": len(tasks), "epochs": options.epochs, "seed": options.seed,
         "served": options.served,
         "words": {"min": min(words), "mean": round(sum(words) / len(words), 1), "max": max(words)},
         "baseline_settings": PUBLIC, "results": results, "table": markdown,
-    })  # fmt: skip
-    print(f"{len(tasks)} BBC tasks ({min(words)}-{max(words)} words), {options.epochs:g} epoch(s), {device}; "
-          f"baseline rows padded to {results['baseline']['padded_length']} tokens\n")  # fmt: skip
+    }  # fmt: skip
+
+
+def incremental_part(options: argparse.Namespace) -> dict[str, Any]:
+    """Warm-started against full trainings after a few more annotations; prints its table."""
+    cases = []
+    if options.bbc[0]:
+        cases.append(incremental.bbc_case(*options.bbc, seed=options.seed))
+    if options.conll[0]:
+        cases.append(incremental.conll_case(*options.conll, seed=options.seed))
+    results: dict[str, Any] = {}
+    for case in cases:  # saved after each case: an interrupted run keeps what it measured
+        results[case.name] = incremental.run_case(case, HFSettings())
+        save_json("incremental_training", {"results": results})
+    markdown = incremental.table(results)
     print(markdown)
+    return {"results": results, "table": markdown, "load_average": os.getloadavg()}
+
+
+def main() -> None:
+    """Parse options, run the chosen parts, save the numbers, print the tables last."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--part", choices=["trainer", "incremental", "all"], default="all")
+    parser.add_argument("--tasks", type=int, default=TASKS, help="labeled tasks both sides train on")
+    parser.add_argument("--epochs", type=float, default=EPOCHS)
+    parser.add_argument("--min-words", type=int, default=MIN_WORDS, help="shortest article cut")
+    parser.add_argument("--max-words", type=int, default=MAX_WORDS, help="longest article cut")
+    parser.add_argument("--seed", type=int, default=SEED, help="picks the articles and their lengths")
+    parser.add_argument("--served", type=int, default=SERVED,
+                        help="tasks the version served before the fit was trained on (0: none)")  # fmt: skip
+    parser.add_argument("--bbc", type=int, nargs=2, default=[1000, 10], metavar=("N", "K"),
+                        help="incremental part: BBC tasks labeled, then added (0 0: skip)")  # fmt: skip
+    parser.add_argument("--conll", type=int, nargs=2, default=[2000, 20], metavar=("N", "K"),
+                        help="incremental part: CoNLL sentences labeled, then added (0 0: skip)")  # fmt: skip
+    options = parser.parse_args()
+    if not 0 < options.min_words <= options.max_words or options.tasks < len(bbc_news.LABELS):
+        parser.error("need 0 < --min-words <= --max-words and at least one task per topic")
+    if not 0 <= options.served < options.tasks:
+        parser.error("need 0 <= --served < --tasks")
+    logging.basicConfig(level=logging.WARNING)
+    if options.part in ("trainer", "all"):
+        save_json("train_speed", trainer_part(options))
+    if options.part in ("incremental", "all"):
+        save_json("incremental_training", incremental_part(options))
 
 
 if __name__ == "__main__":

@@ -15,12 +15,13 @@ from typing import Any
 
 from hf_text.collect import Collected, collect
 from hf_text.controls import ControlSpec, Example, require_controls
-from hf_text.device import choose_device, default_token_budget, inference_dtype
+from hf_text.device import choose_device, default_token_budget
 from hf_text.evaluation import forward_evaluation
-from hf_text.heads import fit_summary, train_head
+from hf_text.head_loading import load_head
+from hf_text.heads import fit_summary, plan_head, train_head
 from hf_text.instant_learning import LearnsInstantly
 from hf_text.instant_store import is_instant_version, version_store
-from hf_text.loader import LoadedModel, load_for_inference, retire_versions
+from hf_text.loader import LoadedModel, retire_versions
 from hf_text.memory import release_memory
 from hf_text.resolve import resolve_model_folder
 from hf_text.serving import Prediction, ServingHead, TaskPredictions, version_heads
@@ -43,6 +44,8 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
     #: ``fit`` publishes its own versions; a fit that had nothing to learn keeps the current one.
     AUTO_BUMP_VERSION = False
     DEFAULT_LEARNING_RATE: float = 2e-5
+    #: The metric of ``evaluate`` that says how good a head is (the int8 check compares it).
+    HEADLINE_METRIC: str = "macro_f1"
 
     def __init__(self, *args: Any, hf_settings: HFSettings | None = None, **kwargs: Any) -> None:
         self._hf_settings = hf_settings
@@ -180,13 +183,7 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
     def load_serving(self, serving: ServingHead, version: str) -> LoadedModel:
         """The cached inference model of a serving head (``ModelUnavailable`` names why not)."""
         try:
-            return load_for_inference(
-                serving.folder,
-                self.TASK_KIND,
-                self.device,
-                inference_dtype(self.device),
-                keep=self.hf_settings.model_cache_size,
-            )
+            return load_head(serving.folder, serving.head, self.TASK_KIND, self.hf_settings, self.device)
         except ModelUnavailable as exc:
             raise ModelUnavailable(
                 f"project {self.project_id}, model version {version}: {exc.message} "
@@ -197,10 +194,11 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
     def fit(self, event: str, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """Train one head per control on every labeled example, publish a version, bump it.
 
-        Before training, the newest fine-tuned version (served, or waiting behind the instant
-        layer) is scored on the examples it never saw (``hf_text.evaluation``); that evaluation
-        travels in the new version's metadata and in the returned summary, next to how many
-        examples the new version learned from.
+        A head warm-starts from the newest fine-tuned version's (served, or waiting behind the
+        instant layer) when only examples were added or changed (``hf_text.warm_start``). Before
+        training, that version is scored on the examples it never saw (``hf_text.evaluation``);
+        that evaluation travels in the new version's metadata and in the returned summary, next to
+        how many examples the new version learned from.
         """
         controls = self.controls()
         tasks = self.labeled_tasks()
@@ -223,8 +221,9 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
                 evaluation = forward_evaluation(
                     self, store, served, control, collected.examples, settings.evaluation_max_examples
                 )
+                plan = plan_head(self, event, control, collected.examples, baseline, store, served)
                 out = staging / f"head-{index}"
-                head = train_head(self, control, collected.examples, baseline, out, learning_rate)
+                head = train_head(self, control, plan, collected.examples, out, learning_rate, evaluation)
                 heads.append({**head, "skipped_tasks": skipped[control.from_name], "evaluation": evaluation})
             if not heads:
                 return {

@@ -6,6 +6,7 @@ version being served is scored on the examples labeled (or relabeled) after it w
 which its record of trained examples (``hf_text.trained_on``) proves it never learned from. The
 record of that evaluation names the version it describes, how many examples it used and how they
 were chosen; it is stored in the new version's metadata and returned by ``fit`` for ``/metrics``.
+A version with an int8 model is scored with it too (``int8_metrics``), next to fp32's ``metrics``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 from hf_text.controls import ControlSpec, Example
 from hf_text.device import inference_dtype
 from hf_text.loader import LoadedModel, load_for_inference
+from hf_text.quantization import int8_metrics
 from hf_text.store import ModelStore
 from hf_text.trained_on import example_key, read_record
 
@@ -107,8 +109,10 @@ def forward_evaluation(
         logger.warning("cannot score %s on new examples: %s", version, exc)
         return not_evaluated(version, f"{version} could not be loaded: {type(exc).__name__}")
     metrics = owner.evaluate(loaded, chosen, control, head)
+    int8 = int8_metrics(owner, folder, chosen, control, head)  # type: ignore[arg-type]
     logger.info("scored %s (%s) on %d example(s) it never saw", version, control.from_name, len(chosen))
     return {
+        **({"int8_metrics": int8} if int8 is not None else {}),
         "model_version": version,
         "trained_on": head.get("train_size"),
         "examples": len(chosen),

@@ -1,8 +1,12 @@
 """Training one head (one fine-tuned model per control) and summarising a fit's heads.
 
-A head trains on every labeled example of its control: nothing is held out of the model that is
-served. Its folder records which examples it learned from (``hf_text.trained_on``), so the next
-training can score it on the ones it never saw (``hf_text.evaluation``).
+A head learns every labeled example of its control: nothing is held out of the model that is
+served. A full training fits a fresh copy of the base model to all of them; a warm-started one
+continues the served head on the examples it never saw plus a replay sample of older ones
+(``hf_text.warm_start``), so its cost follows what changed, not the project's size. Either way the
+folder records every example the head has learned (``hf_text.trained_on``), so the next training
+can score it on the ones it never saw (``hf_text.evaluation``), and holds its int8 model
+(``hf_text.quantization``).
 """
 
 from __future__ import annotations
@@ -12,9 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hf_text.controls import ControlSpec, Example
+from hf_text.evaluation import served_head
 from hf_text.loader import load_for_training
-from hf_text.trained_on import write_record
+from hf_text.quantization import publish_int8
+from hf_text.store import ModelStore
+from hf_text.trained_on import example_key, read_record, write_record
 from hf_text.trainer import train_model
+from hf_text.warm_start import ServedHead, TrainingPlan, plan_training
 from hf_text.windows import window_length
 
 if TYPE_CHECKING:
@@ -23,16 +31,41 @@ if TYPE_CHECKING:
 _SUMMARY_KEYS = ("train_size", "training_rows", "train_loss", "train_seconds", "steps")
 
 
-def train_head(
+def plan_head(
     owner: HFTextModel,
+    event: str,
     control: ControlSpec,
     examples: list[Example],
     baseline: Path,
+    store: ModelStore,
+    served: str,
+) -> TrainingPlan:
+    """Whether ``control``'s next head warm-starts from the ``served`` version's, and on what."""
+    meta = store.meta(served)
+    head = served_head(meta, control, owner) if meta is not None else None
+    current = None
+    if meta is not None and head is not None:
+        folder = store.root / served / head["dir"]
+        hyper = meta.get("hyper_parameters") or {}
+        current = ServedHead(served, folder, head, hyper, read_record(folder))
+    labels = owner.model_labels(control)
+    return plan_training(event, owner.hf_settings, baseline, current, examples, labels, example_key)
+
+
+def train_head(
+    owner: HFTextModel,
+    control: ControlSpec,
+    plan: TrainingPlan,
+    examples: list[Example],
     out: Path,
     learning_rate: float,
+    held_out: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune a fresh copy of ``baseline`` for ``control`` on all ``examples``, save it in ``out``.
+    """Train a head for ``control`` as ``plan`` says, save it and its int8 model in ``out``.
 
+    ``examples`` are all of the control's current examples: the head has learned them all when
+    it is saved (the served head knew those a warm start does not train on again). ``held_out``
+    is the forward evaluation of the served version, which the int8 check takes into account.
     ``owner`` supplies the task-specific hooks (labels, rows, collator). Returns the head's
     metadata: what it predicts and how it was trained.
     """
@@ -40,10 +73,12 @@ def train_head(
 
     settings = owner.hf_settings
     labels = owner.model_labels(control)
-    set_seed(settings.seed)  # the new head's initial weights depend on it
-    tokenizer, model = load_for_training(baseline, owner.TASK_KIND, **owner.head_config(control, labels))
+    set_seed(settings.seed)  # a new head's initial weights and the batch order depend on it
+    tokenizer, model = load_for_training(
+        plan.start_from, owner.TASK_KIND, **owner.head_config(control, labels)
+    )
     max_length = window_length(tokenizer, model.config, settings.max_length)
-    rows = owner.training_rows(tokenizer, examples, control, labels, max_length)
+    rows = owner.training_rows(tokenizer, plan.train, control, labels, max_length)
 
     def progress(**fields: Any) -> None:
         owner.report_progress(head=control.from_name, **fields)
@@ -51,12 +86,12 @@ def train_head(
     with tempfile.TemporaryDirectory(prefix="hf-text-trainer-") as scratch:
         stats = train_model(
             model, tokenizer, rows, owner.collator(tokenizer), settings, learning_rate, owner.device,
-            Path(scratch), progress=progress,
+            Path(scratch), progress=progress, warm=plan.warm,
         )  # fmt: skip
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     write_record(out, examples)
-    return {
+    head = {
         "from_name": control.from_name,
         "to_name": control.to_name,
         "dir": out.name,
@@ -69,7 +104,10 @@ def train_head(
         "train_loss": round(stats.train_loss, 5),
         "train_seconds": stats.seconds,
         "steps": stats.steps,
+        "training": plan.record(),
     }
+    head["quantization"] = publish_int8(owner, control, head, out, examples, held_out)
+    return head
 
 
 def head_summary(head: dict[str, Any]) -> dict[str, Any]:
@@ -78,6 +116,8 @@ def head_summary(head: dict[str, Any]) -> dict[str, Any]:
         **{key: head[key] for key in _SUMMARY_KEYS},
         "skipped_tasks": head.get("skipped_tasks", {}),
         "evaluation": head.get("evaluation", {}),
+        "training": head.get("training", {}),
+        "quantization": head.get("quantization", {}),
     }
 
 

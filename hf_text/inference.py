@@ -1,16 +1,26 @@
-"""Running a model over windows: token-budget batches, dynamic padding, ``torch.inference_mode``."""
+"""Running a model over windows: token-budget batches, dynamic padding, one forward at a time.
+
+The back end (torch or ONNX Runtime int8, ``hf_text.backends``) only maps a padded batch to
+logits; windows, batching and everything decoded from the logits are the same for both.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 from hf_text.batching import map_batched
 from hf_text.device import pad_multiple
 from hf_text.loader import LoadedModel
 from hf_text.windows import Window
+
+#: One forward pass at a time per process. Each pass already uses every core (its intra-op
+#: threads, ``INFERENCE_THREADS``); gunicorn's request threads running passes side by side would
+#: only oversubscribe the cores. Requests queue here batch by batch, so a one-task request waits
+#: for at most one batch of a large one.
+FORWARD_LOCK = threading.Lock()
 
 
 def _forward(loaded: LoadedModel, windows: list[Window]) -> list[np.ndarray]:
@@ -18,11 +28,10 @@ def _forward(loaded: LoadedModel, windows: list[Window]) -> list[np.ndarray]:
         [window.features() for window in windows],
         padding=True,
         pad_to_multiple_of=pad_multiple(loaded.device),
-        return_tensors="pt",
+        return_tensors="np",
     )
-    batch = {name: tensor.to(loaded.device) for name, tensor in batch.items()}
-    with torch.inference_mode():
-        logits = loaded.model(**batch).logits.float().cpu().numpy()
+    with FORWARD_LOCK:
+        logits = loaded.runner(dict(batch))
     # Token-level outputs are cut back to each window's own length (padding dropped).
     if logits.ndim == 3:
         return [logits[row, : len(window)] for row, window in enumerate(windows)]

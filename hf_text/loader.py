@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from hf_text.backends import INT8_FILE, ONNX_INT8, TORCH, LogitsRunner, TorchRunner, open_onnx
 from hf_text.fingerprint import Signature, TokenizerFingerprints, folder_signature
 from label_studio_ml.errors import ConfigurationError, ModelUnavailable
 
@@ -38,7 +39,8 @@ _REASON_CHARS = 300
 _REMEMBERED_FAILURES = 256
 
 
-def _model_class(kind: str) -> Any:
+def model_class(kind: str) -> Any:
+    """The transformers auto class for a task kind."""
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
     classes = {
@@ -52,17 +54,36 @@ def _model_class(kind: str) -> Any:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A tokenizer and a model on its device, in eval mode, ready for ``hf_text.inference``."""
+    """A tokenizer and a model's runner (torch or ONNX Runtime), ready for ``hf_text.inference``.
+
+    ``config`` is the model's transformers config (labels, window limits) whichever back end runs it.
+    """
 
     tokenizer: Any
-    model: Any
-    device: torch.device
+    runner: LogitsRunner
+    config: Any
     folder: Path
+
+    @classmethod
+    def of_torch(cls, tokenizer: Any, model: Any, folder: Path) -> LoadedModel:
+        """An in-memory torch model (e.g. one just trained), where it is."""
+        device = next(model.parameters()).device
+        return cls(tokenizer=tokenizer, runner=TorchRunner(model, device), config=model.config, folder=folder)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model runs (where its inputs go)."""
+        return self.runner.device
+
+    @property
+    def backend(self) -> str:
+        """``torch`` or ``onnx-int8``."""
+        return self.runner.backend
 
     @property
     def labels(self) -> list[str]:
         """The model's output labels, in output order (from its config's ``id2label``)."""
-        id2label = self.model.config.id2label
+        id2label = self.config.id2label
         return [str(id2label[index]) for index in range(len(id2label))]
 
 
@@ -216,14 +237,23 @@ def load_tokenizer(folder: Path) -> Any:
 
 
 def _load(
-    folder: Path, kind: str, device: torch.device, dtype: torch.dtype, config: dict[str, Any]
-) -> LoadedModel:
+    folder: Path, kind: str, device: torch.device, dtype: torch.dtype, backend: str, threads: int,
+    config: dict[str, Any],
+) -> LoadedModel:  # fmt: skip
+    from transformers import AutoConfig
+
     tokenizer = load_tokenizer(folder)
-    model = _model_class(kind).from_pretrained(str(folder), dtype=dtype, **config)
+    if backend == ONNX_INT8:
+        model_config = AutoConfig.from_pretrained(str(folder), **config)
+        runner: LogitsRunner = open_onnx(folder / INT8_FILE, threads)
+        logger.info("loaded %s model from %s: ONNX Runtime int8 on %d thread(s)", kind, folder, threads)
+        return LoadedModel(tokenizer=tokenizer, runner=runner, config=model_config, folder=folder)
+    model = model_class(kind).from_pretrained(str(folder), dtype=dtype, **config)
     model.to(device)
     model.eval()
     logger.info("loaded %s model from %s on %s (%s)", kind, folder, device, dtype)
-    return LoadedModel(tokenizer=tokenizer, model=model, device=device, folder=folder)
+    runner = TorchRunner(model, device)
+    return LoadedModel(tokenizer=tokenizer, runner=runner, config=model.config, folder=folder)
 
 
 def load_for_inference(
@@ -233,16 +263,22 @@ def load_for_inference(
     dtype: torch.dtype,
     *,
     keep: int = DEFAULT_MODEL_CACHE_SIZE,
+    backend: str = TORCH,
+    threads: int = 1,
     **config: Any,
 ) -> LoadedModel:
     """The cached model of ``folder`` for ``kind`` on ``device``, loaded on first use.
 
+    ``backend`` ``onnx-int8`` runs the folder's int8 artifact with ONNX Runtime on ``threads``
+    threads (``hf_text.backends.serving_backend`` decides); ``torch`` the model in ``dtype``.
     ``keep`` bounds how many models the cache holds (``MODEL_CACHE_SIZE``); ``config`` overrides
     the saved config (e.g. ``num_labels`` for a baseline without a head). Raises
     ``ModelUnavailable`` when the folder cannot be loaded.
     """
-    key = (str(folder), kind, str(device), str(dtype), tuple(sorted((k, repr(v)) for k, v in config.items())))
-    return MODELS.get(key, Path(folder), lambda: _load(Path(folder), kind, device, dtype, config), keep)
+    overrides = tuple(sorted((k, repr(v)) for k, v in config.items()))
+    key = (str(folder), kind, str(device), str(dtype), backend, overrides)
+    path = Path(folder)
+    return MODELS.get(key, path, lambda: _load(path, kind, device, dtype, backend, threads, config), keep)
 
 
 def retire_versions(root: Path, current: Path) -> int:
@@ -256,7 +292,7 @@ def load_for_training(folder: Path, kind: str, **config: Any) -> tuple[Any, Any]
     try:
         # A baseline that already has a head of another size (say a 3-way sentiment model) gets a
         # fresh head of the right size instead of failing.
-        model = _model_class(kind).from_pretrained(
+        model = model_class(kind).from_pretrained(
             str(folder), dtype=torch.float32, ignore_mismatched_sizes=True, **config
         )
     except (OSError, ValueError) as exc:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from hf_text.device import choose_device, inference_dtype
-from hf_text.loader import load_for_inference, load_tokenizer
+from hf_text.device import choose_device
+from hf_text.head_loading import configure_threads, load_head
+from hf_text.loader import load_tokenizer
 from hf_text.resolve import resolve_model_folder
 from hf_text.settings import HFSettings
 from hf_text.store import ModelStore
@@ -20,6 +21,8 @@ logger = logging.getLogger(__name__)
 def prepare_baseline(settings: HFSettings) -> Path:
     """Validate the device and resolve (download if needed) the baseline model; raises early."""
     choose_device(settings.device)
+    threads = configure_threads(settings)
+    logger.info("inference: %s back end, %d intra-op thread(s)", settings.inference_backend, threads)
     folder = resolve_model_folder(settings.baseline_model_name)
     logger.info("baseline model %s is %s", settings.baseline_model_name, folder)
     # transformers imports its classes lazily; a training thread importing them while the warm-up
@@ -53,9 +56,7 @@ def warm_cache(context: BackendContext, settings: HFSettings, task_kind: str) ->
             if loaded >= settings.model_cache_size:
                 return loaded
             try:
-                folder = store.root / version / str(head["dir"])
-                keep = settings.model_cache_size
-                load_for_inference(folder, task_kind, device, inference_dtype(device), keep=keep)
+                load_head(store.root / version / str(head["dir"]), head, task_kind, settings, device)
             except Exception as exc:  # best effort: /predict reports this project's failure itself
                 reason = exc.message if isinstance(exc, ModelUnavailable) else f"{type(exc).__name__}: {exc}"
                 logger.warning("project %s: model version %s not loaded: %s", project, version, reason)

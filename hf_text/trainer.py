@@ -15,6 +15,7 @@ import torch
 from hf_text.device import mixed_precision_flags
 from hf_text.memory import release_memory
 from hf_text.settings import HFSettings
+from hf_text.training_device import pinned_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -61,23 +62,24 @@ def _steps_per_epoch(settings: HFSettings, rows: int) -> int:
     return max(1, math.ceil(rows / settings.batch_size))
 
 
-def training_epochs(settings: HFSettings, rows: int) -> float:
+def training_epochs(settings: HFSettings, rows: int, warm: bool = False) -> float:
     """``NUM_TRAIN_EPOCHS``, or more when that would give fewer than ``MIN_TRAIN_STEPS`` steps.
 
     The first trainings of a project see a few dozen annotations: three epochs of those are a
-    handful of optimizer steps, too few for a fresh head to learn anything.
+    handful of optimizer steps, too few for a fresh head to learn anything. A warm-started head
+    (``warm``) has learned already: it trains ``NUM_TRAIN_EPOCHS`` over what is new, no more.
     """
+    if warm:
+        return settings.num_train_epochs
     return max(settings.num_train_epochs, settings.min_train_steps / _steps_per_epoch(settings, rows))
 
 
 def _arguments(
-    settings: HFSettings, learning_rate: float, device: torch.device, scratch: Path, rows: int
+    settings: HFSettings, learning_rate: float, device: torch.device, scratch: Path, rows: int, warm: bool
 ) -> Any:
-    from transformers import TrainingArguments
-
-    epochs = training_epochs(settings, rows)
+    epochs = training_epochs(settings, rows, warm)
     total_steps = max(1, math.ceil(_steps_per_epoch(settings, rows) * epochs))
-    return TrainingArguments(
+    return pinned_arguments(device)(
         output_dir=str(scratch),
         num_train_epochs=epochs,
         learning_rate=learning_rate,
@@ -109,11 +111,13 @@ def train_model(
     device: torch.device,
     scratch: Path,
     progress: ProgressFn | None = None,
+    warm: bool = False,
 ) -> TrainStats:
-    """Fine-tune ``model`` in place on ``rows`` (tokenized features with ``labels``).
+    """Fine-tune ``model`` in place on ``rows`` (tokenized features with ``labels``) on ``device``.
 
     ``collator`` pads each batch to its own longest row (dynamic padding). ``scratch`` is a
-    folder the Trainer may write to; nothing there is kept.
+    folder the Trainer may write to; nothing there is kept. ``warm``: ``model`` continues a
+    trained head (no minimum step count).
     """
     from transformers import PrinterCallback, Trainer
 
@@ -122,7 +126,7 @@ def train_model(
     started = time.monotonic()
     trainer = Trainer(
         model=model,
-        args=_arguments(settings, learning_rate, device, scratch, len(rows)),
+        args=_arguments(settings, learning_rate, device, scratch, len(rows), warm),
         train_dataset=rows,
         data_collator=collator,
         processing_class=tokenizer,

@@ -77,12 +77,21 @@ def _usable_stride(tokenizer: Any, max_length: int, stride: int) -> int:
 def split_windows(tokenizer: Any, texts: Sequence[str], max_length: int, stride: int) -> list[Window]:
     """Every text of ``texts`` as one or more overlapping windows, in text order.
 
-    Needs a fast tokenizer (offsets and overflow mapping come from the Rust implementation).
+    Needs a fast tokenizer (offsets and overflow mapping come from the Rust implementation). A
+    text this tokenizer already cut with the same ``max_length`` and stride is not tokenized again
+    (``hf_text.token_cache``).
     """
+    from hf_text.token_cache import cache_of  # it stores Windows: imported here, not at the top
+
     if not texts:
         return []
     if not getattr(tokenizer, "is_fast", False):
         raise ConfigurationError("the model's tokenizer is not a fast tokenizer; windows need one")
+    return cache_of(tokenizer).split(cut_windows, tokenizer, texts, max_length, stride)
+
+
+def cut_windows(tokenizer: Any, texts: Sequence[str], max_length: int, stride: int) -> list[Window]:
+    """``split_windows`` without the cache: tokenize ``texts`` now."""
     with _TOKENIZER_LOCK:
         encoding = tokenizer(
             list(texts),

@@ -38,6 +38,7 @@ class HuggingFaceNER(HFTextModel):
     #: Measured on CoNLL-2003 with the embedded MiniLM (README): entity F1 0.82 at 3e-4 and 5e-4,
     #: 0.75 at 1e-4 and 1e-3, 0.62 at 5e-5; a fresh token head needs more than classification's 2e-5.
     DEFAULT_LEARNING_RATE = 3e-4
+    HEADLINE_METRIC = "f1"
 
     # -- labels --------------------------------------------------------------------------------
     def label_map(self, control: ControlSpec) -> LabelMap:
@@ -91,7 +92,7 @@ class HuggingFaceNER(HFTextModel):
         aligned = align_texts(
             spec.split(loaded.tokenizer, [e.text for e in examples]), [e.target for e in examples]
         )
-        id2tag = self.label_map(control).tags_for(loaded.model.config.id2label)
+        id2tag = self.label_map(control).tags_for(loaded.config.id2label)
         words = tag_windows(loaded, [item.windows for item in aligned], self.token_budget, id2tag)
         predicted = [item.names_of(tagged) for item, tagged in zip(aligned, words, strict=True)]
         return entity_metrics([item.gold_names() for item in aligned], predicted)
@@ -132,7 +133,7 @@ class HuggingFaceNER(HFTextModel):
     ) -> list[tuple[list[Span], list[WordTag]]]:
         """Each text's entity spans (code points) and its words' tags."""
         spec = self.window_spec(head)
-        id2tag = self.label_map(control).tags_for(loaded.model.config.id2label)
+        id2tag = self.label_map(control).tags_for(loaded.config.id2label)
         tagged = tag_windows(loaded, spec.split(loaded.tokenizer, texts), self.token_budget, id2tag)
         return [(decode_spans(words), words) for words in tagged]
 
