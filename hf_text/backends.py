@@ -52,7 +52,13 @@ class TorchRunner:
 
 @dataclass(frozen=True)
 class OnnxRunner:
-    """An ONNX Runtime session on the CPU; inputs the graph does not take are not passed."""
+    """An ONNX Runtime session on the CPU; inputs the graph does not take are not passed.
+
+    Rows run one at a time, each without its padding: dynamic int8 quantization scales a
+    tensor's activations by that tensor's range, so in a batch one text's logits would depend on
+    the texts and the padding beside it (a task's prediction would change with what else Label
+    Studio asked for). On a CPU batching gains little, and unpadded rows compute less.
+    """
 
     session: Any
     input_names: tuple[str, ...]
@@ -61,7 +67,17 @@ class OnnxRunner:
 
     def __call__(self, features: Mapping[str, np.ndarray]) -> np.ndarray:
         feeds = {name: _int64(features, name) for name in self.input_names}
-        return np.asarray(self.session.run(None, feeds)[0], dtype=np.float32)
+        width = feeds[self.input_names[0]].shape[1]
+        mask = features.get("attention_mask")
+        rows = []
+        for row in range(feeds[self.input_names[0]].shape[0]):
+            length = width if mask is None else max(1, int(np.asarray(mask[row]).sum()))
+            one = {name: array[row : row + 1, :length] for name, array in feeds.items()}  # right-padded
+            logits = np.asarray(self.session.run(None, one)[0], dtype=np.float32)
+            if logits.ndim == 3:  # token logits: padded back to the batch's width
+                logits = np.pad(logits, ((0, 0), (0, width - logits.shape[1]), (0, 0)))
+            rows.append(logits)
+        return np.concatenate(rows, axis=0)
 
 
 def _int64(features: Mapping[str, np.ndarray], name: str) -> np.ndarray:

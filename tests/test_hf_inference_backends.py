@@ -107,6 +107,23 @@ def test_auto_serves_int8_on_a_cpu_torch_serves_fp32_with_the_same_choices(class
         assert int8["score"] == pytest.approx(fp32["score"], abs=0.03)
 
 
+def test_an_int8_prediction_does_not_depend_on_the_tasks_asked_beside_it(ner) -> None:
+    # Dynamic quantization scales activations by their tensor's range: batched, a sentence's
+    # logits would move with a longer neighbour and its padding.
+    model = _again(ner, inference_backend="onnx")
+    serving = model.serving_heads(model.model_version)[0]
+    loaded = model.load_serving(serving, model.model_version)
+    assert loaded.backend == ONNX_INT8
+    short = "Paris said Alan Turing is lovely."
+    long = " ".join(["Ada Lovelace met Satya Nadella in Seattle and Warsaw."] * 4)
+    spec = model.window_spec(serving.head)
+    windows = [window for text in spec.split(loaded.tokenizer, [short, long]) for window in text]
+    alone = inference.window_logits(loaded, windows[:1], 10_000)
+    together = inference.window_logits(loaded, windows, 10_000)  # one padded batch
+    assert len(windows) > 1 and len(windows[0]) < max(len(window) for window in windows)
+    assert np.array_equal(alone[0], together[0])
+
+
 def test_a_rejected_int8_model_serves_only_when_onnx_is_forced(classifier, tmp_path) -> None:
     head = {**classifier.trained_meta()["heads"][0], "quantization": {"serves": TORCH}}
     folder = _head_folder(classifier)
