@@ -8,6 +8,7 @@ import signal
 import threading
 import time
 
+import pytest
 import requests
 
 from label_studio_ml.api import create_app
@@ -60,6 +61,20 @@ def wait_until(condition, timeout: float = 20.0, what: str = "condition"):
     return value
 
 
+@pytest.fixture(autouse=True)
+def _no_fit_outlives_its_test():
+    """Release every fit a test left waiting and let its queue drain, so none leaks into the next."""
+    yield
+    CountingModel.release.set()
+    seen, quiet_since, deadline = -1, time.monotonic(), time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if len(CountingModel.events) != seen or CountingModel.running:
+            seen, quiet_since = len(CountingModel.events), time.monotonic()
+        elif time.monotonic() - quiet_since > 0.5:
+            break
+        time.sleep(0.02)
+
+
 def test_ten_projects_due_at_once_train_one_at_a_time_and_wait_visibly(make_context):
     reset_counting_model()
     context = make_context(start_training_each_n_updates=1)
@@ -71,9 +86,13 @@ def test_ten_projects_due_at_once_train_one_at_a_time_and_wait_visibly(make_cont
         body = {"action": "ANNOTATION_CREATED", "project": {"id": int(project)}, "annotation": {"id": 1}}
         assert client.post("/webhook", json=body).get_json()["scheduled"] is True
 
-    slots = client.get("/metrics").get_json()["worker"]["training_slots"]
-    assert slots["max_concurrent_trainings"] == 1
-    assert len(slots["running"]) == 1 and len(slots["queued"]) == 9
+    def slots() -> dict:
+        return client.get("/metrics").get_json()["worker"]["training_slots"]
+
+    # The slot's thread picks its training up a moment after the webhook answers.
+    report = wait_until(lambda: (r := slots())["running"] and r, what="a training in the slot")
+    assert report["max_concurrent_trainings"] == 1
+    assert len(report["running"]) == 1 and len(report["queued"]) == 9
 
     def states() -> list[str]:
         report = client.get("/metrics").get_json()["projects"]
