@@ -1,9 +1,10 @@
-"""Inference back ends: what turns one padded batch of token ids into logits.
+"""Inference back ends: what turns a batch of windows' token ids into each window's logits.
 
 Two implementations of one small contract (``LogitsRunner``): torch (fp32 on a CPU, bf16/fp16 on
-CUDA) and ONNX Runtime running a head's int8 artifact on the CPU. ``hf_text.inference`` pads the
-batch and calls the runner; everything around it (windows, batching, decoding) is shared, so both
-back ends decode identically. Which one serves a head is decided here (``serving_backend``) from
+CUDA), which pads the batch into one tensor, and ONNX Runtime running a head's int8 artifact on the
+CPU, which runs each window alone and unpadded. ``hf_text.inference`` batches the windows and calls
+the runner; everything around it (windows, batching, decoding) is shared, so both back ends decode
+identically. Which one serves a head is decided here (``serving_backend``) from
 ``INFERENCE_BACKEND``, the device and what the head's publication recorded about its int8 model.
 """
 
@@ -11,13 +12,15 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import torch
+
+from hf_text.device import pad_multiple
 
 logger = logging.getLogger(__name__)
 
@@ -27,27 +30,41 @@ ONNX_INT8 = "onnx-int8"
 INT8_FILE = "model.int8.onnx"
 
 
+#: One window's model inputs, unpadded: token ids, attention mask (and token type ids) by name.
+Row = Mapping[str, Sequence[int]]
+
+
 class LogitsRunner(Protocol):
-    """A model that maps a padded batch (numpy int64 arrays by input name) to float32 logits."""
+    """A model that maps windows' inputs to float32 logits, one array per window: ``(labels,)`` for
+    sequence classification, ``(window length, labels)`` for token classification (no padding)."""
 
     backend: str
     device: torch.device
 
-    def __call__(self, features: Mapping[str, np.ndarray]) -> np.ndarray: ...
+    def __call__(self, rows: Sequence[Row]) -> list[np.ndarray]: ...
 
 
 @dataclass(frozen=True)
 class TorchRunner:
-    """A transformers model on its device, in eval mode."""
+    """A transformers model on its device, in eval mode. A batch is padded to its longest row
+    (rounded up to the device's multiple, ``pad_multiple``) with the model's own tokenizer."""
 
     model: Any
     device: torch.device
+    tokenizer: Any
     backend: str = TORCH
 
-    def __call__(self, features: Mapping[str, np.ndarray]) -> np.ndarray:
-        batch = {name: torch.from_numpy(array).to(self.device) for name, array in features.items()}
+    def __call__(self, rows: Sequence[Row]) -> list[np.ndarray]:
+        features = self.tokenizer.pad(
+            [dict(row) for row in rows], padding=True, pad_to_multiple_of=pad_multiple(self.device),
+            return_tensors="pt",
+        )  # fmt: skip
+        batch = {name: tensor.to(self.device) for name, tensor in features.items()}
         with torch.inference_mode():
-            return self.model(**batch).logits.float().cpu().numpy()
+            logits = self.model(**batch).logits.float().cpu().numpy()
+        if logits.ndim == 3:  # token logits: each window's own tokens, its padding dropped
+            return [logits[index, : len(row["input_ids"])] for index, row in enumerate(rows)]
+        return list(logits)
 
 
 @dataclass(frozen=True)
@@ -65,26 +82,20 @@ class OnnxRunner:
     backend: str = ONNX_INT8
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
-    def __call__(self, features: Mapping[str, np.ndarray]) -> np.ndarray:
-        feeds = {name: _int64(features, name) for name in self.input_names}
-        width = feeds[self.input_names[0]].shape[1]
-        mask = features.get("attention_mask")
-        rows = []
-        for row in range(feeds[self.input_names[0]].shape[0]):
-            length = width if mask is None else max(1, int(np.asarray(mask[row]).sum()))
-            one = {name: array[row : row + 1, :length] for name, array in feeds.items()}  # right-padded
-            logits = np.asarray(self.session.run(None, one)[0], dtype=np.float32)
-            if logits.ndim == 3:  # token logits: padded back to the batch's width
-                logits = np.pad(logits, ((0, 0), (0, width - logits.shape[1]), (0, 0)))
-            rows.append(logits)
-        return np.concatenate(rows, axis=0)
+    def __call__(self, rows: Sequence[Row]) -> list[np.ndarray]:
+        outputs = []
+        for row in rows:
+            feeds = {name: _int64(row, name) for name in self.input_names}
+            outputs.append(np.asarray(self.session.run(None, feeds)[0], dtype=np.float32)[0])
+        return outputs
 
 
-def _int64(features: Mapping[str, np.ndarray], name: str) -> np.ndarray:
-    if name in features:
-        return np.ascontiguousarray(features[name], dtype=np.int64)
+def _int64(row: Row, name: str) -> np.ndarray:
+    """One input of one window as the ``(1, length)`` int64 array the graph takes."""
+    if name in row:
+        return np.asarray([row[name]], dtype=np.int64)
     # A graph exported with token type ids gets zeros from a tokenizer that has none (one segment).
-    return np.zeros_like(features["input_ids"], dtype=np.int64)
+    return np.zeros((1, len(row["input_ids"])), dtype=np.int64)
 
 
 def cpu_cores() -> int:

@@ -1,7 +1,8 @@
-"""Running a model over windows: token-budget batches, dynamic padding, one forward at a time.
+"""Running a model over windows: token-budget batches, one forward at a time.
 
-The back end (torch or ONNX Runtime int8, ``hf_text.backends``) only maps a padded batch to
-logits; windows, batching and everything decoded from the logits are the same for both.
+The back end (torch or ONNX Runtime int8, ``hf_text.backends``) maps a batch of windows to each
+window's logits (torch pads the batch, ONNX Runtime runs each window unpadded); windows, batching
+and everything decoded from the logits are the same for both.
 """
 
 from __future__ import annotations
@@ -24,18 +25,9 @@ FORWARD_LOCK = threading.Lock()
 
 
 def _forward(loaded: LoadedModel, windows: list[Window]) -> list[np.ndarray]:
-    batch = loaded.tokenizer.pad(
-        [window.features() for window in windows],
-        padding=True,
-        pad_to_multiple_of=pad_multiple(loaded.device),
-        return_tensors="np",
-    )
+    rows = [window.features() for window in windows]
     with FORWARD_LOCK:
-        logits = loaded.runner(dict(batch))
-    # Token-level outputs are cut back to each window's own length (padding dropped).
-    if logits.ndim == 3:
-        return [logits[row, : len(window)] for row, window in enumerate(windows)]
-    return [logits[row] for row in range(len(windows))]
+        return loaded.runner(rows)
 
 
 def window_logits(loaded: LoadedModel, windows: Sequence[Window], token_budget: int) -> list[np.ndarray]:

@@ -68,7 +68,8 @@ class LoadedModel:
     def of_torch(cls, tokenizer: Any, model: Any, folder: Path) -> LoadedModel:
         """An in-memory torch model (e.g. one just trained), where it is."""
         device = next(model.parameters()).device
-        return cls(tokenizer=tokenizer, runner=TorchRunner(model, device), config=model.config, folder=folder)
+        runner = TorchRunner(model, device, tokenizer)
+        return cls(tokenizer=tokenizer, runner=runner, config=model.config, folder=folder)
 
     @property
     def device(self) -> torch.device:
@@ -252,7 +253,7 @@ def _load(
     model.to(device)
     model.eval()
     logger.info("loaded %s model from %s on %s (%s)", kind, folder, device, dtype)
-    runner = TorchRunner(model, device)
+    runner = TorchRunner(model, device, tokenizer)
     return LoadedModel(tokenizer=tokenizer, runner=runner, config=model.config, folder=folder)
 
 
