@@ -17,6 +17,7 @@ from typing import Any
 
 from bench.fit_project import project_model
 from bench.learning_curves import bbc_data, bbc_sample
+from hf_text.quantization import changed_decisions
 from hf_text.settings import HFSettings
 from tests import bbc_news, ner_conll
 from tests.servers import ROOT
@@ -111,8 +112,11 @@ def scores_by_backend(
     model_dir: Path,
     training: HFSettings,
 ) -> dict[str, Any]:
-    """Project 1's served version's headline metric on ``held_out`` tasks, per back end (same weights)."""
+    """Project 1's served version's headline metric on ``held_out`` tasks, per back end (same weights),
+    and the share of fp32's decisions int8 changed on them (``decisions_changed``, the bound the
+    int8 check uses on unlabeled texts)."""
     scores: dict[str, Any] = {}
+    predictions = []
     for setting in ("torch", "onnx"):
         model = project_model(
             model_class, label_config, replace(training, inference_backend=setting), model_dir
@@ -123,6 +127,9 @@ def scores_by_backend(
         metrics = model.evaluate(loaded, examples, serving.control, serving.head)
         scores[loaded.backend] = metrics[model.HEADLINE_METRIC]
         scores["metric"], scores["examples"] = model.HEADLINE_METRIC, len(examples)
+        texts = [example.text for example in examples]
+        predictions.append(model.predict_texts(loaded, texts, serving.control, serving.head))
+    scores["decisions_changed"] = changed_decisions(*predictions)
     return scores
 
 

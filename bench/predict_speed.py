@@ -151,6 +151,12 @@ def bench_subject(subject: Subject, options: argparse.Namespace) -> dict[str, An
     }  # fmt: skip
 
 
+def changed(quality: dict[str, Any]) -> str:
+    """The share of fp32's held-out decisions int8 changed, as a percentage."""
+    share = quality.get("decisions_changed")
+    return "n/a" if share is None else f"{100 * share:.1f}%"
+
+
 def table(results: dict[str, dict[str, Any]]) -> str:
     """One row per backend: texts/s of every path, ratios to the pipeline, latency and quality."""
     rows = []
@@ -163,7 +169,8 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             f"{rate['/predict int8']:.1f} (**{ratio(rate['/predict int8'], pipeline)}**)",
             f"{rate['in-process int8']:.1f} ({ratio(rate['in-process int8'], pipeline)})",
             " → ".join(f"{lat[path]['p50']:.0f} / {lat[path]['p95']:.0f}" for path in lat),
-            f"{quality['torch']:.4f} → {quality['onnx-int8']:.4f}" if quality else "not measured",
+            f"{quality['torch']:.4f} → {quality['onnx-int8']:.4f} ({changed(quality)} of decisions changed)"
+            if quality else "not measured",
         ])  # fmt: skip
     header = ["backend", "pipeline texts/s", "/predict fp32 texts/s", "/predict int8 texts/s",
               "in-process int8 texts/s", "1-task p50 / p95 ms: pipeline → fp32 → int8",

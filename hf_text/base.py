@@ -16,14 +16,11 @@ from typing import Any
 from hf_text.collect import Collected, collect
 from hf_text.controls import ControlSpec, Example, require_controls
 from hf_text.device import choose_device, default_token_budget
-from hf_text.evaluation import forward_evaluation
+from hf_text.fitting import fit_model
 from hf_text.head_loading import load_head
-from hf_text.heads import fit_summary, plan_head, train_head
 from hf_text.instant_learning import LearnsInstantly
 from hf_text.instant_store import is_instant_version, version_store
 from hf_text.loader import LoadedModel, retire_versions
-from hf_text.memory import release_memory
-from hf_text.resolve import resolve_model_folder
 from hf_text.serving import Prediction, ServingHead, TaskPredictions, version_heads
 from hf_text.settings import HFSettings
 from hf_text.startup import prepare_baseline, warm_cache
@@ -192,58 +189,9 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
 
     # -- fit -----------------------------------------------------------------------------------
     def fit(self, event: str, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        """Train one head per control on every labeled example, publish a version, bump it.
-
-        A head warm-starts from the newest fine-tuned version's (served, or waiting behind the
-        instant layer) when only examples were added or changed (``hf_text.warm_start``). Before
-        training, that version is scored on the examples it never saw (``hf_text.evaluation``);
-        that evaluation travels in the new version's metadata and in the returned summary, next to
-        how many examples the new version learned from.
-        """
-        controls = self.controls()
-        tasks = self.labeled_tasks()
-        settings = self.hf_settings
-        learning_rate = settings.learning_rate_or(self.DEFAULT_LEARNING_RATE)
-        baseline = resolve_model_folder(settings.baseline_model_name)
-        store = self.store
-        store.clean_leftovers()
-        served = store.latest() or self.model_version
-        heads, skipped = [], {}
-        with store.staging() as staging:
-            for index, control in enumerate(controls):
-                collected = self.gather_examples(tasks, control)
-                skipped[control.from_name] = collected.skipped.as_dict()
-                if not collected.examples:
-                    logger.info(
-                        "project %s: no usable annotations for %s", self.project_id, control.from_name
-                    )
-                    continue
-                evaluation = forward_evaluation(
-                    self, store, served, control, collected.examples, settings.evaluation_max_examples
-                )
-                plan = plan_head(self, event, control, collected.examples, baseline, store, served)
-                out = staging / f"head-{index}"
-                head = train_head(self, control, plan, collected.examples, out, learning_rate, evaluation)
-                heads.append({**head, "skipped_tasks": skipped[control.from_name], "evaluation": evaluation})
-            if not heads:
-                return {
-                    "skipped": f"no usable annotations among {len(tasks)} labeled task(s)",
-                    "skipped_tasks": skipped,
-                    "model_version": self.model_version,
-                }
-            meta = {
-                "task_kind": self.TASK_KIND,
-                "model_class": type(self).__name__,
-                "heads": heads,
-                "hyper_parameters": settings.hyper_parameters(learning_rate),
-                "event": event,
-                "train_size": sum(head["train_size"] for head in heads),
-            }
-            version = store.publish(staging, meta)
-        self.publish_fine_tuned(version)
-        store.prune(settings.keep_versions, protect={version})
-        release_memory()  # the trainable copies of the heads are garbage now
-        return fit_summary(version, heads)
+        """Train one head per control on every labeled example, publish a version, bump it
+        (``hf_text.fitting``); the summary ``/metrics`` shows."""
+        return fit_model(self, event)
 
     def gather_examples(self, tasks: list[dict[str, Any]], control: ControlSpec) -> Collected:
         """The control's examples (one per distinct text) and counts of the tasks that gave none."""

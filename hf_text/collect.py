@@ -6,12 +6,15 @@ counted under the reason it could not (``SkippedTasks``), and the counts reach `
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from hf_text.annotations import annotation_time, chosen_annotation, results_for
 from hf_text.controls import ControlSpec, Example
+
+logger = logging.getLogger(__name__)
 
 #: ``task -> text`` (``None``: missing, empty or unreadable).
 TextOf = Callable[[dict[str, Any]], "str | None"]
@@ -78,3 +81,25 @@ def collect(
         if previous is None or example.annotated_at >= previous.annotated_at:
             by_text[text] = example
     return Collected(examples=list(by_text.values()), skipped=skipped)
+
+
+class HasUnlabeledTasks(Protocol):
+    """A model that can list its project's unlabeled tasks (``LabelStudioMLBase``)."""
+
+    project_id: Any
+
+    def unlabeled_tasks(self, limit: int) -> list[dict[str, Any]]: ...
+
+
+def unlabeled_tasks(model: HasUnlabeledTasks, limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` tasks nobody labeled: texts a new version never trained on.
+
+    An empty list when Label Studio cannot say: the checks that use them go without.
+    """
+    if limit <= 0:
+        return []
+    try:
+        return model.unlabeled_tasks(limit)
+    except Exception as exc:  # no Label Studio configured or reachable: nothing is lost but a check
+        logger.info("project %s: no unlabeled tasks to check int8 on: %s", model.project_id, exc)
+        return []

@@ -60,12 +60,14 @@ def train_head(
     out: Path,
     learning_rate: float,
     held_out: dict[str, Any] | None = None,
+    unlabeled: list[str] | None = None,
 ) -> dict[str, Any]:
     """Train a head for ``control`` as ``plan`` says, save it and its int8 model in ``out``.
 
     ``examples`` are all of the control's current examples: the head has learned them all when
     it is saved (the served head knew those a warm start does not train on again). ``held_out``
-    is the forward evaluation of the served version, which the int8 check takes into account.
+    is the forward evaluation of the served version, which the int8 check takes into account, as it
+    does ``unlabeled`` texts of the project (never trained on).
     ``owner`` supplies the task-specific hooks (labels, rows, collator). Returns the head's
     metadata: what it predicts and how it was trained.
     """
@@ -106,7 +108,7 @@ def train_head(
         "steps": stats.steps,
         "training": plan.record(),
     }
-    head["quantization"] = publish_int8(owner, control, head, out, examples, held_out)
+    head["quantization"] = publish_int8(owner, control, head, out, examples, held_out, unlabeled or [])
     return head
 
 

@@ -9,6 +9,10 @@ of the fp32 model's, on the headline metric of the task (macro-F1, entity F1):
   (``QUANTIZATION_CHECK_EXAMPLES``). The published model trains on every labeled example, so no
   example is held out of it; what this compares is the two models' decisions against the gold
   labels on the same texts, which catches a broken export or a quantization that moves decisions;
+* never trained on: up to ``QUANTIZATION_CHECK_EXAMPLES`` of the project's unlabeled tasks, predicted
+  by both. No label says which is right, but the share of decisions int8 changes
+  (``changed_decisions``) bounds how much it can change accuracy on them; from
+  ``HELD_OUT_MIN_EXAMPLES`` texts on, int8 that changes more than the tolerance does not serve;
 * held out: the next training's forward evaluation (``hf_text.evaluation``) scores the served
   version with both back ends on examples it never saw, and that record (``held_out``) is taken
   into account here: when it holds at least ``HELD_OUT_MIN_EXAMPLES`` examples and int8 lost more
@@ -20,10 +24,11 @@ Both scores, the decision and its reason are in the head's metadata and in ``fit
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,6 +36,7 @@ from hf_text.backends import INT8_FILE, ONNX_INT8, TORCH, inference_threads, ope
 from hf_text.controls import ControlSpec, Example
 from hf_text.loader import LoadedModel, load_tokenizer
 from hf_text.onnx_export import export_fp32, quantize_int8
+from hf_text.serving import Prediction
 from hf_text.settings import HFSettings
 
 logger = logging.getLogger(__name__)
@@ -58,6 +64,10 @@ class Quantizable(Protocol):
     def evaluate(
         self, loaded: LoadedModel, examples: list[Example], control: ControlSpec, head: dict[str, Any]
     ) -> dict[str, Any]: ...
+
+    def predict_texts(
+        self, loaded: LoadedModel, texts: list[str], control: ControlSpec, head: dict[str, Any]
+    ) -> list[Prediction]: ...
 
 
 def check_set(examples: list[Example], limit: int) -> list[Example]:
@@ -90,6 +100,25 @@ def int8_metrics(
     return owner.evaluate(_onnx_model(folder, folder / INT8_FILE, threads, "int8"), examples, control, head)
 
 
+def _decisions(prediction: Prediction) -> frozenset[str]:
+    items, _score = prediction
+    return frozenset(json.dumps(item.get("value"), sort_keys=True) for item in items)
+
+
+def changed_decisions(first: Sequence[Prediction], second: Sequence[Prediction]) -> float | None:
+    """The share of two models' decisions on the same texts that differ: ``sum |A xor B| /
+    sum (|A| + |B|)`` over the texts' results (a chosen label set, a region), that is 1 minus the
+    F1 of one's decisions against the other's. For a single-label classifier it is the share of
+    texts whose label differs, which bounds how much accuracy can differ on them. ``None``: no
+    decision at all (nothing predicted by either)."""
+    changed = total = 0
+    for one, other in zip(first, second, strict=True):
+        mine, theirs = _decisions(one), _decisions(other)
+        changed += len(mine ^ theirs)
+        total += len(mine) + len(theirs)
+    return changed / total if total else None
+
+
 def held_out_loss(held_out: Mapping[str, Any] | None, metric: str) -> float | None:
     """fp32 minus int8 on a forward evaluation that scored both on enough unseen examples."""
     if not held_out or int(held_out.get("examples") or 0) < HELD_OUT_MIN_EXAMPLES:
@@ -101,10 +130,16 @@ def held_out_loss(held_out: Mapping[str, Any] | None, metric: str) -> float | No
     return float(fp32) - float(int8)
 
 
-def decide(fp32: float | None, int8: float | None, held_out: float | None) -> tuple[str, str]:
-    """Which back end serves, and why."""
+def decide(
+    fp32: float | None, int8: float | None, held_out: float | None, unseen: Mapping[str, Any] | None = None
+) -> tuple[str, str]:
+    """Which back end serves, and why. ``unseen``: ``texts`` and ``decisions_changed`` on texts the
+    head never trained on."""
     if held_out is not None and held_out > TOLERANCE:
         return TORCH, f"int8 lost {held_out:.4f} on the served version's held-out examples"
+    changed = (unseen or {}).get("decisions_changed")
+    if changed is not None and unseen["texts"] >= HELD_OUT_MIN_EXAMPLES and changed > TOLERANCE:
+        return TORCH, f"int8 changed {changed:.4f} of the decisions on {unseen['texts']} unlabeled texts"
     if fp32 is None or int8 is None:
         return TORCH, "the check set gave no metric"
     if fp32 - int8 > TOLERANCE:
@@ -119,10 +154,12 @@ def publish_int8(
     folder: Path,
     examples: list[Example],
     held_out: Mapping[str, Any] | None = None,
+    unlabeled: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Build ``folder``'s int8 artifact, score it against fp32 and record which one serves.
 
-    ``folder`` holds the saved head described by ``head``; ``examples`` are what it trained on.
+    ``folder`` holds the saved head described by ``head``; ``examples`` are what it trained on,
+    ``unlabeled`` texts of the project it never trained on.
     """
     settings = owner.hf_settings
     if settings.inference_backend == TORCH:
@@ -134,17 +171,17 @@ def publish_int8(
         with tempfile.TemporaryDirectory(prefix="hf-text-onnx-") as scratch:
             fp32_path = export_fp32(folder, owner.TASK_KIND, Path(scratch) / "model.fp32.onnx")
             int8_path = quantize_int8(fp32_path, folder / INT8_FILE)
-            scores = {
-                name: _score(owner, _onnx_model(folder, path, threads, name), checked, control, head)
-                if checked else None
-                for name, path in (("fp32", fp32_path), ("int8", int8_path))
-            }  # fmt: skip
+            models = {name: _onnx_model(folder, path, threads, name)
+                      for name, path in (("fp32", fp32_path), ("int8", int8_path))}  # fmt: skip
+            scores = {name: _score(owner, loaded, checked, control, head) if checked else None
+                      for name, loaded in models.items()}  # fmt: skip
+            unseen = _unseen(owner, models, list(unlabeled), control, head)
     except Exception as exc:  # an architecture the exporter cannot handle still publishes, with torch
         (folder / INT8_FILE).unlink(missing_ok=True)
         logger.warning("no int8 model for %s: %s: %s", control.from_name, type(exc).__name__, exc)
         return {"serves": TORCH, "reason": f"int8 export failed: {type(exc).__name__}"}
     loss = held_out_loss(held_out, owner.HEADLINE_METRIC)
-    serves, reason = decide(scores["fp32"], scores["int8"], loss)
+    serves, reason = decide(scores["fp32"], scores["int8"], loss, unseen)
     record = {
         "serves": serves,
         "reason": reason,
@@ -154,10 +191,24 @@ def publish_int8(
         "examples": len(checked),
         "check_set": CHECK_SET.format(count=len(checked)),
         "held_out_loss": None if loss is None else round(loss, 4),
+        "unlabeled": unseen,
         "seconds": round(time.monotonic() - started, 2),
     }
     logger.info("int8 model of %s: %s", control.from_name, record)
     return record
+
+
+def _unseen(
+    owner: Quantizable, models: Mapping[str, LoadedModel], texts: list[str], control: ControlSpec,
+    head: dict[str, Any],
+) -> dict[str, Any]:  # fmt: skip
+    """How many of fp32's decisions int8 changes on ``texts``."""
+    texts = [text for text in texts if text]
+    if not texts:
+        return {"texts": 0, "decisions_changed": None}
+    fp32, int8 = (owner.predict_texts(models[name], texts, control, head) for name in ("fp32", "int8"))
+    changed = changed_decisions(fp32, int8)
+    return {"texts": len(texts), "decisions_changed": None if changed is None else round(changed, 4)}
 
 
 def _onnx_model(folder: Path, path: Path, threads: int, precision: str) -> LoadedModel:

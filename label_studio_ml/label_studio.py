@@ -29,22 +29,16 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_REDIRECTS = 5
 _CHUNK = 256 * 1024
 
-# Label Studio 1.23.2 ignores ``only_annotated``; this filter returns exactly the labeled tasks.
-_LABELED_FILTER = json.dumps(
-    {
-        "filters": {
-            "conjunction": "and",
-            "items": [
-                {
-                    "filter": "filter:tasks:completed_at",
-                    "operator": "empty",
-                    "value": False,
-                    "type": "Datetime",
-                }
-            ],
-        }
-    }
-)
+def _completed_filter(labeled: bool) -> str:
+    """A Data Manager filter on whether a task was completed (labeled). Label Studio 1.23.2 ignores
+    ``only_annotated``; this filter returns exactly the labeled tasks, or exactly the others."""
+    item = {"filter": "filter:tasks:completed_at", "operator": "empty", "value": not labeled,
+            "type": "Datetime"}  # fmt: skip
+    return json.dumps({"filters": {"conjunction": "and", "items": [item]}})
+
+
+_LABELED_FILTER = _completed_filter(labeled=True)
+_UNLABELED_FILTER = _completed_filter(labeled=False)
 
 
 @dataclass(frozen=True)
@@ -71,6 +65,18 @@ class LabelStudioAccess:
                 f"could not read labeled tasks of project {project_id} from {self.url}: {type(exc).__name__}"
             ) from exc
         return [task for task in tasks if task.get("annotations")]
+
+    def unlabeled_tasks(self, project_id: str | int, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` tasks of the project that nobody has labeled (one page)."""
+        try:
+            pager = self.client().tasks.list(
+                project=int(project_id), fields="all", query=_UNLABELED_FILTER, page_size=limit
+            )
+            tasks = [_as_dict(task) for _, task in zip(range(limit), pager, strict=False)]
+        except Exception as exc:  # the SDK raises many types; all mean "could not read"
+            reason = f"could not read unlabeled tasks of project {project_id} from {self.url}"
+            raise LabelStudioUnavailable(f"{reason}: {type(exc).__name__}") from exc
+        return [task for task in tasks if not task.get("annotations")]
 
     def is_own_url(self, url: str) -> bool:
         """Whether ``url`` points at this Label Studio (scheme, host and port all match)."""

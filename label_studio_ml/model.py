@@ -166,6 +166,10 @@ class LabelStudioMLBase(UpstreamHelpers):
         """Every labeled task of this project, with its annotations."""
         return self.label_studio().labeled_tasks(self.project_id)
 
+    def unlabeled_tasks(self, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` tasks of this project that nobody has labeled yet."""
+        return self.label_studio().unlabeled_tasks(self.project_id, limit)
+
     def report_progress(self, **fields: Any) -> None:
         """Record training progress (epoch, step, loss, ...) for logs and ``/metrics``."""
         if self._progress_sink is not None:

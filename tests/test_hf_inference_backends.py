@@ -38,11 +38,17 @@ TINY = HFSettings(num_train_epochs=3.0, min_train_steps=0, max_length=64, window
                   learning_rate=3e-4)  # fmt: skip
 
 
+#: Tasks nobody labeled, as Label Studio lists them: the int8 check predicts them with both models.
+UNLABELED = [{"id": 100 + i, "data": {"text": f"So much {word} today."}}
+             for i, word in enumerate(("joy", "tears", "rage", "fun", "grief", "fury"))]  # fmt: skip
+
+
 def _trained(model_class: type, config: str, tasks: list[dict], folder: Path, **settings: Any) -> Any:
     context = BackendContext.from_settings(Settings(model_dir=folder))
     model = model_class(project_id="3", label_config=config, context=context,
                         hf_settings=replace(TINY, **settings))  # fmt: skip
     model.labeled_tasks = lambda: tasks
+    model.unlabeled_tasks = lambda limit: UNLABELED[:limit]
     model.summary = model.fit("START_TRAINING", {})
     return model
 
@@ -92,6 +98,10 @@ def test_publishing_builds_the_int8_model_into_the_version_and_records_the_check
     # What fit returns is what /metrics shows: both scores are there.
     assert classifier.summary["quantization"]["fp32"] == record["fp32"]
     assert classifier.summary["quantization"]["int8"] == record["int8"]
+    # And on the project's unlabeled texts, which no version trained on: how many decisions int8 changed.
+    assert record["unlabeled"]["texts"] == len(UNLABELED)
+    assert 0.0 <= record["unlabeled"]["decisions_changed"] <= quantization.TOLERANCE
+    assert classifier.summary["quantization"]["unlabeled"] == record["unlabeled"]
 
 
 def test_auto_serves_int8_on_a_cpu_torch_serves_fp32_with_the_same_choices(classifier) -> None:
@@ -143,6 +153,34 @@ def test_the_check_rejects_int8_losing_more_than_a_point_here_or_held_out() -> N
     assert quantization.decide(0.90, 0.885, None)[0] == TORCH
     assert quantization.decide(0.90, 0.90, 0.02)[0] == TORCH
     assert quantization.decide(None, None, None)[0] == TORCH
+
+
+def test_int8_changing_more_than_a_point_of_decisions_on_unlabeled_texts_does_not_serve() -> None:
+    enough = quantization.HELD_OUT_MIN_EXAMPLES
+    assert quantization.decide(0.9, 0.9, None, {"texts": enough, "decisions_changed": 0.01})[0] == ONNX_INT8
+    serves, reason = quantization.decide(0.9, 0.9, None, {"texts": enough, "decisions_changed": 0.02})
+    assert serves == TORCH and "unlabeled" in reason
+    # Too few texts to resolve one point: the check set decides.
+    assert quantization.decide(0.9, 0.9, None, {"texts": 20, "decisions_changed": 0.05})[0] == ONNX_INT8
+
+
+def _choices(*labels: str) -> tuple[list[dict], float]:
+    return [{"value": {"choices": [label]}} for label in labels], 0.9
+
+
+def _regions(*spans: tuple[int, int, str]) -> tuple[list[dict], float]:
+    return [{"value": {"start": a, "end": b, "labels": [tag]}, "score": 0.5} for a, b, tag in spans], 0.5
+
+
+def test_changed_decisions_is_the_share_of_decisions_that_differ() -> None:
+    fp32 = [_choices("joy"), _choices("joy"), _choices("rage"), _choices("fun")]
+    int8 = [_choices("joy"), _choices("rage"), _choices("rage"), _choices("fun")]
+    assert quantization.changed_decisions(fp32, int8) == 0.25  # one text of four changed its label
+    # Regions: one of three moved, one unchanged; scores never count, only the decisions.
+    fp32 = [_regions((0, 5, "PER"), (10, 15, "LOC")), _regions(), _regions((3, 8, "ORG"))]
+    int8 = [_regions((0, 5, "PER"), (10, 16, "LOC")), _regions(), _regions((3, 8, "ORG"))]
+    assert quantization.changed_decisions(fp32, int8) == pytest.approx(2 / 6)
+    assert quantization.changed_decisions([_regions()], [_regions()]) is None
     held_out = {"examples": 150, "metrics": {"f1": 0.80}, "int8_metrics": {"f1": 0.78}}
     assert quantization.held_out_loss(held_out, "f1") == pytest.approx(0.02)
     assert quantization.held_out_loss({**held_out, "examples": 20}, "f1") is None  # too few to tell

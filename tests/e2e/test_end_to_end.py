@@ -179,6 +179,9 @@ def test_classifier_learns_from_annotations_per_project_and_survives_a_restart(
     assert second["training"]["runs"] == 2 and second["training"]["failures"] == 0, second
     version = second["model_version"]
     assert version not in {initial_version, first["model_version"]}
+    # Its int8 check predicted the project's unlabeled tasks, as Label Studio's filter listed them.
+    unlabeled = second["training"]["metrics"]["quantization"]["unlabeled"]
+    assert unlabeled["texts"] == len(pairs) - 5, unlabeled
 
     predictions = refreshed_predictions(ls_user, project)
     assert sorted(predictions) == sorted(task_ids)
