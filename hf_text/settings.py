@@ -78,7 +78,9 @@ class HFSettings:
     ``quantization_check_examples`` is the check set of that acceptance (``hf_text.quantization``);
     ``full_retrain_every`` K: every K-th training re-trains from the base model, the others warm-start
     from the served version (1: always from the base model); ``replay_ratio``: older examples
-    replayed per new one in a warm-started training (``hf_text.warm_start``).
+    replayed per new one in a warm-started training (``hf_text.warm_start``);
+    ``warm_learning_rate_factor``: a warm-started training's learning rate as a fraction of the
+    full training's, held constant (``hf_text.trainer.warm_learning_rate``).
     """
 
     baseline_model_name: str = EMBEDDED_MODEL_NAME
@@ -103,8 +105,9 @@ class HFSettings:
     inference_backend: str = "auto"
     inference_threads: int = 0
     quantization_check_examples: int = 200
-    full_retrain_every: int = 1  # warm starts are opt-in: they measured 2.5-3 points lower
+    full_retrain_every: int = 1  # warm starts are opt-in (they measured 2.5-3 points lower at the full rate)
     replay_ratio: float = 4.0
+    warm_learning_rate_factor: float = 0.05
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> HFSettings:
@@ -158,6 +161,9 @@ class HFSettings:
             ),
             full_retrain_every=env_int(env, "FULL_RETRAIN_EVERY", cls.full_retrain_every, minimum=1),
             replay_ratio=_float(env, "REPLAY_RATIO", cls.replay_ratio, 0.0, 1000.0, low_inclusive=True),
+            warm_learning_rate_factor=_float(
+                env, "WARM_LEARNING_RATE_FACTOR", cls.warm_learning_rate_factor, low=0.0, high=1.0
+            ),
         )
 
     def learning_rate_or(self, default: float) -> float:

@@ -74,6 +74,17 @@ def training_epochs(settings: HFSettings, rows: int, warm: bool = False) -> floa
     return max(settings.num_train_epochs, settings.min_train_steps / _steps_per_epoch(settings, rows))
 
 
+def warm_learning_rate(settings: HFSettings, learning_rate: float) -> float:
+    """The learning rate of a warm-started training: ``WARM_LEARNING_RATE_FACTOR`` of ``learning_rate``.
+
+    A full training's rate (3e-4 for NER) is sized for a fresh head; on the hundred-odd examples
+    of a warm start it pulls the served head towards them: on CoNLL-2003 (2,000 + 20 sentences)
+    that lost 4.7 held-out points against the served head, a fifth of the rate 2.1, a tenth 0.4,
+    and a twentieth none (+0.1 to +0.3).
+    """
+    return learning_rate * settings.warm_learning_rate_factor
+
+
 def _arguments(
     settings: HFSettings, learning_rate: float, device: torch.device, scratch: Path, rows: int, warm: bool
 ) -> Any:
@@ -82,7 +93,10 @@ def _arguments(
     return pinned_arguments(device)(
         output_dir=str(scratch),
         num_train_epochs=epochs,
-        learning_rate=learning_rate,
+        learning_rate=warm_learning_rate(settings, learning_rate) if warm else learning_rate,
+        # A warm start continues a trained head at an already small rate: no decay towards zero
+        # over its few steps (a full training decays linearly, transformers' default).
+        lr_scheduler_type="constant" if warm else "linear",
         weight_decay=settings.weight_decay,
         per_device_train_batch_size=settings.batch_size,
         seed=settings.seed,
@@ -117,7 +131,7 @@ def train_model(
 
     ``collator`` pads each batch to its own longest row (dynamic padding). ``scratch`` is a
     folder the Trainer may write to; nothing there is kept. ``warm``: ``model`` continues a
-    trained head (no minimum step count).
+    trained head (no minimum step count, a fraction of ``learning_rate``, no decay).
     """
     from transformers import PrinterCallback, Trainer
 

@@ -14,7 +14,7 @@ from bert_classifier.model import BertClassifier
 from hf_text import training_device
 from hf_text.settings import HFSettings
 from hf_text.trained_on import read_record
-from hf_text.trainer import training_epochs
+from hf_text.trainer import _arguments, training_epochs
 from hf_text.training_device import pinned_arguments
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
@@ -58,6 +58,8 @@ def test_new_annotations_warm_start_from_the_served_version(tmp_path) -> None:
     assert (training["new_examples"], training["replay_examples"]) == (6, 32)
     assert training["trained_examples"] == 38 and summary["steps"] < first["steps"] + 4
     assert training["runs_since_full"] == 1
+    assert training["learning_rate"] == pytest.approx(5e-6)  # WARM_LEARNING_RATE_FACTOR of 1e-4
+    assert first["training"]["learning_rate"] == 1e-4
     # The head has learned every current example: the next forward evaluation must know that.
     folder = model.store.root / model.model_version / head(model)["dir"]
     assert len(read_record(folder)) == 66 and summary["train_size"] == 66
@@ -90,6 +92,16 @@ def test_a_warm_start_trains_its_epochs_without_the_minimum_step_count() -> None
     settings = HFSettings(num_train_epochs=3.0, min_train_steps=60, batch_size=16)
     assert training_epochs(settings, 32) == 30.0  # a fresh head: 60 steps of 2 batches
     assert training_epochs(settings, 32, warm=True) == 3.0
+
+
+def test_a_warm_start_trains_at_a_constant_fraction_of_the_learning_rate(tmp_path) -> None:
+    settings = HFSettings(warm_learning_rate_factor=0.1)
+    cpu = torch.device("cpu")
+    warm = _arguments(settings, 3e-4, cpu, tmp_path, 100, warm=True)
+    assert warm.learning_rate == pytest.approx(3e-5) and warm.lr_scheduler_type == "constant"
+    assert not warm.warmup_steps  # no warm-up: the head is trained already
+    full = _arguments(settings, 3e-4, cpu, tmp_path, 100, warm=False)
+    assert full.learning_rate == 3e-4 and full.lr_scheduler_type == "linear"
 
 
 @pytest.fixture

@@ -43,6 +43,7 @@ def test_every_variable_is_read() -> None:
         "TOKEN_BUDGET": "2048",
         "WINDOW_STRIDE": "32",
         "EVALUATION_MAX_EXAMPLES": "0",
+        "WARM_LEARNING_RATE_FACTOR": "0.25",
     }
     settings = HFSettings.from_env(env)
     assert settings == HFSettings(
@@ -61,6 +62,7 @@ def test_every_variable_is_read() -> None:
         token_budget=2048,
         window_stride=32,
         evaluation_max_examples=0,
+        warm_learning_rate_factor=0.25,
     )
     assert settings.learning_rate_or(2e-5) == 3e-5
     assert settings.hyper_parameters(3e-5)["num_train_epochs"] == 1.5
@@ -88,6 +90,8 @@ def test_every_variable_is_read() -> None:
         ("FINETUNED_MODEL_NAME", "a/b"),
         ("WINDOW_STRIDE", "200"),
         ("EVALUATION_MAX_EXAMPLES", "-1"),
+        ("WARM_LEARNING_RATE_FACTOR", "0"),
+        ("WARM_LEARNING_RATE_FACTOR", "2"),
     ],
 )
 def test_invalid_values_are_configuration_errors(name: str, value: str) -> None:
