@@ -10,9 +10,11 @@ of the fp32 model's, on the headline metric of the task (macro-F1, entity F1):
   example is held out of it; what this compares is the two models' decisions against the gold
   labels on the same texts, which catches a broken export or a quantization that moves decisions;
 * never trained on: up to ``QUANTIZATION_CHECK_EXAMPLES`` of the project's unlabeled tasks, predicted
-  by both. No label says which is right, but the share of decisions int8 changes
-  (``changed_decisions``) bounds how much it can change accuracy on them; from
-  ``HELD_OUT_MIN_EXAMPLES`` texts on, int8 that changes more than the tolerance does not serve;
+  by both. No label says which is right; the share of decisions int8 changes there
+  (``changed_decisions``) is reported, not used to decide: on held-out sets int8 changed 1.0% of a
+  classifier's labels and 4.6% of NER's entities while the metrics moved +0.7 and +0.15 points
+  (``bench/predict_speed.py``), so changes go both ways and this share bounds the accuracy change
+  far too loosely to refuse int8 by;
 * held out: the next training's forward evaluation (``hf_text.evaluation``) scores the served
   version with both back ends on examples it never saw, and that record (``held_out``) is taken
   into account here: when it holds at least ``HELD_OUT_MIN_EXAMPLES`` examples and int8 lost more
@@ -130,16 +132,10 @@ def held_out_loss(held_out: Mapping[str, Any] | None, metric: str) -> float | No
     return float(fp32) - float(int8)
 
 
-def decide(
-    fp32: float | None, int8: float | None, held_out: float | None, unseen: Mapping[str, Any] | None = None
-) -> tuple[str, str]:
-    """Which back end serves, and why. ``unseen``: ``texts`` and ``decisions_changed`` on texts the
-    head never trained on."""
+def decide(fp32: float | None, int8: float | None, held_out: float | None) -> tuple[str, str]:
+    """Which back end serves, and why."""
     if held_out is not None and held_out > TOLERANCE:
         return TORCH, f"int8 lost {held_out:.4f} on the served version's held-out examples"
-    changed = (unseen or {}).get("decisions_changed")
-    if changed is not None and unseen["texts"] >= HELD_OUT_MIN_EXAMPLES and changed > TOLERANCE:
-        return TORCH, f"int8 changed {changed:.4f} of the decisions on {unseen['texts']} unlabeled texts"
     if fp32 is None or int8 is None:
         return TORCH, "the check set gave no metric"
     if fp32 - int8 > TOLERANCE:
@@ -181,7 +177,7 @@ def publish_int8(
         logger.warning("no int8 model for %s: %s: %s", control.from_name, type(exc).__name__, exc)
         return {"serves": TORCH, "reason": f"int8 export failed: {type(exc).__name__}"}
     loss = held_out_loss(held_out, owner.HEADLINE_METRIC)
-    serves, reason = decide(scores["fp32"], scores["int8"], loss, unseen)
+    serves, reason = decide(scores["fp32"], scores["int8"], loss)
     record = {
         "serves": serves,
         "reason": reason,
