@@ -5,11 +5,15 @@ annotation webhooks for BBC News articles, as Label Studio sends them. Measured:
 
 * how long each ``/webhook`` takes to answer (Label Studio waits 1 s, inside the annotator's own
   API call) and how long until ``/setup`` reports the new version learned from it, one annotation
-  at a time;
+  at a time (after each webhook ``/setup`` is polled every 10 ms for at least ``WINDOW_S``);
 * the same webhooks sent back to back (a burst: instant updates queue up behind each other);
-* ``/health`` latency, polled every 50 ms from another thread during both, against the idle backend.
+* ``/health`` latency, polled every 50 ms from another thread during both.
 
-    python -m bench.instant_responsiveness              # 100 + 100 annotations, about 3 minutes
+The baseline is the same backend started with ``INSTANT_LEARNING=false`` and given exactly the same
+requests (webhooks, ``/setup`` polls for ``WINDOW_S``, the burst), in the same run: the ratio of
+``/health``'s p99 with and without learning is what the instant updates themselves cost.
+
+    python -m bench.instant_responsiveness              # 100 + 100 annotations, about 4 minutes
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from tests.servers import ROOT, backend
 
 TOKEN = "bench-token"
 PROJECT = 1
+#: After each webhook ``/setup`` is polled at least this long, learning or not (same traffic).
+WINDOW_S = 0.3
 
 
 def annotation_event(task_id: int, text: str, label: str) -> dict[str, Any]:
@@ -87,17 +93,24 @@ def post_webhook(url: str, body: dict[str, Any]) -> float:
     return 1000 * (time.perf_counter() - started)
 
 
-def one_by_one(url: str, events: list[dict[str, Any]]) -> tuple[list[float], list[float]]:
-    """Webhook latencies (ms) and seconds until ``/setup`` reports the new version, per annotation."""
+def one_by_one(url: str, events: list[dict[str, Any]], learns: bool) -> tuple[list[float], list[float]]:
+    """Webhook latencies (ms) and, when the backend ``learns``, seconds until ``/setup`` reports the
+    new version, per annotation. ``/setup`` is polled for ``WINDOW_S`` after each webhook either way
+    (and on until the new version shows, when it learns)."""
     webhooks, delays = [], []
     current = version(url)
     for body in events:
         webhooks.append(post_webhook(url, body))
         answered = time.perf_counter()
-        while (latest := version(url)) == current:
+        changed_at = None
+        while time.perf_counter() - answered < WINDOW_S or (learns and changed_at is None):
+            if changed_at is None and (latest := version(url)) != current:
+                changed_at, current = time.perf_counter(), latest
+            elif changed_at is not None:
+                version(url)
             time.sleep(0.01)
-        delays.append(time.perf_counter() - answered)
-        current = latest
+        if learns:
+            delays.append(changed_at - answered)
     return webhooks, delays
 
 
@@ -106,45 +119,69 @@ def waiting(url: str) -> int:
     return int(requests.get(f"{url}/metrics", timeout=10).json()["worker"]["instant_updates"]["waiting"])
 
 
+def phases(url: str, events: list[dict[str, Any]], count: int, learns: bool) -> dict[str, list[float]]:
+    """Idle, one annotation at a time, then a burst, against one backend; the samples of each."""
+    version(url)  # the project is known (its label config)
+    with HealthPoller(url) as idle:
+        time.sleep(10)
+    with HealthPoller(url) as steady:
+        webhooks, delays = one_by_one(url, events[:count], learns)
+    with HealthPoller(url) as burst_health:
+        burst = [post_webhook(url, body) for body in events[count:]]
+        while waiting(url):
+            time.sleep(0.05)
+    return {
+        "/health, idle": idle.samples,
+        "/health, one annotation at a time": steady.samples,
+        "/health, burst of annotations": burst_health.samples,
+        "/webhook, one annotation at a time": webhooks,
+        "/webhook, burst of annotations": burst,
+        "annotation answered → new version on /setup": [1000 * d for d in delays],
+    }
+
+
 def main() -> None:
-    """Idle baseline, then one annotation at a time, then a burst; print the table last."""
+    """The same requests without learning (baseline), then with it; print the table last."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--annotations", type=int, default=100, help="in each phase")
     options = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     pairs = bbc_news.articles(per_label=2 * options.annotations // 5, max_words=64)
     events = [annotation_event(i + 1, text, label) for i, (text, label) in enumerate(pairs)]
-    scratch = tempfile.TemporaryDirectory(prefix="bench-instant-")
-    with scratch as folder, fake_label_studio([], TOKEN) as (ls, _):
-        env = {"MODEL_DIR": str(Path(folder) / "models"), "LABEL_STUDIO_URL": ls,
-               "LABEL_STUDIO_API_KEY": TOKEN, "START_TRAINING_EACH_N_UPDATES": "0"}  # fmt: skip
-        with backend(ROOT / "bert_classifier", env, workers=1) as url:
-            version(url)  # the project is known (its label config)
-            with HealthPoller(url) as idle:
-                time.sleep(10)
-            with HealthPoller(url) as steady:
-                webhooks, delays = one_by_one(url, events[: options.annotations])
-            with HealthPoller(url) as burst_health:
-                burst = [post_webhook(url, body) for body in events[options.annotations :]]
-                while waiting(url):
-                    time.sleep(0.05)
-            served = requests.get(f"{url}/metrics", timeout=10).json()["projects"][str(PROJECT)]["served"]
+    samples = {}
+    for learns in (False, True):
+        scratch = tempfile.TemporaryDirectory(prefix="bench-instant-")
+        with scratch as folder, fake_label_studio([], TOKEN) as (ls, _):
+            env = {"MODEL_DIR": str(Path(folder) / "models"), "LABEL_STUDIO_URL": ls,
+                   "LABEL_STUDIO_API_KEY": TOKEN, "START_TRAINING_EACH_N_UPDATES": "0",
+                   "INSTANT_LEARNING": str(learns).lower()}  # fmt: skip
+            with backend(ROOT / "bert_classifier", env, workers=1) as url:
+                samples[learns] = phases(url, events, options.annotations, learns)
+                if learns:
+                    metrics = requests.get(f"{url}/metrics", timeout=10).json()
+                    served = metrics["projects"][str(PROJECT)]["served"]
+    report(samples, served)
+
+
+def report(samples: dict[bool, dict[str, list[float]]], served: dict[str, Any]) -> None:
+    """Both runs side by side, p99 ratios of ``/health`` (learning / not), saved and printed."""
     rows, payload = [], {"served": served}
-    for name, samples, unit in (
-        ("/health, idle", idle.samples, "ms"),
-        ("/health, one annotation at a time", steady.samples, "ms"),
-        ("/health, burst of annotations", burst_health.samples, "ms"),
-        ("/webhook, one annotation at a time", webhooks, "ms"),
-        ("/webhook, burst of annotations", burst, "ms"),
-        ("annotation answered → new version on /setup", [1000 * d for d in delays], "ms"),
-    ):
-        p50, p99 = percentile(samples, 50), percentile(samples, 99)
-        payload[name] = {"p50": p50, "p99": p99, "max": max(samples), "samples": len(samples), "unit": unit}
-        rows.append([name, f"{p50:.1f}", f"{p99:.1f}", f"{max(samples):.0f}", len(samples)])
-    payload["health_p99_vs_idle"] = ratio(percentile(steady.samples, 99), percentile(idle.samples, 99))
+    for name, learning in samples[True].items():
+        baseline = samples[False][name]
+        entry = {"p50": percentile(learning, 50), "p99": percentile(learning, 99), "max": max(learning),
+                 "samples": len(learning)}  # fmt: skip
+        if baseline:
+            entry["baseline"] = {"p50": percentile(baseline, 50), "p99": percentile(baseline, 99),
+                                 "max": max(baseline), "samples": len(baseline)}  # fmt: skip
+        payload[name] = entry
+        before = f"{entry['baseline']['p50']:.1f} / {entry['baseline']['p99']:.1f}" if baseline else "—"
+        p99_ratio = ratio(entry["p99"], entry["baseline"]["p99"]) if baseline else "—"
+        now = f"{entry['p50']:.1f} / {entry['p99']:.1f}"
+        rows.append([name, before, now, p99_ratio, f"{entry['max']:.0f}"])
     save_json("instant_responsiveness", payload)
-    print(f"\nserved after {2 * options.annotations} annotations: {served['layer']} {served['why']}")
-    print(markdown_table(["what", "p50 ms", "p99 ms", "max ms", "samples"], rows))
+    print(f"\nserved at the end: {served['layer']} {served['why']}")
+    header = ["what (ms)", "without learning p50 / p99", "learning p50 / p99", "p99 ratio", "max learning"]
+    print(markdown_table(header, rows))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from typing import Any
 
@@ -25,6 +26,11 @@ from label_studio_ml.status import metrics_report, versions_report
 from label_studio_ml.webhook_auth import ensure_webhook_auth_async
 
 logger = logging.getLogger(__name__)
+
+#: How long a thread may hold the GIL while another waits for it. Python's default (5 ms) lets a
+#: background thread's Python-heavy work (an instant refit, a training's loop) delay each step of a
+#: request several times over; a request thread gets its turn at once this way.
+SWITCH_INTERVAL_S = 0.0005
 
 
 class Readiness:
@@ -57,6 +63,7 @@ def create_app(
 ) -> Flask:
     """A Flask app serving ``model_class`` to Label Studio."""
     settings = settings or (context.settings if context else Settings.from_env())
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     configure_logging(
         settings.log_level,
         secrets=tuple(s for s in (settings.basic_auth_pass, settings.label_studio_api_key) if s),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 
 from label_studio_ml.api import create_app
@@ -54,3 +56,30 @@ def test_a_model_without_instant_events_gets_none(make_context):
     wait_healthy(client)
     assert client.post("/webhook", json=CREATED).status_code == 201
     assert client.get("/metrics").get_json()["worker"]["instant_updates"] == {"events": [], "waiting": 0}
+
+
+class PriorityModel(KeywordModel):
+    """Records the scheduling priority of the thread that learns."""
+
+    INSTANT_EVENTS = ("ANNOTATION_CREATED",)
+    niceness: list[int] = []
+
+    def learn_instantly(self, event, data):
+        PriorityModel.niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+
+def test_learning_runs_at_a_lower_priority_than_the_requests(make_context):
+    PriorityModel.niceness = []
+    app = create_app(PriorityModel, context=make_context(start_training_each_n_updates=0))
+    client = app.test_client()
+    wait_healthy(client)
+    assert client.post("/webhook", json=CREATED).status_code == 201
+    assert app.extensions["label_studio_ml"]["instant"].wait("1", 10)
+    requests_niceness = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert PriorityModel.niceness == [min(19, requests_niceness + 10)]
+
+
+def test_a_serving_process_hands_the_gil_over_quickly(make_context):
+    # A background refit's Python code must not hold a request up for Python's default 5 ms a turn.
+    create_app(KeywordModel, context=make_context(start_training_each_n_updates=0))
+    assert sys.getswitchinterval() <= 0.001
