@@ -12,12 +12,17 @@
   either least confident first (the order Label Studio's "sort by prediction score" gives) or in
   random order; macro-F1 of the instant layer on the held-out articles after each label.
 
+* BBC News, first annotations (``--first``): a fresh project annotated one article per topic in
+  turn (topics and articles in a seeded random order), macro-F1 on the held-out articles after each
+  of the first ``FIRST_STEPS`` annotations: does every annotation help?
+
 Runs go to the learning curves' results file; ``python -m bench.learning_curves --plot`` draws them,
 ``python -m bench.instant_curves --plot`` the labeling-order curve (``docs/uncertainty_first.*``).
 
     python -m bench.instant_curves --task bbc         # about 5 minutes
     python -m bench.instant_curves --task conll       # about 40 minutes (12 fine-tunes)
     python -m bench.instant_curves --order            # about 10 minutes
+    python -m bench.instant_curves --first --seeds 10 # about 5 minutes
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ BBC_SIZES = (0, 5, 10, 20, 50, 100)
 CONLL_SIZES = (5, 10, 20, 50)
 ORDER_POOL = 500
 ORDER_CHECKPOINTS = (5, 10, 20, 30, 50, 75, 100)
+FIRST_STEPS = 10
 
 
 def event_for(task: dict[str, Any]) -> dict[str, Any]:
@@ -152,7 +158,40 @@ def order_curve(order: str, seed: int, data: Any) -> dict[int, float]:
     return curve
 
 
-def run(task: str, seeds: list[int], order: bool) -> None:
+def first_curve(seed: int, data: Any) -> dict[int, float]:
+    """Macro-F1 after each of the first ``FIRST_STEPS`` annotations (0: zero-shot), one topic at a time."""
+    from bert_classifier.model import BertClassifier
+
+    pool, test = data
+    rng = random.Random(seed)
+    topics = rng.sample(sorted(pool), len(pool))
+    picks = {topic: rng.sample(pool[topic], FIRST_STEPS) for topic in topics}
+    order = [(picks[topic][n], topic) for n in range(FIRST_STEPS) for topic in topics][:FIRST_STEPS]
+    with tempfile.TemporaryDirectory(prefix="bench-first-") as folder:
+        model = fresh(BertClassifier, bbc_news.LABEL_CONFIG, Path(folder))
+        model.labeled_tasks = lambda: []
+        curve = {0: bbc_macro_f1(model, test)}
+        for step, (text, label) in enumerate(order, start=1):
+            model.learn_instantly("ANNOTATION_CREATED", event_for(bbc_news.to_task(text, label, step)))
+            curve[step] = bbc_macro_f1(model, test)
+    return curve
+
+
+def first_report(seeds: list[int]) -> str:
+    """Mean macro-F1 after each annotation and how many single annotations lowered it."""
+    runs = [r for r in curves.load_runs() if r["task"] == "bbc-first" and r["seed"] in seeds]
+    by_seed: dict[int, dict[int, float]] = {}
+    for r in runs:
+        by_seed.setdefault(r["seed"], {})[r["size"]] = r["score"]
+    rows = []
+    for step in range(FIRST_STEPS + 1):
+        scores = [curve[step] for curve in by_seed.values() if step in curve]
+        fell = sum(1 for curve in by_seed.values() if step and curve.get(step, 1) < curve.get(step - 1, 0))
+        rows.append([step, f"{sum(scores) / max(len(scores), 1):.3f}", fell if step else "—", len(scores)])
+    return markdown_table(["annotations", "mean macro-F1", "seeds where it fell", "seeds"], rows)
+
+
+def run(task: str, seeds: list[int], order: bool, first: bool = False) -> None:
     """Run whatever is not in the results file yet."""
     done = {(r["task"], r["line"], r["size"], r["seed"]) for r in curves.load_runs()}
 
@@ -161,6 +200,14 @@ def run(task: str, seeds: list[int], order: bool) -> None:
         curves.record({"task": task_name, "line": line, "size": size, "seed": seed, "score": round(score, 4),
                        "seconds": round(seconds, 1), "settings": {}})  # fmt: skip
 
+    if first:
+        data = curves.bbc_data()
+        for seed in seeds:
+            if ("bbc-first", "instant", FIRST_STEPS, seed) not in done:
+                started = time.monotonic()
+                for size, score in first_curve(seed, data).items():
+                    keep("bbc-first", "instant", size, seed, score, time.monotonic() - started)
+        return
     if order:
         data = curves.bbc_data()
         for line in ("uncertainty", "random"):
@@ -230,10 +277,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--order", action="store_true", help="uncertainty-first against random order")
     parser.add_argument("--plot", action="store_true", help="only write docs/uncertainty_first.{md,png}")
+    parser.add_argument("--first", action="store_true", help="macro-F1 after each of the first annotations")
     options = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    seeds = list(range(1, options.seeds + 1))
     if not options.plot:
-        run(options.task, list(range(1, options.seeds + 1)), options.order)
+        run(options.task, seeds, options.order, options.first)
+    if options.first:
+        print(first_report(seeds))
     if options.order or options.plot:
         print(order_report(Path(__file__).resolve().parent.parent / "docs"))
 
