@@ -37,8 +37,6 @@ logger = logging.getLogger(__name__)
 MAX_REFITS = 3
 #: After Label Studio could not be read, events are learned alone for this long before trying again.
 RESYNC_BACKOFF_S = 60.0
-#: When each project's records folder may next be rebuilt from Label Studio (this process).
-_RESYNC_AFTER: dict[str, float] = {}
 
 
 @dataclass(frozen=True)
@@ -134,13 +132,12 @@ class InstantLearner:
     def resync(self, controls: list[ControlSpec]) -> bool:
         """Rebuild every record from the project's labeled tasks in Label Studio; whether it could."""
         project = self.model.project_id
-        folder = str(self.store(controls[0]).project_root)
-        if time.monotonic() < _RESYNC_AFTER.get(folder, 0.0):
+        if not self.store(controls[0]).resync_allowed():
             return False
         try:
             tasks = self.model.labeled_tasks()
         except Exception as exc:  # Label Studio unreachable: learn from the events alone meanwhile
-            _RESYNC_AFTER[folder] = time.monotonic() + RESYNC_BACKOFF_S
+            self.store(controls[0]).postpone_resync(RESYNC_BACKOFF_S)
             logger.warning("project %s: cannot read labeled tasks to learn from: %s", project, exc)
             return False
         for control in controls:

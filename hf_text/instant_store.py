@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ RECORDS = "instant_records"
 VERSIONS = "instant_versions"
 VERSION_PREFIX = "instant-"
 SYNCED_MARKER = ".synced.json"
+RESYNC_MARKER = ".resync_after.json"
 _SAFE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -147,6 +149,19 @@ class InstantRecords:
     def mark_synced(self, tasks: int) -> None:
         """Remember that every labeled task of the project has a record now."""
         write_atomically(self.project_root / SYNCED_MARKER, json.dumps({"labeled_tasks": tasks}))
+
+    def resync_allowed(self) -> bool:
+        """Whether rebuilding from Label Studio may be tried now (see ``postpone_resync``)."""
+        try:
+            after = float(json.loads((self.project_root / RESYNC_MARKER).read_text())["after"])
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            return True
+        return time.time() >= after
+
+    def postpone_resync(self, seconds: float) -> None:
+        """Label Studio could not be read: no process tries again for ``seconds`` (the marker is shared
+        by every worker and replica, like the records)."""
+        write_atomically(self.project_root / RESYNC_MARKER, json.dumps({"after": time.time() + seconds}))
 
 
 def version_store(data_dir: Path, project: str) -> ModelStore:

@@ -192,3 +192,13 @@ def test_two_replicas_learning_at_once_end_with_a_version_that_holds_both_annota
     meta = version_store(context.data_dir, "1").meta(final.model_version)
     assert meta is not None and meta["heads"][0]["examples"] == 2, meta
     assert len(InstantRecords(context.data_dir, "1", "label").all()) == 2
+
+
+def test_a_failed_rebuild_from_label_studio_is_postponed_for_every_replica(tmp_path: Path) -> None:
+    # The back-off lives with the records, so another worker or replica does not hammer Label Studio.
+    mine, theirs = (InstantRecords(tmp_path / "models", "1", "sentiment") for _ in range(2))
+    assert theirs.resync_allowed()
+    mine.postpone_resync(60)
+    assert not theirs.resync_allowed()
+    mine.postpone_resync(-1)
+    assert theirs.resync_allowed()
