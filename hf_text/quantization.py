@@ -202,7 +202,11 @@ def _unseen(
     texts = [text for text in texts if text]
     if not texts:
         return {"texts": 0, "decisions_changed": None}
-    fp32, int8 = (owner.predict_texts(models[name], texts, control, head) for name in ("fp32", "int8"))
+    try:
+        fp32, int8 = (owner.predict_texts(models[name], texts, control, head) for name in ("fp32", "int8"))
+    except Exception as exc:  # a report only: it must not cost the version its int8 model
+        logger.warning("int8 of %s: unlabeled texts not compared: %s", control.from_name, exc)
+        return {"texts": len(texts), "decisions_changed": None, "error": type(exc).__name__}
     changed = changed_decisions(fp32, int8)
     return {"texts": len(texts), "decisions_changed": None if changed is None else round(changed, 4)}
 

@@ -6,6 +6,7 @@ One tiny classifier and one tiny NER head are trained per module (a few seconds 
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from dataclasses import replace
@@ -161,6 +162,25 @@ def _choices(*labels: str) -> tuple[list[dict], float]:
 
 def _regions(*spans: tuple[int, int, str]) -> tuple[list[dict], float]:
     return [{"value": {"start": a, "end": b, "labels": [tag]}, "score": 0.5} for a, b, tag in spans], 0.5
+
+
+def test_comparing_on_unlabeled_texts_never_costs_a_version_its_int8_model(classifier, tmp_path) -> None:
+    class Failing:
+        """The classifier, except that predicting the unlabeled texts fails."""
+
+        TASK_KIND, HEADLINE_METRIC = classifier.TASK_KIND, classifier.HEADLINE_METRIC
+        hf_settings, evaluate = classifier.hf_settings, classifier.evaluate
+
+        def predict_texts(self, *args):
+            raise RuntimeError("cannot predict")
+
+    serving = classifier.serving_heads(classifier.model_version)[0]
+    folder = Path(shutil.copytree(_head_folder(classifier), tmp_path / "head"))
+    examples = classifier.collect_examples(mood_tasks(), serving.control)
+    record = quantization.publish_int8(Failing(), serving.control, serving.head, folder, examples,
+                                       unlabeled=["So much joy today."])  # fmt: skip
+    assert record["serves"] == ONNX_INT8 and (folder / INT8_FILE).is_file()
+    assert record["unlabeled"] == {"texts": 1, "decisions_changed": None, "error": "RuntimeError"}
 
 
 def test_changed_decisions_is_the_share_of_decisions_that_differ() -> None:
