@@ -21,7 +21,7 @@ from hf_text.loader import load_for_training
 from hf_text.quantization import publish_int8
 from hf_text.store import ModelStore
 from hf_text.trained_on import example_key, read_record, write_record
-from hf_text.trainer import train_model, warm_learning_rate
+from hf_text.trainer import train_model
 from hf_text.warm_start import ServedHead, TrainingPlan, plan_training
 from hf_text.windows import window_length
 
@@ -106,10 +106,7 @@ def train_head(
         "train_loss": round(stats.train_loss, 5),
         "train_seconds": stats.seconds,
         "steps": stats.steps,
-        "training": {
-            **plan.record(),
-            "learning_rate": warm_learning_rate(settings, learning_rate) if plan.warm else learning_rate,
-        },
+        "training": {**plan.record(), "learning_rate": stats.learning_rate},
     }
     head["quantization"] = publish_int8(owner, control, head, out, examples, held_out, unlabeled or [])
     return head

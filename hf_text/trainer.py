@@ -32,6 +32,7 @@ class TrainStats:
     train_loss: float
     seconds: float
     rows: int
+    learning_rate: float
 
 
 def _progress_callback(progress: ProgressFn | None) -> Any:
@@ -138,9 +139,10 @@ def train_model(
     if not rows:
         raise ValueError("no training rows")
     started = time.monotonic()
+    arguments = _arguments(settings, learning_rate, device, scratch, len(rows), warm)
     trainer = Trainer(
         model=model,
-        args=_arguments(settings, learning_rate, device, scratch, len(rows), warm),
+        args=arguments,
         train_dataset=rows,
         data_collator=collator,
         processing_class=tokenizer,
@@ -161,6 +163,7 @@ def train_model(
         train_loss=float(output.training_loss),
         seconds=round(time.monotonic() - started, 2),
         rows=len(rows),
+        learning_rate=float(arguments.learning_rate),
     )
     logger.info("training finished: %s", stats)
     return stats
