@@ -29,8 +29,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from hf_text.prototypes import fit_prototypes, leave_one_out_logits
+
 FOLDS = 5
-#: Prototypes are scored leave-one-out up to this many examples (a fit is a sum: cheap).
+#: Prototypes are scored leave-one-out (closed form, ``hf_text.prototypes``) up to this many examples.
 LEAVE_ONE_OUT_UP_TO = 200
 #: How many examples' worth of belief the calibration puts in the uncalibrated temperature.
 CALIBRATION_PRIOR = 5.0
@@ -40,10 +42,6 @@ SWITCH_MARGIN = 0.02
 LOGISTIC_FROM = 100
 #: Inverse L2 strength of the logistic head (as scikit-learn's ``C``); 10 measured best of 1/10/100.
 C = 10.0
-#: A label's prototype counts ``n / (n + SHRINK)`` next to zero-shot after ``n`` annotations.
-SHRINK = 1.0
-#: Prototype logits are cosine similarities over this temperature before calibration.
-PROTOTYPE_TEMPERATURE = 0.056
 _TEMPERATURES = np.exp(np.linspace(np.log(0.05), np.log(20.0), 121))
 
 
@@ -104,9 +102,9 @@ def squash(logits: np.ndarray, multiple: bool) -> np.ndarray:
     """Softmax over labels, or an independent sigmoid per label."""
     if multiple:
         return 1.0 / (1.0 + np.exp(-np.clip(logits, -60, 60)))
-    shifted = logits - logits.max(axis=1, keepdims=True)
+    shifted = logits - logits.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+    return exp / exp.sum(axis=-1, keepdims=True)
 
 
 def target_matrix(targets: Sequence[frozenset[str]], labels: Sequence[str]) -> np.ndarray:
@@ -154,29 +152,6 @@ def fit_logistic(embeddings: np.ndarray, y: np.ndarray, multiple: bool) -> tuple
     return weights, bias
 
 
-def fit_prototypes(
-    embeddings: np.ndarray, y: np.ndarray, prior: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Zero-shot's logits plus each annotated label's prototype similarity *relative to the mean of the
-    annotated labels'*: a label nobody annotated yet keeps exactly its zero-shot score, and one
-    annotated label does not pull every text towards itself (articles resemble each other far more
-    than they resemble a label's name)."""
-    sums = y.T @ embeddings.astype(np.float64)
-    norms = np.linalg.norm(sums, axis=1, keepdims=True)
-    seen = norms[:, 0] > 1e-12
-    counts = y.sum(axis=0)
-    trust = counts / np.maximum(counts + SHRINK, 1e-12) if prior is not None else np.ones(len(counts))
-    centroids = np.where(seen[:, None], sums / np.maximum(norms, 1e-12), 0.0) * trust[:, None]
-    relative = np.where(seen[:, None], centroids - centroids[seen].mean(axis=0) if seen.any() else 0.0, 0.0)
-    weights = relative / PROTOTYPE_TEMPERATURE
-    bias = np.zeros(len(y.T))
-    if prior is not None:
-        weights = weights + prior.astype(np.float64) / PROTOTYPE_TEMPERATURE
-    else:
-        bias = np.where(seen, 0.0, -1e4)
-    return weights, bias
-
-
 def _fit(kind: str, embeddings: np.ndarray, y: np.ndarray, prior: np.ndarray | None, multiple: bool):
     if kind == "prototypes":
         return fit_prototypes(embeddings, y, prior)
@@ -200,9 +175,10 @@ def out_of_fold_logits(
 ) -> np.ndarray:
     """Each example's logits from a head fitted without it: leave-one-out for prototypes while that is
     cheap (every example counts when there are few), ``FOLDS`` folds otherwise."""
-    k = len(y) if kind == "prototypes" and len(y) <= LEAVE_ONE_OUT_UP_TO else FOLDS
+    if kind == "prototypes" and len(y) <= LEAVE_ONE_OUT_UP_TO:
+        return leave_one_out_logits(embeddings, y, prior)
     logits = np.zeros(y.shape)
-    for held in folds(embeddings, k):
+    for held in folds(embeddings, FOLDS):
         train = np.setdiff1d(np.arange(len(y)), held)
         weights, bias = _fit(kind, embeddings[train], y[train], prior, multiple)
         logits[held] = embeddings[held].astype(np.float64) @ weights.T + bias
@@ -216,22 +192,26 @@ def correct(probabilities: np.ndarray, y: np.ndarray, multiple: bool) -> np.ndar
     return (y[np.arange(len(y)), probabilities.argmax(axis=1)] > 0.5).astype(float)
 
 
+def _losses(logits: np.ndarray, y: np.ndarray, multiple: bool, temperatures: np.ndarray) -> np.ndarray:
+    """The mean held-out negative log-likelihood at each temperature."""
+    p = np.clip(squash(logits[None] / temperatures[:, None, None], multiple), 1e-9, 1 - 1e-9)
+    if multiple:
+        return -(y * np.log(p) + (1 - y) * np.log(1 - p)).sum(axis=2).mean(axis=1)
+    return -np.log((p * y).sum(axis=2)).mean(axis=1)
+
+
 def calibrate(logits: np.ndarray, y: np.ndarray, multiple: bool) -> float:
     """The temperature that best explains the held-out targets, pulled towards 1.0 by a prior worth
     ``CALIBRATION_PRIOR`` examples (a handful of predictions must not make it swing)."""
     if len(y) == 0:
         return 1.0
-    best, best_loss = 1.0, np.inf
-    for temperature in _TEMPERATURES:
-        p = np.clip(squash(logits / temperature, multiple), 1e-9, 1 - 1e-9)
-        if multiple:
-            loss = -(y * np.log(p) + (1 - y) * np.log(1 - p)).sum(axis=1).mean()
-        else:
-            loss = -np.log((p * y).sum(axis=1)).mean()
-        loss += CALIBRATION_PRIOR / len(y) * np.log(temperature) ** 2
-        if loss < best_loss:
-            best, best_loss = float(temperature), loss
-    return best
+    chunk = max(1, 2_000_000 // max(logits.size, 1))  # all temperatures at once, within ~16 MB
+    losses = np.concatenate([
+        _losses(logits, y, multiple, _TEMPERATURES[start : start + chunk])
+        for start in range(0, len(_TEMPERATURES), chunk)
+    ])  # fmt: skip
+    losses += CALIBRATION_PRIOR / len(y) * np.log(_TEMPERATURES) ** 2
+    return float(_TEMPERATURES[int(np.argmin(losses))])
 
 
 @dataclass

@@ -66,14 +66,15 @@ class _ReadCache:
         self._entries: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
-    def read(self, path: Path, stamp: tuple[int, int]) -> dict[str, Any] | None:
-        key = str(path)
+    def read(self, path: str, stamp: tuple[int, int]) -> dict[str, Any] | None:
+        key = path
         with self._lock:
             cached = self._entries.get(key)
         if cached is not None and cached[0] == stamp:
             return cached[1]
         try:
-            record = json.loads(path.read_text(encoding="utf-8"))
+            with open(path, encoding="utf-8") as file:
+                record = json.load(file)
         except (OSError, ValueError):
             return None  # deleted meanwhile, or a foreign file
         with self._lock:
@@ -109,32 +110,34 @@ class InstantRecords:
         except FileNotFoundError:
             return False
 
-    def _files(self) -> list[tuple[Path, tuple[int, int]]]:
+    def _files(self) -> list[tuple[str, tuple[int, int]]]:
+        """Each record file's path and (size, time), in file-name order (plain strings: a refit lists
+        the folder three times, and ``Path`` objects cost more than the listing itself)."""
         try:
             entries = list(os.scandir(self.folder))
         except FileNotFoundError:
             return []
         files = []
-        for entry in entries:
+        for entry in sorted(entries, key=lambda item: item.name):
             if entry.name.endswith(".json") and not entry.name.startswith("."):
                 try:
                     info = entry.stat()
                 except FileNotFoundError:
                     continue
-                files.append((Path(entry.path), (info.st_size, info.st_mtime_ns)))
-        return sorted(files)
+                files.append((entry.path, (info.st_size, info.st_mtime_ns)))
+        return files
 
     def all(self) -> list[dict[str, Any]]:
         """Every record, in file-name order."""
         files = self._files()
-        _READS.forget_missing(self.folder, {str(path) for path, _ in files})
+        _READS.forget_missing(self.folder, {path for path, _ in files})
         return [record for path, stamp in files if (record := _READS.read(path, stamp)) is not None]
 
     def fingerprint(self) -> str:
         """Changes whenever a record is added, replaced or removed."""
         digest = hashlib.sha256()
         for path, stamp in self._files():
-            digest.update(f"{path.name}:{stamp[0]}:{stamp[1]};".encode())
+            digest.update(f"{os.path.basename(path)}:{stamp[0]}:{stamp[1]};".encode())
         return digest.hexdigest()[:16]
 
     def task_ids_with_annotations(self, annotation_ids: set[Any]) -> list[Any]:
