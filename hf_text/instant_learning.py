@@ -77,22 +77,40 @@ class InstantLearner:
 
     def learn(self, event: str, data: dict[str, Any]) -> str | None:
         """Apply ``event``, refit, and return the version served afterwards."""
+        return self.learn_many([(event, data)])
+
+    def learn_many(self, events: Sequence[tuple[str, dict[str, Any]]]) -> str | None:
+        """Apply ``events`` in order, then refit once (a burst of annotations costs one refit, not one
+        each); the version served afterwards. An event that cannot be applied is logged and skipped."""
         torch.set_num_threads(1)  # this thread only: a small refit must not fight the request threads
         started = time.monotonic()
         controls = self.model.controls()
+        changed = False
+        for event, data in events:
+            try:
+                changed = self.apply(controls, event, data) or changed
+            except Exception:  # one bad event must not cost the others what they teach
+                logger.exception("project %s: cannot learn from %s at once", self.model.project_id, event)
+        if not changed:
+            return None
+        version = self.refit(controls)
+        logger.info(
+            "project %s: learned from %d event(s) at once in %.2f s; serving %s",
+            self.model.project_id, len(events), time.monotonic() - started, version,
+        )  # fmt: skip
+        return version
+
+    def apply(self, controls: list[ControlSpec], event: str, data: dict[str, Any]) -> bool:
+        """Change the records as ``event`` says; whether a refit may be due (``False``: a bulk
+        creation that could not be read from Label Studio)."""
         must_sync = event == "ANNOTATIONS_CREATED" or not self.store(controls[0]).synced()
         if must_sync and not self.resync(controls) and event == "ANNOTATIONS_CREATED":
-            return None
+            return False
         if event == "ANNOTATIONS_DELETED":
             self.forget(controls, data)
         elif event in ("ANNOTATION_CREATED", "ANNOTATION_UPDATED"):
             self.remember(controls, data)
-        version = self.refit(controls)
-        logger.info(
-            "project %s: learned from %s at once in %.2f s; serving %s",
-            self.model.project_id, event, time.monotonic() - started, version,
-        )  # fmt: skip
-        return version
+        return True
 
     def remember(self, controls: list[ControlSpec], data: dict[str, Any]) -> None:
         """Replace the records of the event's task with what its annotation teaches."""
@@ -200,9 +218,13 @@ class LearnsInstantly:
 
     def learn_instantly(self: Any, event: str, data: dict[str, Any]) -> None:
         """Refit the instant layer on the event's annotation change and publish it at once."""
+        self.learn_instantly_many([(event, data)])
+
+    def learn_instantly_many(self: Any, events: list[tuple[str, dict[str, Any]]]) -> None:
+        """Apply every queued event's annotation change, then refit and publish once."""
         layer = self.instant_layer() if self.hf_settings.instant_learning else None
         if layer is not None:
-            InstantLearner(self, layer).learn(event, data)
+            InstantLearner(self, layer).learn_many(events)
 
     def publish_fine_tuned(self: Any, version: str) -> None:
         """Serve a freshly trained version, or, with instant learning, let the instant layer decide."""

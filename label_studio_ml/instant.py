@@ -4,7 +4,9 @@ A model class lists the webhook actions it wants in ``INSTANT_EVENTS`` and imple
 ``learn_instantly(event, data)`` (e.g. refit a light head on frozen embeddings and publish a new
 version). The webhook answers at once; one background thread per process feeds the events to the
 project's model in the order they arrived, so a deletion never overtakes the creation it undoes.
-A failing update is logged and never affects the webhook, the other projects or trainings.
+Events that queued up while an update ran go to ``learn_instantly_many`` together (one refit for
+a burst, when the model overrides it). A failing update is logged and never affects the webhook,
+the other projects or trainings.
 """
 
 from __future__ import annotations
@@ -61,16 +63,27 @@ class InstantUpdates:
     def _run(self) -> None:
         lower_this_threads_priority()  # learning waits for requests, never the other way round
         while True:
-            project, action, data = self._line.get()
+            for project, events in _by_project(self._drain()):
+                self._learn(project, events)
+
+    def _learn(self, project: str, events: list[tuple[str, dict[str, Any]]]) -> None:
+        try:
+            self.registry.instance(project).learn_instantly_many(events)
+        except Exception:  # one project's failure must not stop the events after it
+            logger.exception("project %s: learning from %d event(s) at once failed", project, len(events))
+        finally:
+            with self._lock:
+                self._pending[project] -= len(events)
+                self._lock.notify_all()
+
+    def _drain(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """The next event, and every event queued behind it: a burst is learned in one update."""
+        batch = [self._line.get()]
+        while True:
             try:
-                model = self.registry.instance(project)
-                model.learn_instantly(action, data)
-            except Exception:  # one bad event must not stop the events after it
-                logger.exception("project %s: learning from %s at once failed", project, action)
-            finally:
-                with self._lock:
-                    self._pending[project] -= 1
-                    self._lock.notify_all()
+                batch.append(self._line.get_nowait())
+            except queue.Empty:
+                return batch
 
     def wait(self, project: str, timeout: float | None = None) -> bool:
         """Block until every event queued for ``project`` was handled (tests, scripts)."""
@@ -81,3 +94,13 @@ class InstantUpdates:
         """What ``/metrics`` shows: the events learned at once and how many wait."""
         with self._lock:
             return {"events": list(self.events), "waiting": sum(self._pending.values())}
+
+
+def _by_project(
+    batch: list[tuple[str, str, dict[str, Any]]],
+) -> list[tuple[str, list[tuple[str, dict[str, Any]]]]]:
+    """Each project's events of ``batch``, in arrival order (projects learn independently)."""
+    grouped: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for project, action, data in batch:
+        grouped.setdefault(project, []).append((action, data))
+    return list(grouped.items())

@@ -141,6 +141,18 @@ class LabelStudioMLBase(UpstreamHelpers):
         """Learn from one annotation event at once (a light update, seconds at most), off the webhook's
         thread; a model that changes what it serves publishes a new version itself."""
 
+    def learn_instantly_many(self, events: list[tuple[str, dict[str, Any]]]) -> None:
+        """Learn from the project's events that queued up while the previous update ran, in order.
+
+        One by one by default, a failing event logged and skipped; a model whose update refits on
+        everything it knows overrides this to apply them all and refit once.
+        """
+        for event, data in events:
+            try:
+                self.learn_instantly(event, data)
+            except Exception:  # one bad event must not stop the events after it
+                logger.exception("project %s: learning from %s at once failed", self.project_id, event)
+
     def fit(self, event: str, data: dict[str, Any], **kwargs: Any) -> dict[str, Any] | None:
         """Train on the project's labeled data; return evaluation metrics (or ``None``)."""
         return None

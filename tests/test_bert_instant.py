@@ -202,3 +202,23 @@ def test_a_failed_rebuild_from_label_studio_is_postponed_for_every_replica(tmp_p
     assert not theirs.resync_allowed()
     mine.postpone_resync(-1)
     assert theirs.resync_allowed()
+
+
+def test_a_burst_of_events_is_learned_in_one_refit_and_a_broken_one_costs_the_others_nothing(
+    tmp_path: Path,
+) -> None:
+    context = BackendContext.from_settings(Settings(model_dir=tmp_path / "models"))
+    config = load_fixture("classification_setup.json")["schema"]
+    model = BertClassifier(project_id="1", label_config=config, context=context)
+    model.labeled_tasks = list  # Label Studio has nothing more to say
+    burst = [
+        ("ANNOTATION_CREATED", event(100, TEXTS[0], "positive")),
+        ("ANNOTATIONS_DELETED", {**DELETED, "annotations": 5}),  # malformed: not a list
+        ("ANNOTATION_CREATED", event(105, TEXTS[5], "negative")),
+        ("ANNOTATION_CREATED", event(106, TEXTS[6], "negative")),
+    ]
+    model.learn_instantly_many(burst)
+    store = version_store(context.data_dir, "1")
+    assert len(store.versions()) == 1  # one refit for the whole burst
+    meta = store.meta(model.model_version)
+    assert meta is not None and meta["heads"][0]["examples"] == 3, meta

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 
 from label_studio_ml.api import create_app
 from tests.conftest import load_fixture, load_keyword_model, wait_healthy
@@ -83,3 +84,39 @@ def test_a_serving_process_hands_the_gil_over_quickly(make_context):
     # A background refit's Python code must not hold a request up for Python's default 5 ms a turn.
     create_app(KeywordModel, context=make_context(start_training_each_n_updates=0))
     assert sys.getswitchinterval() <= 0.001
+
+
+class BatchingModel(KeywordModel):
+    """Records how events reach it; the first update blocks until the test releases it."""
+
+    INSTANT_EVENTS = ("ANNOTATION_CREATED",)
+    release = threading.Event()
+    calls: list[list[tuple[str, int]]] = []
+
+    def learn_instantly_many(self, events):
+        assert BatchingModel.release.wait(10)
+        BatchingModel.calls.append([(self.project_id, data["annotation"]["id"]) for _, data in events])
+
+
+def test_events_queued_during_an_update_reach_the_model_together_in_order_per_project(make_context):
+    BatchingModel.release.clear()
+    BatchingModel.calls = []
+    app = create_app(BatchingModel, context=make_context(start_training_each_n_updates=0))
+    client = app.test_client()
+    wait_healthy(client)
+    instant = app.extensions["label_studio_ml"]["instant"]
+
+    def created(project: int, annotation: int) -> dict:
+        return {**CREATED, "project": {**CREATED["project"], "id": project},
+                "annotation": {**CREATED["annotation"], "id": annotation}}  # fmt: skip
+
+    assert client.post("/webhook", json=created(1, 1)).status_code == 201
+    deadline = time.monotonic() + 10
+    while instant._line.qsize() and time.monotonic() < deadline:  # the update of event 1 is under way
+        time.sleep(0.01)
+    for project, annotation in ((1, 2), (2, 3), (1, 4), (1, 5)):
+        assert client.post("/webhook", json=created(project, annotation)).status_code == 201
+    BatchingModel.release.set()
+    assert instant.wait("1", 10) and instant.wait("2", 10)
+    assert BatchingModel.calls == [[("1", 1)], [("1", 2), ("1", 4), ("1", 5)], [("2", 3)]]
+    assert client.get("/metrics").get_json()["worker"]["instant_updates"]["waiting"] == 0
