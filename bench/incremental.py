@@ -74,9 +74,11 @@ def conll_case(labeled: int, added: int, seed: int) -> Case:
                 tasks[labeled:], held_out)  # fmt: skip
 
 
-def _timed_fit(case: Case, settings: HFSettings, model_dir: Path, event: str) -> dict[str, Any]:
+def _timed_fit(
+    case: Case, settings: HFSettings, model_dir: Path, event: str, tasks: list[dict[str, Any]]
+) -> dict[str, Any]:
     model = project_model(case.model_class(), case.label_config, settings, model_dir)
-    model.labeled_tasks = lambda: case.labeled + case.added
+    model.labeled_tasks = lambda: tasks
     started = time.monotonic()
     summary = model.fit(event, {})
     seconds = time.monotonic() - started
@@ -92,14 +94,17 @@ def _timed_fit(case: Case, settings: HFSettings, model_dir: Path, event: str) ->
     }
 
 
-def run_case(case: Case, settings: HFSettings) -> dict[str, Any]:
+def run_case(case: Case, settings: HFSettings, chain: int = 1) -> dict[str, Any]:
     """The served version on ``case.labeled``, then both next trainings from copies of that state.
 
-    Warm starts are opt-in (``FULL_RETRAIN_EVERY`` defaults to 1): the runs here turn them on.
+    With ``chain`` > 1 the added tasks arrive in ``chain`` equal parts, each followed by a warm start
+    from the version the previous one published (what a project does between two full re-trains);
+    the full re-train runs once, on everything. Warm starts are opt-in (``FULL_RETRAIN_EVERY``
+    defaults to 1): the runs here turn them on, with room for the whole chain.
     """
-    if settings.full_retrain_every <= 1:
-        settings = replace(settings, full_retrain_every=10)
-    results: dict[str, Any] = {"labeled": len(case.labeled), "added": len(case.added)}
+    settings = replace(settings, full_retrain_every=max(settings.full_retrain_every, 10, chain + 1))
+    results: dict[str, Any] = {"labeled": len(case.labeled), "added": len(case.added), "chain": chain}
+    step = len(case.added) // chain
     with tempfile.TemporaryDirectory(prefix="bench-incremental-") as root:
         served = Path(root) / "served"
         started = time.monotonic()
@@ -110,10 +115,16 @@ def run_case(case: Case, settings: HFSettings) -> dict[str, Any]:
         results["served_held_out"] = scores_by_backend(case.model_class(), case.label_config,
                                                        case.held_out, served, settings)  # fmt: skip
         for name, event in RUNS.items():
-            shutil.copytree(served, Path(root) / name)
-            run = _timed_fit(case, settings, Path(root) / name, event)
+            folder = Path(root) / name
+            shutil.copytree(served, folder)
+            parts = range(1, chain + 1) if name == "incremental" else [chain]
+            runs = [_timed_fit(case, settings, folder, event, case.labeled + case.added[: part * step])
+                    for part in parts]  # fmt: skip
+            run = {**runs[-1], "seconds": round(sum(r["seconds"] for r in runs) / len(runs), 2)}
+            if len(runs) > 1:
+                run["chain"] = runs
             run["held_out"] = scores_by_backend(case.model_class(), case.label_config, case.held_out,
-                                                Path(root) / name, settings)  # fmt: skip
+                                                folder, settings)  # fmt: skip
             results[name] = run
     return results
 
@@ -129,7 +140,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         metric = inc["held_out"]["metric"]
         served = result.get("served_held_out", {}).get("torch")
         rows.append([
-            f"{name} ({result['labeled']:,} + {result['added']})",
+            f"{name} ({result['labeled']:,} + {_added(result)})",
             f"{full['seconds']:.0f} s ({full['steps']} steps)",
             f"{inc['seconds']:.0f} s ({inc['steps']} steps)",
             f"**{100 * inc['seconds'] / full['seconds']:.0f}%** ({ratio(full['seconds'], inc['seconds'])})",
@@ -144,3 +155,8 @@ def table(results: dict[str, dict[str, Any]]) -> str:
               "held-out incremental (fp32 / int8)",
               "incremental - full (fp32)", "incremental - served (fp32)"]  # fmt: skip
     return markdown_table(header, rows)
+
+
+def _added(result: dict[str, Any]) -> str:
+    chain = int(result.get("chain", 1))
+    return str(result["added"]) if chain == 1 else f"{chain} x {result['added'] // chain}"

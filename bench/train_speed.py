@@ -32,6 +32,7 @@ re-train from the same state, time and held-out quality (BBC News 1,000 + 10, Co
     python -m bench.train_speed                                # both parts (2 CPU cores: ~30 min)
     python -m bench.train_speed --part trainer --tasks 40 --max-words 64      # a quick smoke run
     python -m bench.train_speed --part incremental --bbc 100 5 --conll 0 0    # a small incremental run
+    python -m bench.train_speed --part incremental --chain 5    # 5 warm starts in a row, then compare
 """
 
 from __future__ import annotations
@@ -250,12 +251,13 @@ def incremental_part(options: argparse.Namespace) -> dict[str, Any]:
     """Warm-started against full trainings after a few more annotations; prints its table."""
     cases = []
     if options.bbc[0]:
-        cases.append(incremental.bbc_case(*options.bbc, seed=options.seed))
+        cases.append(incremental.bbc_case(options.bbc[0], options.bbc[1] * options.chain, seed=options.seed))
     if options.conll[0]:
-        cases.append(incremental.conll_case(*options.conll, seed=options.seed))
+        cases.append(incremental.conll_case(options.conll[0], options.conll[1] * options.chain,
+                                            seed=options.seed))  # fmt: skip
     results: dict[str, Any] = {}
     for case in cases:  # saved after each case: an interrupted run keeps what it measured
-        results[case.name] = incremental.run_case(case, HFSettings())
+        results[case.name] = incremental.run_case(case, HFSettings(), chain=options.chain)
         save_json("incremental_training", {"results": results})
     markdown = incremental.table(results)
     print(markdown)
@@ -277,7 +279,11 @@ def main() -> None:
                         help="incremental part: BBC tasks labeled, then added (0 0: skip)")  # fmt: skip
     parser.add_argument("--conll", type=int, nargs=2, default=[2000, 20], metavar=("N", "K"),
                         help="incremental part: CoNLL sentences labeled, then added (0 0: skip)")  # fmt: skip
+    parser.add_argument("--chain", type=int, default=1,
+                        help="incremental part: K added this many times, each time a warm start")  # fmt: skip
     options = parser.parse_args()
+    if options.chain < 1:
+        parser.error("need --chain >= 1")
     if not 0 < options.min_words <= options.max_words or options.tasks < len(bbc_news.LABELS):
         parser.error("need 0 < --min-words <= --max-words and at least one task per topic")
     if not 0 <= options.served < options.tasks:
