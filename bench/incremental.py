@@ -99,8 +99,8 @@ def run_case(case: Case, settings: HFSettings, chain: int = 1) -> dict[str, Any]
 
     With ``chain`` > 1 the added tasks arrive in ``chain`` equal parts, each followed by a warm start
     from the version the previous one published (what a project does between two full re-trains);
-    the full re-train runs once, on everything. Warm starts are opt-in (``FULL_RETRAIN_EVERY``
-    defaults to 1): the runs here turn them on, with room for the whole chain.
+    the full re-train runs once, on everything. ``FULL_RETRAIN_EVERY`` is raised so that the whole
+    chain warm-starts.
     """
     settings = replace(settings, full_retrain_every=max(settings.full_retrain_every, 10, chain + 1))
     results: dict[str, Any] = {"labeled": len(case.labeled), "added": len(case.added), "chain": chain}

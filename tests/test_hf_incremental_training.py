@@ -81,6 +81,18 @@ def test_start_training_and_changed_labels_retrain_from_the_base_model(tmp_path)
     assert summary["training"]["mode"] == "full" and "labels changed" in summary["training"]["reason"]
 
 
+def test_by_default_four_trainings_warm_start_and_the_fifth_re_trains_from_the_base_model(tmp_path) -> None:
+    default = HFSettings.from_env({}).full_retrain_every
+    labeled = tasks(20)
+    model = project(tmp_path, labeled, full_retrain_every=default)
+    modes = [model.fit("START_TRAINING", {})["training"]["mode"]]
+    for batch in range(5):
+        labeled = labeled + tasks(1, offset=100 + 10 * batch)
+        model.labeled_tasks = lambda labeled=labeled: labeled
+        modes.append(model.fit("ANNOTATION_CREATED", {})["training"]["mode"])
+    assert modes == ["full", "incremental", "incremental", "incremental", "incremental", "full"]
+
+
 def test_full_retrain_every_one_turns_warm_starts_off(tmp_path) -> None:
     model = project(tmp_path, tasks(5), full_retrain_every=1)
     model.fit("ANNOTATION_CREATED", {})

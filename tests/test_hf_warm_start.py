@@ -13,7 +13,7 @@ from hf_text.warm_start import FULL, INCREMENTAL, MIN_REPLAY, ServedHead, plan_t
 
 BASE = Path("/base")
 LABELS = ["a", "b"]
-SETTINGS = HFSettings(full_retrain_every=10)  # warm starts on (they are opt-in)
+SETTINGS = HFSettings(full_retrain_every=10)  # room for nine warm starts in a row
 
 
 def examples(count: int, start: int = 0) -> list[Example]:
