@@ -67,9 +67,8 @@ class _ReadCache:
         self._lock = threading.Lock()
 
     def read(self, path: str, stamp: tuple[int, int]) -> dict[str, Any] | None:
-        key = path
         with self._lock:
-            cached = self._entries.get(key)
+            cached = self._entries.get(path)
         if cached is not None and cached[0] == stamp:
             return cached[1]
         try:
@@ -78,7 +77,7 @@ class _ReadCache:
         except (OSError, ValueError):
             return None  # deleted meanwhile, or a foreign file
         with self._lock:
-            self._entries[key] = (stamp, record)
+            self._entries[path] = (stamp, record)
         return record
 
     def forget_missing(self, folder: Path, present: set[str]) -> None:

@@ -15,6 +15,14 @@ CREATED = load_fixture("classification_webhook_annotation_created.json")
 DELETED = load_fixture("classification_webhook_annotations_deleted.json")
 
 
+def serving(model_class: type, make_context) -> tuple:
+    """An app serving ``model_class`` (trainings only on demand) and its test client, once healthy."""
+    app = create_app(model_class, context=make_context(start_training_each_n_updates=0))
+    client = app.test_client()
+    wait_healthy(client)
+    return app, client
+
+
 class InstantModel(KeywordModel):
     """Records the events it learns from; the first one blocks until the test releases it."""
 
@@ -33,9 +41,7 @@ class InstantModel(KeywordModel):
 def test_the_webhook_answers_before_the_model_learned_and_events_keep_their_order(make_context):
     InstantModel.release.clear()
     InstantModel.seen = []
-    app = create_app(InstantModel, context=make_context(start_training_each_n_updates=0))
-    client = app.test_client()
-    wait_healthy(client)
+    app, client = serving(InstantModel, make_context)
     client.post("/setup", json=load_fixture("classification_setup.json"))
     broken = {**CREATED, "annotation": {**CREATED["annotation"], "id": 666}}
     for body in (CREATED, broken, DELETED):
@@ -52,9 +58,7 @@ def test_the_webhook_answers_before_the_model_learned_and_events_keep_their_orde
 
 
 def test_a_model_without_instant_events_gets_none(make_context):
-    app = create_app(KeywordModel, context=make_context(start_training_each_n_updates=0))
-    client = app.test_client()
-    wait_healthy(client)
+    _, client = serving(KeywordModel, make_context)
     assert client.post("/webhook", json=CREATED).status_code == 201
     assert client.get("/metrics").get_json()["worker"]["instant_updates"] == {"events": [], "waiting": 0}
 
@@ -71,9 +75,7 @@ class PriorityModel(KeywordModel):
 
 def test_learning_runs_at_a_lower_priority_than_the_requests(make_context):
     PriorityModel.niceness = []
-    app = create_app(PriorityModel, context=make_context(start_training_each_n_updates=0))
-    client = app.test_client()
-    wait_healthy(client)
+    app, client = serving(PriorityModel, make_context)
     assert client.post("/webhook", json=CREATED).status_code == 201
     assert app.extensions["label_studio_ml"]["instant"].wait("1", 10)
     requests_niceness = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
@@ -101,9 +103,7 @@ class BatchingModel(KeywordModel):
 def test_events_queued_during_an_update_reach_the_model_together_in_order_per_project(make_context):
     BatchingModel.release.clear()
     BatchingModel.calls = []
-    app = create_app(BatchingModel, context=make_context(start_training_each_n_updates=0))
-    client = app.test_client()
-    wait_healthy(client)
+    app, client = serving(BatchingModel, make_context)
     instant = app.extensions["label_studio_ml"]["instant"]
 
     def created(project: int, annotation: int) -> dict:
