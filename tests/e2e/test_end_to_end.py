@@ -201,6 +201,9 @@ def test_classifier_learns_from_annotations_per_project_and_survives_a_restart(
     # annotations copy was scored on exactly those 7, which it never trained on: it agrees with itself.
     summary = third["training"]["metrics"]
     assert summary["train_size"] == len(labeled) - 1 + changes_to_train, summary
+    # By default (FULL_RETRAIN_EVERY=5) it continued the "Start training" version on what is new.
+    plan = summary["training"]
+    assert (plan["mode"], plan["warm_start_from"], plan["new_examples"]) == ("incremental", version, 7), plan
     evaluation = summary["evaluation"]
     assert (evaluation["model_version"], evaluation["examples"]) == (version, changes_to_train), evaluation
     # Scored as it was served: int8 where its publication accepted it, else fp32.
