@@ -1,9 +1,10 @@
 """Learning from every annotation at once: the events, the records, and the refit that follows.
 
-``label_studio_ml.instant`` hands each annotation webhook to ``HFTextModel.learn_instantly`` in a
-background thread; this module turns it into records (``hf_text.instant_store``: one file per
-labeled task and control, shared by every replica) and asks the model's instant layer (a light
-classifier head, or NER's span dictionary) to refit on all of them and publish a new version.
+``label_studio_ml.instant`` hands annotation webhooks to ``HFTextModel.learn_instantly_many`` in a
+background thread (those that queued up during the previous update together); this module turns
+them into records (``hf_text.instant_store``: one file per labeled task and control, shared by
+every replica) and asks the model's instant layer (a light classifier head, or NER's span
+dictionary) to refit once on all of them and publish a new version.
 
 * ``ANNOTATION_CREATED`` / ``ANNOTATION_UPDATED`` carry the task and the result: the task's record
   is replaced (removed when the annotation was skipped or has nothing for the control).
@@ -74,10 +75,6 @@ class InstantLearner:
     def store(self, control: ControlSpec) -> InstantRecords:
         """The records of ``control``."""
         return InstantRecords(self.model.context.data_dir, self.model.project_id, control.from_name)
-
-    def learn(self, event: str, data: dict[str, Any]) -> str | None:
-        """Apply ``event``, refit, and return the version served afterwards."""
-        return self.learn_many([(event, data)])
 
     def learn_many(self, events: Sequence[tuple[str, dict[str, Any]]]) -> str | None:
         """Apply ``events`` in order, then refit once (a burst of annotations costs one refit, not one
