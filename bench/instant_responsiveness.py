@@ -11,11 +11,16 @@ annotation webhooks for BBC News articles, as Label Studio sends them. Measured:
   ``BURST_WINDOW_S``;
 * ``/health`` latency, polled every 50 ms from another thread during both.
 
+With ``--predict-first`` each annotation is preceded by the ``/predict`` Label Studio sends when the
+annotator opens the task (the prediction the annotator then corrects): the update then finds the
+text's embedding cached, and each new version's first prediction is part of what is measured.
+
 The baseline is the same backend started with ``INSTANT_LEARNING=false`` and given exactly the same
 requests (webhooks, ``/setup`` polls for ``WINDOW_S``, the burst), in the same run: the ratio of
 ``/health``'s p99 with and without learning is what the instant updates themselves cost.
 
     python -m bench.instant_responsiveness              # 100 + 100 annotations, about 4 minutes
+    python -m bench.instant_responsiveness --predict-first
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from typing import Any
 import requests
 
 from bench.report import markdown_table, percentile, ratio, save_json
-from bench.requests_ls import setup_body
+from bench.requests_ls import predict_body, setup_body
 from tests import bbc_news
 from tests.conftest import load_fixture
 from tests.fake_label_studio import fake_label_studio
@@ -98,13 +103,23 @@ def post_webhook(url: str, body: dict[str, Any]) -> float:
     return 1000 * (time.perf_counter() - started)
 
 
-def one_by_one(url: str, events: list[dict[str, Any]], learns: bool) -> tuple[list[float], list[float]]:
+def open_task(url: str, body: dict[str, Any]) -> None:
+    """The ``/predict`` Label Studio sends for the annotated task when the annotator opens it."""
+    text = body["task"]["data"]["text"]
+    requests.post(f"{url}/predict", json=predict_body(PROJECT, bbc_news.LABEL_CONFIG, [text]), timeout=30)
+
+
+def one_by_one(
+    url: str, events: list[dict[str, Any]], learns: bool, predict_first: bool = False
+) -> tuple[list[float], list[float]]:
     """Webhook latencies (ms) and, when the backend ``learns``, seconds until ``/setup`` reports the
     new version, per annotation. ``/setup`` is polled for ``WINDOW_S`` after each webhook either way
     (and on until the new version shows, when it learns)."""
     webhooks, delays = [], []
     current = version(url)
     for body in events:
+        if predict_first:
+            open_task(url, body)
         webhooks.append(post_webhook(url, body))
         answered = time.perf_counter()
         changed_at = None
@@ -124,13 +139,15 @@ def waiting(url: str) -> int:
     return int(requests.get(f"{url}/metrics", timeout=10).json()["worker"]["instant_updates"]["waiting"])
 
 
-def phases(url: str, events: list[dict[str, Any]], count: int, learns: bool) -> dict[str, list[float]]:
+def phases(
+    url: str, events: list[dict[str, Any]], count: int, learns: bool, predict_first: bool = False
+) -> dict[str, list[float]]:
     """Idle, one annotation at a time, then a burst, against one backend; the samples of each."""
     version(url)  # the project is known (its label config)
     with HealthPoller(url) as idle:
         time.sleep(10)
     with HealthPoller(url) as steady:
-        webhooks, delays = one_by_one(url, events[:count], learns)
+        webhooks, delays = one_by_one(url, events[:count], learns, predict_first)
     with HealthPoller(url) as burst_health:
         started = time.perf_counter()
         burst = [post_webhook(url, body) for body in events[count:]]
@@ -150,6 +167,7 @@ def main() -> None:
     """The same requests without learning (baseline), then with it; print the table last."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--annotations", type=int, default=100, help="in each phase")
+    parser.add_argument("--predict-first", action="store_true", help="/predict each task before its webhook")
     options = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     pairs = bbc_news.articles(per_label=2 * options.annotations // 5, max_words=64)
@@ -162,14 +180,14 @@ def main() -> None:
                    "LABEL_STUDIO_API_KEY": TOKEN, "START_TRAINING_EACH_N_UPDATES": "0",
                    "INSTANT_LEARNING": str(learns).lower()}  # fmt: skip
             with backend(ROOT / "bert_classifier", env, workers=1) as url:
-                samples[learns] = phases(url, events, options.annotations, learns)
+                samples[learns] = phases(url, events, options.annotations, learns, options.predict_first)
                 if learns:
                     metrics = requests.get(f"{url}/metrics", timeout=10).json()
                     served = metrics["projects"][str(PROJECT)]["served"]
-    report(samples, served)
+    report(samples, served, "instant_responsiveness" + ("_predict_first" if options.predict_first else ""))
 
 
-def report(samples: dict[bool, dict[str, list[float]]], served: dict[str, Any]) -> None:
+def report(samples: dict[bool, dict[str, list[float]]], served: dict[str, Any], saved_as: str) -> None:
     """Both runs side by side, p99 ratios of ``/health`` (learning / not), saved and printed."""
     rows, payload = [], {"served": served}
     for name, learning in samples[True].items():
@@ -184,7 +202,7 @@ def report(samples: dict[bool, dict[str, list[float]]], served: dict[str, Any]) 
         p99_ratio = ratio(entry["p99"], entry["baseline"]["p99"]) if baseline else "—"
         now = f"{entry['p50']:.1f} / {entry['p99']:.1f}"
         rows.append([name, before, now, p99_ratio, f"{entry['max']:.0f}"])
-    save_json("instant_responsiveness", payload)
+    save_json(saved_as, payload)
     print(f"\nserved at the end: {served['layer']} {served['why']}")
     header = ["what (ms)", "without learning p50 / p99", "learning p50 / p99", "p99 ratio", "max learning"]
     print(markdown_table(header, rows))

@@ -26,11 +26,13 @@ import numpy as np
 
 from hf_text import layers, zero_shot
 from hf_text.controls import ControlSpec
+from hf_text.device import choose_device
 from hf_text.embeddings import SentenceEncoder, encoder_info, sentence_encoder
 from hf_text.instant_head import LightHead, fit_head
 from hf_text.instant_learning import Labeled
 from hf_text.instant_store import is_instant_version, publish_version, version_store
 from hf_text.resolve import resolve_model_folder
+from hf_text.settings import HFSettings
 from label_studio_ml.model import MODEL_VERSION_KEY
 
 if TYPE_CHECKING:
@@ -60,11 +62,31 @@ def _load_head(path: Path) -> LightHead:
         found = _HEADS.get(key)
     if found is None:
         found = LightHead.from_bytes(path.read_bytes())
-        with _HEADS_LOCK:
-            _HEADS[key] = found
-            while len(_HEADS) > 64:
-                _HEADS.popitem(last=False)
+        _remember_head(path, found)
     return found
+
+
+def _remember_head(path: Path, head: LightHead) -> None:
+    with _HEADS_LOCK:
+        _HEADS[str(path)] = head
+        while len(_HEADS) > 64:
+            _HEADS.popitem(last=False)
+
+
+def baseline_encoder(settings: HFSettings) -> SentenceEncoder:
+    """The frozen baseline as this process's sentence encoder (loaded once, shared by projects)."""
+    return sentence_encoder(
+        resolve_model_folder(settings.baseline_model_name), choose_device(settings.device),
+        settings.max_length, settings.window_stride, max(settings.embedding_cache_size, 1),
+    )  # fmt: skip
+
+
+def light_layers_enabled(settings: HFSettings) -> bool:
+    """Whether zero-shot or the instant head may ever need the sentence encoder."""
+    if settings.instant_learning:
+        return True
+    folder = resolve_model_folder(settings.baseline_model_name)
+    return settings.zero_shot != "off" and encoder_info(folder).sentence_model
 
 
 @functools.lru_cache(maxsize=64)
@@ -85,11 +107,7 @@ class ClassifierLayers:
     @functools.cached_property
     def encoder(self) -> SentenceEncoder:
         """The frozen baseline as a sentence encoder."""
-        folder = resolve_model_folder(self.settings.baseline_model_name)
-        return sentence_encoder(
-            folder, self.model.device, self.settings.max_length, self.settings.window_stride,
-            max(self.settings.embedding_cache_size, 1),
-        )  # fmt: skip
+        return baseline_encoder(self.settings)
 
     def zero_shot_reason(self, control: ControlSpec) -> str | None:
         """Why zero-shot does not serve ``control`` (``None``: it does)."""
@@ -146,11 +164,12 @@ class ClassifierLayers:
     def refit(self, records: dict[str, list[dict[str, Any]]]) -> str | None:
         """Fit every control's head, publish it, serve the best layer; returns the served version."""
         controls = [c for c in self.model.controls() if records.get(c.from_name)]
-        heads, files, outcomes = [], {}, []
+        heads, files, fitted, outcomes = [], {}, {}, []
         for index, control in enumerate(controls):
             head, summary, held_out = self.fit_control(control, records[control.from_name])
             outcomes += held_out
             files[f"head-{index}.npz"] = head.to_bytes()
+            fitted[f"head-{index}.npz"] = head
             heads.append({"from_name": control.from_name, "file": f"head-{index}.npz", **summary})
         instant_version = None
         if heads:
@@ -164,6 +183,8 @@ class ClassifierLayers:
                 meta = {"kind": layers.INSTANT, "model_class": type(self.model).__name__, "heads": heads,
                         "records": signature}  # fmt: skip
                 instant_version = publish_version(store, files, meta, KEEP_INSTANT_VERSIONS)
+                for name, head in fitted.items():  # its first predictions need not read them back
+                    _remember_head(store.root / instant_version / name, head)
         return self.serve(instant_version, outcomes, heads)
 
     def fit_control(

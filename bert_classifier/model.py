@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from bert_classifier.instant import ClassifierLayers
+from bert_classifier.instant import ClassifierLayers, baseline_encoder, light_layers_enabled
 from hf_text.annotations import annotation_time
 from hf_text.base import HFTextModel
 from hf_text.controls import ControlSpec, Example
@@ -20,6 +20,7 @@ from hf_text.serving import Prediction, TaskPredictions
 from hf_text.trained_on import example_key, read_record
 from hf_text.windows import split_windows
 from hf_text.zero_shot import is_zero_shot_version
+from label_studio_ml.context import BackendContext
 
 
 class BertClassifier(HFTextModel):
@@ -37,6 +38,16 @@ class BertClassifier(HFTextModel):
     #: macro-F1 0.31 at 2e-5, 0.85 at 5e-5, 0.96 at 1e-4 and 2e-4. A small encoder with a fresh
     #: head needs more than the 2e-5 usual for BERT-base; set LEARNING_RATE for large models.
     DEFAULT_LEARNING_RATE = 1e-4
+
+    @classmethod
+    def warm_up(cls, context: BackendContext) -> None:
+        """Also load the sentence encoder before ``/health`` says ready: the first prediction and
+        the first annotation's update then do not load it (a 0.2 s stall of the whole worker,
+        deserializing weights with the interpreter held)."""
+        super().warm_up(context)
+        settings = cls.settings_in(context)
+        if light_layers_enabled(settings):
+            baseline_encoder(settings)
 
     # -- training data -------------------------------------------------------------------------
     def target_from_results(

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from bert_classifier.model import BertClassifier
+from hf_text import embeddings
 from hf_text.instant_store import InstantRecords, version_store
 from label_studio_ml.api import create_app
 from label_studio_ml.config import Settings
@@ -222,3 +223,31 @@ def test_a_burst_of_events_is_learned_in_one_refit_and_a_broken_one_costs_the_ot
     assert len(store.versions()) == 1  # one refit for the whole burst
     meta = store.meta(model.model_version)
     assert meta is not None and meta["heads"][0]["examples"] == 3, meta
+
+
+def test_the_sentence_encoder_loads_before_health_says_ready_and_a_new_head_is_not_read_back(
+    tmp_path: Path, label_studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading the encoder holds the worker's interpreter for a fifth of a second: at warm-up, not
+    under the first prediction or annotation. The instant thread's fitted head serves as it is."""
+    loaded_in: list[str] = []
+    original = embeddings.SentenceEncoder.__init__
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> None:
+        loaded_in.append(threading.current_thread().name)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(embeddings.SentenceEncoder, "__init__", spy)
+    monkeypatch.setattr(embeddings, "_ENCODERS", {})  # other tests' encoders are not this backend's
+    read_back: list[Path] = []
+    read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda path: read_back.append(path) or read_bytes(path))
+    url, _ = label_studio
+    app, client = backend(tmp_path / "models")
+    assert loaded_in == ["warm-up"]
+    setup(client, url)
+    client.post("/webhook", json=event(100, TEXTS[0], "positive"))
+    learned(app)
+    predictions(client)
+    assert loaded_in == ["warm-up"]
+    assert not [path for path in read_back if path.suffix == ".npz"], read_back
