@@ -1,4 +1,5 @@
-"""The instant head on synthetic embeddings: prototypes, logistic regression, calibration, storage."""
+"""The instant head on synthetic embeddings: prototypes, logistic regression, calibration, storage
+(the ridge head: ``tests/test_hf_ridge.py``)."""
 
 from __future__ import annotations
 
