@@ -49,12 +49,13 @@ TITLES = {
     "product": "this backend (defaults)",
     "public": "public example settings",
     "instant": "instant head, one webhook per label (0: zero-shot)",
+    "instant-no-texts": "instant head without the project's texts (before they were used)",
     "propagation": "span propagation alone",
     "combined": "fine-tuned + propagation (model first)",
     "dictionary-first": "fine-tuned + propagation (dictionary first)",
 }
 #: Lines the report shows: these two, and the instant layers' (``bench.instant_curves``).
-REPORTED = (*LINES, "instant", "propagation", "combined", "dictionary-first")
+REPORTED = (*LINES, "instant", "instant-no-texts", "propagation", "combined", "dictionary-first")
 RESULTS_FILE = RESULTS / "learning_curves.json"
 
 

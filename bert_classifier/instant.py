@@ -30,7 +30,7 @@ from hf_text.device import choose_device
 from hf_text.embeddings import SentenceEncoder, encoder_info, sentence_encoder
 from hf_text.instant_head import LightHead, fit_head
 from hf_text.instant_learning import Labeled
-from hf_text.instant_store import is_instant_version, publish_version, version_store
+from hf_text.instant_store import ProjectTexts, is_instant_version, publish_version, version_store
 from hf_text.resolve import resolve_model_folder
 from hf_text.settings import HFSettings
 from label_studio_ml.model import MODEL_VERSION_KEY
@@ -196,10 +196,14 @@ class ClassifierLayers:
         embeddings = np.stack([_decode(record["embedding"]) for record in records])
         targets = [frozenset(record["target"]) for record in records]
         zs = self.zero_shot_head(control)
-        fit = fit_head(embeddings, targets, control.labels, control.multiple, zs.matrix if zs else None)
+        texts = self.texts_of(control) if zs is not None and not control.multiple else None
+        fit = fit_head(embeddings, targets, control.labels, control.multiple, zs.matrix if zs else None,
+                       texts=texts)  # fmt: skip
         summary = {"kind": fit.head.kind, "examples": len(records), "candidates": fit.candidates,
                    "cross_validated_accuracy": round(fit.accuracy, 4),
-                   "temperature": round(fit.head.temperature, 4)}  # fmt: skip
+                   "temperature": round(fit.head.temperature, 4),
+                   "project_texts": 0 if texts is None else len(texts),
+                   "refined_on_project_texts": fit.refined}  # fmt: skip
         outcomes = [
             {**(r.get("checks") or {}), layers.INSTANT: float(held), "received_at": r.get("received_at")}
             for r, held in zip(records, fit.held_out, strict=True)
@@ -210,6 +214,23 @@ class ClassifierLayers:
                 outcome[layers.ZERO_SHOT] = float(frozenset({control.labels[p]}) == target)
             summary["zero_shot_accuracy"] = round(float(np.mean([o[layers.ZERO_SHOT] for o in outcomes])), 4)
         return fit.head, summary, outcomes
+
+    # -- the project's texts --------------------------------------------------------------------
+    def project_texts(self, control: ControlSpec) -> ProjectTexts:
+        """The embeddings kept of the project's predicted tasks for ``control``."""
+        return ProjectTexts(self.model.context.data_dir, self.model.project_id, control.from_name)
+
+    def remember_texts(
+        self, control: ControlSpec, tasks: list[dict[str, Any]], embeddings: np.ndarray
+    ) -> None:
+        """Keep the predicted tasks' embeddings: the instant head refines zero-shot on them."""
+        ids = [task.get("id") for task in tasks]
+        self.project_texts(control).add(ids, [_encode(vector) for vector in embeddings])
+
+    def texts_of(self, control: ControlSpec) -> np.ndarray | None:
+        """The kept embeddings of the project's tasks, ``None`` when there are none."""
+        kept = [_decode(record["embedding"]) for record in self.project_texts(control).all()]
+        return np.stack(kept) if kept else None
 
     def serve(
         self, instant_version: str | None, outcomes: list[dict[str, Any]], heads: list[dict[str, Any]]

@@ -223,6 +223,8 @@ class BertClassifier(HFTextModel):
             if not present:
                 continue
             embeddings = self.light_layers.encoder.embed([texts[i] for i in present], self.token_budget)
+            if self.hf_settings.instant_learning:
+                self.light_layers.remember_texts(control, [tasks[i] for i in present], embeddings)
             found = self.light_layers.probabilities(version, control, embeddings)
             if found is not None:
                 probabilities, labels = found

@@ -10,13 +10,18 @@ tweet sentiment (``bench/instant_heads.py``, README):
   with a handful of labels are worse than zero-shot). With a handful of labels it is far better
   than a classifier (BBC, 5 random labels: macro-F1 0.79 against 0.21);
 * ``logistic``: multinomial (or, for ``choice="multiple"``, one-vs-rest) logistic regression with
-  L2 (``C``), fitted by L-BFGS in milliseconds; better from about 50-100 labels on;
+  L2 (``hf_text.logistic``), fitted by L-BFGS in milliseconds; better from about 50-100 labels on;
 * ``ridge`` (``hf_text.ridge``): a least-squares classifier in closed form, in place of logistic
-  regression from ``RIDGE_FROM`` labels, where L-BFGS over every example took most of a second.
+  regression from ``RIDGE_FROM`` labels, where L-BFGS over every example took most of a second;
 
-Each refit cross-validates both (``FOLDS`` folds) and keeps the better one; the same out-of-fold
-predictions calibrate the softmax temperature (by likelihood), so the score is an honest
-confidence, and they are the head's held-out accuracy that ``hf_text.layers`` compares with the
+When the project's own texts are known (``texts``: the embeddings of the tasks Label Studio asked
+predictions for), the zero-shot prior the prototypes start from is first refined on them
+(``hf_text.transductive``: BBC News 0.77 -> 0.96 from the first annotation), unless the refinement
+relabels the texts rather than refines zero-shot (tweet sentiment), in which case zero-shot stays.
+
+Each refit cross-validates every candidate (``FOLDS`` folds) and keeps the best (``pick``); the
+same out-of-fold predictions calibrate the softmax temperature (by likelihood), so the score is an
+honest confidence, and they are the head's held-out accuracy that ``hf_text.layers`` compares with the
 other layers.
 """
 
@@ -24,22 +29,22 @@ from __future__ import annotations
 
 import io
 import zlib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
-from hf_text.prototypes import fit_prototypes, leave_one_out_logits
+from hf_text.logistic import fit_logistic
+from hf_text.prototypes import REFINED_SHRINK, SHRINK, fit_prototypes, leave_one_out_logits
 from hf_text.ridge import fit_ridge, out_of_fold_ridge
+from hf_text.transductive import refined_prior
 
 FOLDS = 5
 #: Prototypes are scored leave-one-out (closed form, ``hf_text.prototypes``) up to this many examples.
 LEAVE_ONE_OUT_UP_TO = 200
 #: How many examples' worth of belief the calibration puts in the uncalibrated temperature.
 CALIBRATION_PRIOR = 5.0
-#: Held-out accuracy by which logistic regression must beat prototypes to replace them.
+#: Held-out accuracy by which a candidate must beat the incumbent (the first kind) to replace it.
 SWITCH_MARGIN = 0.02
 #: A classifier (logistic regression, then ridge) is a candidate from this many examples on (fewer:
 #: prototypes alone).
@@ -50,8 +55,6 @@ CLASSIFIER_FROM = 100
 #: 1,000 labels and 1 s at 2,000. Below it logistic regression is cheap and, multi-label, better
 #: (300 labels: 0.701 against 0.691).
 RIDGE_FROM = 1000
-#: Inverse L2 strength of the logistic head (as scikit-learn's ``C``); 10 measured best of 1/10/100.
-C = 10.0
 _TEMPERATURES = np.exp(np.linspace(np.log(0.05), np.log(20.0), 121))
 
 
@@ -96,18 +99,6 @@ class LightHead:
             )
 
 
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run torch on one thread in the calling thread only (restored after): a small problem solved
-    by two threads on a busy machine is many times slower, waiting for the other core."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def squash(logits: np.ndarray, multiple: bool) -> np.ndarray:
     """Softmax over labels, or an independent sigmoid per label."""
     if multiple:
@@ -128,43 +119,12 @@ def target_matrix(targets: Sequence[frozenset[str]], labels: Sequence[str]) -> n
     return matrix
 
 
-def fit_logistic(embeddings: np.ndarray, y: np.ndarray, multiple: bool) -> tuple[np.ndarray, np.ndarray]:
-    """L2-regularised logistic regression by L-BFGS; single-label over the labels seen only."""
-    n, dimension = embeddings.shape
-    labels = y.shape[1]
-    seen = y.sum(axis=0) > 0 if not multiple else np.ones(labels, dtype=bool)
-    weights = np.zeros((labels, dimension))
-    bias = np.where(seen, 0.0, -1e4)
-    if n == 0 or (not multiple and seen.sum() < 2):
-        return weights, bias  # one label seen: it always wins
-    columns = np.flatnonzero(seen)
-    x = torch.tensor(embeddings, dtype=torch.float64)
-    target = torch.tensor(y[:, columns], dtype=torch.float64)
-    w = torch.zeros((len(columns), dimension), dtype=torch.float64, requires_grad=True)
-    b = torch.zeros(len(columns), dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([w, b], lr=1.0, max_iter=200, line_search_fn="strong_wolfe")
-
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
-        z = x @ w.T + b
-        if multiple:
-            data = torch.nn.functional.binary_cross_entropy_with_logits(z, target, reduction="sum")
-        else:
-            data = torch.nn.functional.cross_entropy(z, target.argmax(dim=1), reduction="sum")
-        loss = data + 0.5 / C * (w * w).sum()
-        loss.backward()
-        return loss
-
-    with torch.enable_grad(), one_thread():
-        optimizer.step(closure)
-    weights[columns] = w.detach().numpy()
-    bias[columns] = b.detach().numpy()
-    return weights, bias
-
-
-def _fit(kind: str, embeddings: np.ndarray, y: np.ndarray, prior: np.ndarray | None, multiple: bool):
+def _fit(
+    kind: str, embeddings: np.ndarray, y: np.ndarray, prior: np.ndarray | None, multiple: bool,
+    shrink: float = SHRINK,
+):  # fmt: skip
     if kind == "prototypes":
-        return fit_prototypes(embeddings, y, prior)
+        return fit_prototypes(embeddings, y, prior, shrink)
     if kind == "ridge":
         return fit_ridge(embeddings, y, multiple)
     return fit_logistic(embeddings, y, multiple)
@@ -183,18 +143,19 @@ def folds(embeddings: np.ndarray, k: int) -> list[np.ndarray]:
 
 
 def out_of_fold_logits(
-    kind: str, embeddings: np.ndarray, y: np.ndarray, prior: np.ndarray | None, multiple: bool
-) -> np.ndarray:
+    kind: str, embeddings: np.ndarray, y: np.ndarray, prior: np.ndarray | None, multiple: bool,
+    shrink: float = SHRINK,
+) -> np.ndarray:  # fmt: skip
     """Each example's logits from a head fitted without it: leave-one-out for prototypes while that is
     cheap (every example counts when there are few), ``FOLDS`` folds otherwise."""
     if kind == "prototypes" and len(y) <= LEAVE_ONE_OUT_UP_TO:
-        return leave_one_out_logits(embeddings, y, prior)
+        return leave_one_out_logits(embeddings, y, prior, shrink)
     if kind == "ridge":
         return out_of_fold_ridge(embeddings, y, multiple, folds(embeddings, FOLDS))
     logits = np.zeros(y.shape)
     for held in folds(embeddings, FOLDS):
         train = np.setdiff1d(np.arange(len(y)), held)
-        weights, bias = _fit(kind, embeddings[train], y[train], prior, multiple)
+        weights, bias = _fit(kind, embeddings[train], y[train], prior, multiple, shrink)
         logits[held] = embeddings[held].astype(np.float64) @ weights.T + bias
     return logits
 
@@ -236,6 +197,8 @@ class HeadFit:
     accuracy: float
     held_out: np.ndarray
     candidates: dict[str, float] = field(default_factory=dict)
+    #: Whether the zero-shot prior was refined on the project's texts (``hf_text.transductive``).
+    refined: bool = False
 
 
 def candidate_kinds(examples: int, multiple: bool) -> list[str]:
@@ -246,6 +209,16 @@ def candidate_kinds(examples: int, multiple: bool) -> list[str]:
     return ["prototypes", classifier][: 1 + (examples >= CLASSIFIER_FROM)]
 
 
+def pick(kinds: Sequence[str], accuracy: dict[str, float]) -> str:
+    """The first kind, unless a later one beats it by ``SWITCH_MARGIN`` (cross-validation on a few
+    dozen labels is noisy: a challenger must win clearly)."""
+    best = kinds[0]
+    for kind in kinds[1:]:
+        if accuracy[kind] >= accuracy[best] + SWITCH_MARGIN - 1e-9:
+            best = kind
+    return best
+
+
 def fit_head(
     embeddings: np.ndarray,
     targets: Sequence[frozenset[str]],
@@ -253,22 +226,23 @@ def fit_head(
     multiple: bool,
     prior: np.ndarray | None,
     kinds: Sequence[str] | None = None,
+    texts: np.ndarray | None = None,
 ) -> HeadFit:
-    """Cross-validate every candidate kind, keep the best (the first unless another beats it by
-    ``SWITCH_MARGIN``), fit it on everything."""
+    """Cross-validate every candidate kind, keep the best (``pick``), fit it on everything.
+    ``texts``: embeddings of the project's tasks."""
     y = target_matrix(targets, labels)
+    refined = None if multiple else refined_prior(prior, texts)
+    prior, shrink = (prior, SHRINK) if refined is None else (refined, REFINED_SHRINK)
     kinds = list(kinds if kinds is not None else candidate_kinds(len(y), multiple))
     results = {}
     for kind in kinds:
-        logits = out_of_fold_logits(kind, embeddings, y, prior, multiple)
+        logits = out_of_fold_logits(kind, embeddings, y, prior, multiple, shrink)
         temperature = calibrate(logits, y, multiple)
         held_out = correct(squash(logits / temperature, multiple), y, multiple)
         results[kind] = (float(held_out.mean()) if len(y) else 0.0, temperature, held_out)
-    best = kinds[0]
-    for kind in kinds[1:]:  # a later candidate must win clearly: cross-validation at a few dozen is noisy
-        if results[kind][0] >= results[best][0] + SWITCH_MARGIN:
-            best = kind
+    best = pick(kinds, {kind: result[0] for kind, result in results.items()})
     accuracy, temperature, held_out = results[best]
-    weights, bias = _fit(best, embeddings, y, prior, multiple)
+    weights, bias = _fit(best, embeddings, y, prior, multiple, shrink)
     head = LightHead(best, tuple(labels), weights, bias, multiple, temperature)
-    return HeadFit(head, accuracy, held_out, {kind: round(result[0], 4) for kind, result in results.items()})
+    candidates = {kind: round(result[0], 4) for kind, result in results.items()}
+    return HeadFit(head, accuracy, held_out, candidates, refined is not None)

@@ -4,6 +4,7 @@ Both live in the model store (``MODEL_STORE``, shared by every replica in distri
 in one process's memory::
 
     <project>/instant_records/<control>/<task id>.json   what one labeled task teaches (atomic files)
+    <project>/instant_texts/<control>/<task id>.json     a predicted task's embedding (``ProjectTexts``)
     <project>/instant_versions/instant-v<run>-<time>/     a published instant layer (``ModelStore``)
 
 One file per task makes concurrent updates commute: two replicas learning from two annotations at
@@ -31,6 +32,9 @@ from hf_text.store import ModelStore
 logger = logging.getLogger(__name__)
 
 RECORDS = "instant_records"
+TEXTS = "instant_texts"
+#: Project texts kept per control: enough to find the labels' clusters, cheap to refine over.
+MAX_TEXTS = 1000
 VERSIONS = "instant_versions"
 VERSION_PREFIX = "instant-"
 SYNCED_MARKER = ".synced.json"
@@ -93,8 +97,10 @@ _READS = _ReadCache()
 class InstantRecords:
     """The records of one project's control: ``{"task": id, "annotation": id, ...}`` per labeled task."""
 
+    ROOT = RECORDS
+
     def __init__(self, data_dir: Path, project: str, from_name: str) -> None:
-        self.project_root = Path(data_dir) / project / RECORDS
+        self.project_root = Path(data_dir) / project / self.ROOT
         self.folder = self.project_root / _control_folder(from_name)
 
     def put(self, task_id: Any, record: dict[str, Any]) -> None:
@@ -164,6 +170,27 @@ class InstantRecords:
         """Label Studio could not be read: no process tries again for ``seconds`` (the marker is shared
         by every worker and replica, like the records)."""
         write_atomically(self.project_root / RESYNC_MARKER, json.dumps({"after": time.time() + seconds}))
+
+
+class ProjectTexts(InstantRecords):
+    """Embeddings of the project's tasks as Label Studio asked for their predictions, ``MAX_TEXTS``
+    at most per control (the first ones): what ``hf_text.transductive`` refines zero-shot on."""
+
+    ROOT = TEXTS
+
+    def add(self, task_ids: list[Any], embeddings: list[str]) -> int:
+        """Keep the embeddings (encoded) of tasks not kept yet, while there is room; how many."""
+        new = [
+            (task_id, embedding)
+            for task_id, embedding in zip(task_ids, embeddings, strict=True)
+            if task_id is not None and not os.path.exists(self.folder / _task_file(task_id))
+        ]
+        if not new:  # predicting a task again, the usual case: no listing of the folder
+            return 0
+        room = max(MAX_TEXTS - len(self._files()), 0)
+        for task_id, embedding in new[:room]:
+            self.put(task_id, {"embedding": embedding})
+        return min(len(new), room)
 
 
 def version_store(data_dir: Path, project: str) -> ModelStore:

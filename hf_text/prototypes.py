@@ -18,6 +18,10 @@ import numpy as np
 
 #: A label's prototype counts ``n / (n + SHRINK)`` next to zero-shot after ``n`` annotations.
 SHRINK = 1.0
+#: ...and ``n / (n + REFINED_SHRINK)`` next to zero-shot refined on the project's texts, which is
+#: worth more than one article: BBC News, 40 orders, mean macro-F1 over the first 10 annotations
+#: 0.952-0.964 with 1, 0.961-0.964 with 3, 0.963-0.965 with 10 (tweets, never refined, keep 1).
+REFINED_SHRINK = 10.0
 #: Prototype logits are cosine similarities over this temperature before calibration.
 PROTOTYPE_TEMPERATURE = 0.056
 #: Below this norm a label's sum is treated as empty (its examples cancel out, or there are none).
@@ -25,14 +29,14 @@ _EMPTY = 1e-12
 _UNSEEN = -1e4
 
 
-def _trust(counts: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
+def _trust(counts: np.ndarray, prior: np.ndarray | None, shrink: float) -> np.ndarray:
     if prior is None:
         return np.ones_like(counts, dtype=np.float64)
-    return counts / np.maximum(counts + SHRINK, _EMPTY)
+    return counts / np.maximum(counts + shrink, _EMPTY)
 
 
 def fit_prototypes(
-    embeddings: np.ndarray, y: np.ndarray, prior: np.ndarray | None
+    embeddings: np.ndarray, y: np.ndarray, prior: np.ndarray | None, shrink: float = SHRINK
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weights and bias of the prototype head over ``(examples, labels)`` 0/1 targets ``y``."""
     sums = y.T @ embeddings.astype(np.float64)
@@ -40,7 +44,7 @@ def fit_prototypes(
     counts = y.sum(axis=0)
     seen = (norms[:, 0] > _EMPTY) & (counts > 0)
     unit = np.where(seen[:, None], sums / np.maximum(norms, _EMPTY), 0.0)
-    centroids = unit * _trust(counts, prior)[:, None]
+    centroids = unit * _trust(counts, prior, shrink)[:, None]
     relative = np.where(seen[:, None], centroids - centroids[seen].mean(axis=0) if seen.any() else 0.0, 0.0)
     weights = relative / PROTOTYPE_TEMPERATURE
     bias = np.zeros(len(y.T))
@@ -51,7 +55,9 @@ def fit_prototypes(
     return weights, bias
 
 
-def leave_one_out_logits(embeddings: np.ndarray, y: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
+def leave_one_out_logits(
+    embeddings: np.ndarray, y: np.ndarray, prior: np.ndarray | None, shrink: float = SHRINK
+) -> np.ndarray:
     """Each example's logits from ``fit_prototypes`` fitted on all the others, ``(examples, labels)``.
 
     Leaving example ``i`` out changes only the sums of its own labels: ``s_c - x_i``. Its similarity
@@ -66,7 +72,8 @@ def leave_one_out_logits(embeddings: np.ndarray, y: np.ndarray, prior: np.ndarra
     held_norms = np.sqrt(np.maximum((sums * sums).sum(axis=1)[None, :] - 2 * y * dots + y * own, 0.0))
     held_counts = y.sum(axis=0)[None, :] - y
     seen = (held_norms > _EMPTY) & (held_counts > 0)
-    cosines = np.where(seen, held_dots / np.maximum(held_norms, _EMPTY), 0.0) * _trust(held_counts, prior)
+    trust = _trust(held_counts, prior, shrink)
+    cosines = np.where(seen, held_dots / np.maximum(held_norms, _EMPTY), 0.0) * trust
     seen_count = seen.sum(axis=1, keepdims=True)
     mean = np.where(seen_count > 0, cosines.sum(axis=1, keepdims=True) / np.maximum(seen_count, 1), 0.0)
     logits = np.where(seen, cosines - mean, 0.0) / PROTOTYPE_TEMPERATURE

@@ -22,6 +22,7 @@ from hf_text.instant_store import InstantRecords, version_store
 from label_studio_ml.api import create_app
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
+from tests import bbc_news
 from tests.conftest import load_fixture, wait_healthy
 from tests.fake_label_studio import fake_label_studio
 
@@ -251,3 +252,45 @@ def test_the_sentence_encoder_loads_before_health_says_ready_and_a_new_head_is_n
     predictions(client)
     assert loaded_in == ["warm-up"]
     assert not [path for path in read_back if path.suffix == ".npz"], read_back
+
+
+def bbc_event(task_id: int, text: str, label: str) -> dict[str, Any]:
+    """``ANNOTATION_CREATED`` for a BBC News project's article."""
+    body = event(task_id, text, label)
+    body["project"]["label_config"] = bbc_news.LABEL_CONFIG
+    body["annotation"]["result"] = [
+        {"from_name": "topic", "to_name": "text", "type": "choices", "value": {"choices": [label]}}
+    ]
+    return body
+
+
+def test_zero_shot_is_refined_on_the_tasks_label_studio_had_predicted_from_the_first_annotation(
+    tmp_path: Path, label_studio
+) -> None:
+    """Label Studio asks predictions for the tasks it shows; their embeddings are kept, and the first
+    annotation's head is zero-shot refined on them, far better than zero-shot on the same tasks."""
+    url, _ = label_studio
+    app, client = backend(tmp_path / "models")
+    body = {**load_fixture("classification_setup.json"), "schema": bbc_news.LABEL_CONFIG, "hostname": url,
+            "access_token": TOKEN}  # fmt: skip
+    assert client.post("/setup", json=body).status_code == 200
+    pairs = bbc_news.articles(per_label=16, skip=100, max_words=64)
+    tasks = [{"id": 1000 + i, "data": {"text": text}} for i, (text, _) in enumerate(pairs)]
+    request = {"tasks": tasks, "label_config": bbc_news.LABEL_CONFIG, "project": body["project"]}
+
+    def accuracy() -> tuple[str, float]:
+        results = client.post("/predict", json=request).get_json()["results"]
+        chosen = [item["result"][0]["value"]["choices"] for item in results]
+        right = [choices == [label] for choices, (_, label) in zip(chosen, pairs, strict=True)]
+        return results[0]["model_version"], sum(right) / len(right)
+
+    version, zero_shot = accuracy()
+    assert version.startswith("zero-shot-")
+    text, label = bbc_news.articles(per_label=1, skip=300, max_words=64)[0]
+    client.post("/webhook", json=bbc_event(1, text, label))
+    learned(app)
+    served = client.get("/metrics").get_json()["projects"]["1"]["served"]
+    head = served["heads"][0]
+    assert head["refined_on_project_texts"] and head["project_texts"] == len(pairs), served
+    version, refined = accuracy()
+    assert version.startswith("instant-v") and refined >= zero_shot + 0.1, (zero_shot, refined)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hf_text.prototypes import fit_prototypes, leave_one_out_logits
+from hf_text.prototypes import REFINED_SHRINK, SHRINK, fit_prototypes, leave_one_out_logits
 
 
-def refit_without_each(x: np.ndarray, y: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
+def refit_without_each(
+    x: np.ndarray, y: np.ndarray, prior: np.ndarray | None, shrink: float = SHRINK
+) -> np.ndarray:
     """The definition: one fit per example, on all the others."""
     logits = np.zeros(y.shape)
     for i in range(len(y)):
         keep = np.arange(len(y)) != i
-        weights, bias = fit_prototypes(x[keep], y[keep], prior)
+        weights, bias = fit_prototypes(x[keep], y[keep], prior, shrink)
         logits[i] = x[i] @ weights.T + bias
     return logits
 
@@ -35,6 +37,8 @@ def test_leave_one_out_in_closed_form_equals_one_refit_per_example(with_prior: b
     y[1:, 2] = 0.0  # label 2 has one example: left out, it is unseen again
     prior = unit_rows(rng, 4) if with_prior else None
     np.testing.assert_allclose(leave_one_out_logits(x, y, prior), refit_without_each(x, y, prior), atol=1e-8)
+    refined = leave_one_out_logits(x, y, prior, REFINED_SHRINK)  # a refined prior trusts examples less
+    np.testing.assert_allclose(refined, refit_without_each(x, y, prior, REFINED_SHRINK), atol=1e-8)
 
 
 def test_two_examples_of_one_label_leave_it_seen_once_each() -> None:

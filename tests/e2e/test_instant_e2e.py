@@ -2,7 +2,8 @@
 
 Classifier, default settings: a fresh BBC News project gets zero-shot predictions on its first task;
 each annotation publishes a new (instant) version, measured from the annotation API call returning
-to the backend's ``/setup`` reporting it; held-out accuracy rises with the annotations; after a
+to the backend's ``/setup`` reporting it; held-out accuracy is above zero-shot's after each of the
+first five annotations (zero-shot refined on the project's predicted tasks) and after 50; after a
 fine-tune the instant head keeps serving until the fine-tuned version scores better on the labels it
 never saw, as ``/metrics`` shows. NER: one annotated sentence's entities are proposed in the next
 task at once. On an idle 2-core machine ≈2 min (classifier: 55 annotations, one short training) and
@@ -94,11 +95,14 @@ def test_classifier_predicts_from_the_first_task_and_learns_from_every_annotatio
         version, delay = annotate_and_time(ls_user, backend, project, labeling[index], label, version)
         assert version.startswith("instant-v"), version
         delays.append(delay)
-        if count in (5, len(order)):
+        if count <= 5 or count == len(order):
             accuracy[count] = held_out_accuracy(ls_user, project, testing, version)
     print(f"\nannotation -> new version live (s): {[round(d, 2) for d in delays]}; accuracy {accuracy}")
     # The issue's bound, on the median of the first five so that one stall on a loaded machine is forgiven.
     assert sorted(delays[:5])[2] < NEW_VERSION_LIVE_S, delays[:5]
+    # The held-out tasks' predictions were asked for (at 0), so their texts refine zero-shot: every one
+    # of the first five annotations serves a head better on them than zero-shot (measured 0.81 -> 0.95).
+    assert all(accuracy[count] > accuracy[0] for count in range(1, 6)), accuracy
     assert accuracy[len(order)] > accuracy[0], accuracy
 
     # A fine-tune on 50 articles (one short epoch) is published but serves only once it scores better
