@@ -10,20 +10,17 @@ labels it never saw, publishes the head as an ``instant-...`` version and serves
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
 import json
 import logging
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bert_classifier.light_files import decode_vector, encode_vector, load_head, remember_head
 from hf_text import layers, zero_shot
 from hf_text.controls import ControlSpec
 from hf_text.device import choose_device
@@ -43,36 +40,6 @@ logger = logging.getLogger(__name__)
 SERVED_KEY = "served"
 #: Instant versions kept per project (the served one is never removed).
 KEEP_INSTANT_VERSIONS = 5
-_HEADS: OrderedDict[str, LightHead] = OrderedDict()
-_HEADS_LOCK = threading.Lock()
-
-
-def _encode(vector: np.ndarray) -> str:
-    return base64.b64encode(np.asarray(vector, dtype=np.float32).tobytes()).decode("ascii")
-
-
-def _decode(text: str) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(text), dtype=np.float32)
-
-
-def _load_head(path: Path) -> LightHead:
-    """A published head, read once per process (a version folder never changes)."""
-    key = str(path)
-    with _HEADS_LOCK:
-        found = _HEADS.get(key)
-    if found is None:
-        found = LightHead.from_bytes(path.read_bytes())
-        _remember_head(path, found)
-    return found
-
-
-def _remember_head(path: Path, head: LightHead) -> None:
-    with _HEADS_LOCK:
-        _HEADS[str(path)] = head
-        while len(_HEADS) > 64:
-            _HEADS.popitem(last=False)
-
-
 def baseline_encoder(settings: HFSettings) -> SentenceEncoder:
     """The frozen baseline as this process's sentence encoder (loaded once, shared by projects)."""
     return sentence_encoder(
@@ -142,7 +109,7 @@ class ClassifierLayers:
                 "annotated_at": item.annotated_at,
                 "received_at": time.time(),
                 "target": sorted(item.target),
-                "embedding": _encode(vector),
+                "embedding": encode_vector(vector),
                 "checks": self.arrival_checks(control, item, vector) if len(items) == 1 else {},
             }
             for item, vector in zip(items, vectors, strict=True)
@@ -184,7 +151,7 @@ class ClassifierLayers:
                         "records": signature}  # fmt: skip
                 instant_version = publish_version(store, files, meta, KEEP_INSTANT_VERSIONS)
                 for name, head in fitted.items():  # its first predictions need not read them back
-                    _remember_head(store.root / instant_version / name, head)
+                    remember_head(store.root / instant_version / name, head)
         return self.serve(instant_version, outcomes, heads)
 
     def fit_control(
@@ -193,7 +160,7 @@ class ClassifierLayers:
         """The control's head, what ``/metrics`` shows about it, and per record whether each layer
         got it right without having learned it: the instant head cross-validated, zero-shot, and
         the fine-tuned version checked when the label arrived."""
-        embeddings = np.stack([_decode(record["embedding"]) for record in records])
+        embeddings = np.stack([decode_vector(record["embedding"]) for record in records])
         targets = [frozenset(record["target"]) for record in records]
         zs = self.zero_shot_head(control)
         texts = self.texts_of(control) if zs is not None and not control.multiple else None
@@ -224,12 +191,14 @@ class ClassifierLayers:
         self, control: ControlSpec, tasks: list[dict[str, Any]], embeddings: np.ndarray
     ) -> None:
         """Keep the predicted tasks' embeddings: the instant head refines zero-shot on them."""
+        texts = self.project_texts(control)
         ids = [task.get("id") for task in tasks]
-        self.project_texts(control).add(ids, [_encode(vector) for vector in embeddings])
+        for index in texts.missing(ids):
+            texts.add(ids[index], encode_vector(embeddings[index]))
 
     def texts_of(self, control: ControlSpec) -> np.ndarray | None:
         """The kept embeddings of the project's tasks, ``None`` when there are none."""
-        kept = [_decode(record["embedding"]) for record in self.project_texts(control).all()]
+        kept = [decode_vector(record["embedding"]) for record in self.project_texts(control).all()]
         return np.stack(kept) if kept else None
 
     def serve(
@@ -277,7 +246,7 @@ class ClassifierLayers:
             meta = store.meta(version) or {}
             for head in meta.get("heads", []):
                 if head.get("from_name") == control.from_name:
-                    light = _load_head(store.root / version / head["file"])
+                    light = load_head(store.root / version / head["file"])
                     if light.multiple == control.multiple:
                         return light.probabilities(embeddings), light.labels
         zs = self.zero_shot_head(control)

@@ -178,19 +178,19 @@ class ProjectTexts(InstantRecords):
 
     ROOT = TEXTS
 
-    def add(self, task_ids: list[Any], embeddings: list[str]) -> int:
-        """Keep the embeddings (encoded) of tasks not kept yet, while there is room; how many."""
+    def missing(self, task_ids: list[Any]) -> list[int]:
+        """Positions in ``task_ids`` of the tasks to keep: not kept yet, while there is room (a
+        task predicted again, the usual case, costs one ``stat`` and no listing of the folder)."""
         new = [
-            (task_id, embedding)
-            for task_id, embedding in zip(task_ids, embeddings, strict=True)
+            index
+            for index, task_id in enumerate(task_ids)
             if task_id is not None and not os.path.exists(self.folder / _task_file(task_id))
         ]
-        if not new:  # predicting a task again, the usual case: no listing of the folder
-            return 0
-        room = max(MAX_TEXTS - len(self._files()), 0)
-        for task_id, embedding in new[:room]:
-            self.put(task_id, {"embedding": embedding})
-        return min(len(new), room)
+        return new[: max(MAX_TEXTS - len(self._files()), 0)] if new else []
+
+    def add(self, task_id: Any, embedding: str) -> None:
+        """Keep one task's (encoded) embedding."""
+        self.put(task_id, {"embedding": embedding})
 
 
 def version_store(data_dir: Path, project: str) -> ModelStore:

@@ -46,10 +46,6 @@ def _columns(y: np.ndarray, multiple: bool) -> np.ndarray:
     return seen if len(seen) >= 2 else np.array([], dtype=int)
 
 
-def _solve(gram: np.ndarray, moments: np.ndarray) -> np.ndarray:
-    return np.linalg.solve(gram, moments)
-
-
 def _unpack(solution: np.ndarray, columns: np.ndarray, y: np.ndarray, multiple: bool):
     labels, dimension = y.shape[1], solution.shape[0] - 1
     weights = np.zeros((labels, dimension))
@@ -67,7 +63,7 @@ def fit_ridge(embeddings: np.ndarray, y: np.ndarray, multiple: bool) -> tuple[np
         return _unpack(np.zeros((embeddings.shape[1] + 1, 0)), columns, y, multiple)
     x = _design(embeddings)
     targets = 2.0 * y[:, columns] - 1.0
-    solution = _solve(x.T @ x + _penalty(embeddings.shape[1]), x.T @ targets)
+    solution = np.linalg.solve(x.T @ x + _penalty(embeddings.shape[1]), x.T @ targets)
     return _unpack(solution, columns, y, multiple)
 
 
@@ -92,7 +88,7 @@ def out_of_fold_ridge(
             scores[held] = np.where(y[rest].sum(axis=0) > 0, 0.0, _UNSEEN)
             continue
         part = x[held]
-        solution = _solve(gram - part.T @ part, (moments - part.T @ targets[held])[:, kept])
+        solution = np.linalg.solve(gram - part.T @ part, (moments - part.T @ targets[held])[:, kept])
         weights, bias = _unpack(solution, kept, y[rest], multiple)
         scores[held] = embeddings[held].astype(np.float64) @ weights.T + bias
     return scores

@@ -79,11 +79,18 @@ def test_the_project_texts_keep_each_task_once_and_at_most_max_texts(tmp_path, m
 
     monkeypatch.setattr(instant_store, "MAX_TEXTS", 3)
     texts = instant_store.ProjectTexts(tmp_path, "7", "topic")
-    assert texts.add([1, 2, None], ["e1", "e2", "e-none"]) == 2  # a task without an id is not kept
-    assert texts.add([2, 3, 4, 5], ["again", "e3", "e4", "e5"]) == 1  # 2 is kept already; room for one
+
+    def keep(ids: list[int | None], embeddings: list[str]) -> list[int]:
+        positions = texts.missing(ids)
+        for index in positions:
+            texts.add(ids[index], embeddings[index])
+        return positions
+
+    assert keep([1, 2, None], ["e1", "e2", "e-none"]) == [0, 1]  # a task without an id is not kept
+    assert keep([2, 3, 4, 5], ["again", "e3", "e4", "e5"]) == [1]  # 2 is kept already; room for one
     kept = {record["task"]: record["embedding"] for record in texts.all()}
     assert kept == {1: "e1", 2: "e2", 3: "e3"}
-    assert texts.add([1, 2, 3], ["x", "y", "z"]) == 0
+    assert keep([1, 2, 3, 6], ["x", "y", "z", "e6"]) == []
 
 
 def test_a_challenger_replaces_the_incumbent_only_when_two_percent_better() -> None:
