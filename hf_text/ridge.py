@@ -1,4 +1,4 @@
-"""A ridge classifier on sentence embeddings, in closed form: the instant head past a hundred labels.
+"""A ridge classifier on sentence embeddings, in closed form: the instant head from 1,000 labels.
 
 Each label's score is a least-squares fit of ``+1`` (has the label) / ``-1`` (has not) on the
 embeddings with an intercept, L2-penalised by ``LAMBDA``: ``W = (X'X + lambda I)^-1 X'T``. One
