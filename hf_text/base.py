@@ -27,6 +27,7 @@ from hf_text.startup import prepare_baseline, warm_cache
 from hf_text.store import ModelStore, legacy_version_metas
 from label_studio_ml.context import BackendContext
 from label_studio_ml.errors import BackendError, ModelUnavailable
+from label_studio_ml.label_studio import load_sdk
 from label_studio_ml.model import VERSIONS_KEY, LabelStudioMLBase
 from label_studio_ml.response import ModelResponse
 
@@ -72,8 +73,13 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
 
     @classmethod
     def warm_up(cls, context: BackendContext) -> None:
-        """Load the baseline tokenizer and every known project's current weights into the cache."""
-        warm_cache(context, cls.settings_in(context), cls.TASK_KIND)
+        """Load the baseline tokenizer and every known project's current weights into the cache;
+        with instant learning, the Label Studio SDK too (a project's first annotation reads its
+        labeled tasks through it)."""
+        settings = cls.settings_in(context)
+        warm_cache(context, settings, cls.TASK_KIND)
+        if settings.instant_learning:
+            load_sdk()
 
     @classmethod
     def owns_legacy_data(cls, model_dir: Path) -> bool:

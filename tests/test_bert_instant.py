@@ -9,6 +9,9 @@ a project whose store has no records is rebuilt from Label Studio's labeled task
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -25,6 +28,7 @@ from label_studio_ml.context import BackendContext
 from tests import bbc_news
 from tests.conftest import load_fixture, wait_healthy
 from tests.fake_label_studio import fake_label_studio
+from tests.servers import ROOT
 
 CREATED = load_fixture("classification_webhook_annotation_created.json")
 DELETED = load_fixture("classification_webhook_annotations_deleted.json")
@@ -252,6 +256,37 @@ def test_the_sentence_encoder_loads_before_health_says_ready_and_a_new_head_is_n
     predictions(client)
     assert loaded_in == ["warm-up"]
     assert not [path for path in read_back if path.suffix == ".npz"], read_back
+
+
+WARM_UP_SCRIPT = """
+import sys
+from pathlib import Path
+from bert_classifier.model import BertClassifier
+from label_studio_ml.api import create_app
+from label_studio_ml.config import Settings
+from label_studio_ml.context import BackendContext
+from tests.conftest import wait_healthy
+before = "label_studio_sdk.client" in sys.modules
+settings = Settings(model_dir=Path(sys.argv[1]), start_training_each_n_updates=0)
+app = create_app(BertClassifier, context=BackendContext.from_settings(settings))
+wait_healthy(app.test_client(), timeout=120)
+print(before, "label_studio_sdk.client" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(("instant", "imported"), [("true", "True"), ("false", "False")])
+def test_the_label_studio_sdk_is_imported_at_warm_up_when_annotations_will_need_it(
+    tmp_path: Path, instant: str, imported: str
+) -> None:
+    """A project's first annotation reads Label Studio through the SDK, whose import holds the
+    interpreter for over a second: a fresh worker imports it before ``/health`` says ready."""
+    env = {**os.environ, "INSTANT_LEARNING": instant, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", WARM_UP_SCRIPT, str(tmp_path / "models")],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-2:] == ["False", imported]
 
 
 def bbc_event(task_id: int, text: str, label: str) -> dict[str, Any]:
