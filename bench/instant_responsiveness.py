@@ -16,16 +16,21 @@ annotator opens the task (the prediction the annotator then corrects): the updat
 text's embedding cached, and each new version's first prediction is part of what is measured.
 
 The baseline is the same backend started with ``INSTANT_LEARNING=false`` and given exactly the same
-requests (webhooks, ``/setup`` polls for ``WINDOW_S``, the burst), in the same run: the ratio of
-``/health``'s p99 with and without learning is what the instant updates themselves cost.
+requests (webhooks, ``/setup`` polls for ``WINDOW_S``, the bursts): the ratio of ``/health``'s p99
+with and without learning is what the instant updates themselves cost. Both backends run side by
+side and each phase is split into blocks that go to one, then the other (the first alternating),
+so that the machine's own noise (a shared virtual machine's p99 moves 2x between minutes) falls on
+both alike. The baseline's even blocks against its odd blocks (an A/A ratio) show how far from 1.0x
+that noise alone moves a ratio.
 
-    python -m bench.instant_responsiveness              # 100 + 100 annotations, about 4 minutes
+    python -m bench.instant_responsiveness              # 100 + 100 annotations, about 5 minutes
     python -m bench.instant_responsiveness --predict-first
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import logging
 import tempfile
@@ -139,73 +144,115 @@ def waiting(url: str) -> int:
     return int(requests.get(f"{url}/metrics", timeout=10).json()["worker"]["instant_updates"]["waiting"])
 
 
-def phases(
-    url: str, events: list[dict[str, Any]], count: int, learns: bool, predict_first: bool = False
-) -> dict[str, list[float]]:
-    """Idle, one annotation at a time, then a burst, against one backend; the samples of each."""
-    version(url)  # the project is known (its label config)
-    with HealthPoller(url) as idle:
-        time.sleep(10)
-    with HealthPoller(url) as steady:
-        webhooks, delays = one_by_one(url, events[:count], learns, predict_first)
-    with HealthPoller(url) as burst_health:
+def burst(url: str, events: list[dict[str, Any]]) -> tuple[list[float], list[float]]:
+    """Webhooks back to back; ``/health`` polled until all are learned and ``BURST_WINDOW_S`` passed.
+    The webhook latencies and the ``/health`` samples."""
+    with HealthPoller(url) as health:
         started = time.perf_counter()
-        burst = [post_webhook(url, body) for body in events[count:]]
+        answered = [post_webhook(url, body) for body in events]
         while waiting(url) or time.perf_counter() - started < BURST_WINDOW_S:
             time.sleep(0.05)
-    return {
-        "/health, idle": idle.samples,
-        "/health, one annotation at a time": steady.samples,
-        "/health, burst of annotations": burst_health.samples,
-        "/webhook, one annotation at a time": webhooks,
-        "/webhook, burst of annotations": burst,
-        "annotation answered → new version on /setup": [1000 * d for d in delays],
-    }
+    return answered, health.samples
+
+
+class Samples:
+    """Each backend's samples per measurement, and in which block each ``/health`` sample fell."""
+
+    def __init__(self) -> None:
+        self.values: dict[bool, dict[str, list[float]]] = {False: {}, True: {}}
+        #: The baseline's ``/health`` samples of even and odd blocks apart: an A/A comparison (the
+        #: same backend against itself) shows which ratio the machine's noise alone produces.
+        self.halves: dict[str, tuple[list[float], list[float]]] = {}
+
+    def add(self, learns: bool, name: str, values: list[float], block: int) -> None:
+        self.values[learns].setdefault(name, []).extend(values)
+        if not learns and name.startswith("/health"):
+            self.halves.setdefault(name, ([], []))[block % 2].extend(values)
+
+
+def interleaved(
+    urls: dict[bool, str], events: list[dict[str, Any]], count: int, blocks: int, predict_first: bool
+) -> Samples:
+    """Idle, one annotation at a time, then bursts, each split into ``blocks`` blocks that go to
+    both backends in turn (the first backend alternates): both see the machine's noise alike."""
+    samples = Samples()
+    for url in urls.values():
+        version(url)  # the project is known (its label config)
+    steady, rest = events[:count], events[count:]
+    for block in range(blocks):
+        order = (False, True) if block % 2 == 0 else (True, False)
+        for learns in order:
+            url = urls[learns]
+            with HealthPoller(url) as idle:
+                time.sleep(10 / blocks)
+            samples.add(learns, "/health, idle", idle.samples, block)
+            part = steady[block::blocks]
+            with HealthPoller(url) as health:
+                webhooks, delays = one_by_one(url, part, learns, predict_first)
+            samples.add(learns, "/health, one annotation at a time", health.samples, block)
+            samples.add(learns, "/webhook, one annotation at a time", webhooks, block)
+            delays_ms = [1000 * d for d in delays]
+            samples.add(learns, "annotation answered → new version on /setup", delays_ms, block)
+    for block in range(min(blocks, 2)):  # two bursts of half each: a burst needs its size
+        for learns in (False, True) if block == 0 else (True, False):
+            answered, health = burst(urls[learns], rest[block::2])
+            samples.add(learns, "/webhook, burst of annotations", answered, block)
+            samples.add(learns, "/health, burst of annotations", health, block)
+    return samples
 
 
 def main() -> None:
-    """The same requests without learning (baseline), then with it; print the table last."""
+    """Both backends side by side, the same requests to each block by block; the table last."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--annotations", type=int, default=100, help="in each phase")
+    parser.add_argument("--blocks", type=int, default=10, help="blocks each phase is split into")
     parser.add_argument("--predict-first", action="store_true", help="/predict each task before its webhook")
     options = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     pairs = bbc_news.articles(per_label=2 * options.annotations // 5, max_words=64)
     events = [annotation_event(i + 1, text, label) for i, (text, label) in enumerate(pairs)]
-    samples = {}
-    for learns in (False, True):
-        scratch = tempfile.TemporaryDirectory(prefix="bench-instant-")
-        with scratch as folder, fake_label_studio([], TOKEN) as (ls, _):
+    with contextlib.ExitStack() as stack:
+        urls = {}
+        for learns in (False, True):
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-instant-"))
+            ls, _ = stack.enter_context(fake_label_studio([], TOKEN))
             env = {"MODEL_DIR": str(Path(folder) / "models"), "LABEL_STUDIO_URL": ls,
                    "LABEL_STUDIO_API_KEY": TOKEN, "START_TRAINING_EACH_N_UPDATES": "0",
                    "INSTANT_LEARNING": str(learns).lower()}  # fmt: skip
-            with backend(ROOT / "bert_classifier", env, workers=1) as url:
-                samples[learns] = phases(url, events, options.annotations, learns, options.predict_first)
-                if learns:
-                    metrics = requests.get(f"{url}/metrics", timeout=10).json()
-                    served = metrics["projects"][str(PROJECT)]["served"]
+            urls[learns] = stack.enter_context(backend(ROOT / "bert_classifier", env, workers=1))
+        samples = interleaved(urls, events, options.annotations, options.blocks, options.predict_first)
+        served = requests.get(f"{urls[True]}/metrics", timeout=10).json()["projects"][str(PROJECT)]["served"]
     report(samples, served, "instant_responsiveness" + ("_predict_first" if options.predict_first else ""))
 
 
-def report(samples: dict[bool, dict[str, list[float]]], served: dict[str, Any], saved_as: str) -> None:
-    """Both runs side by side, p99 ratios of ``/health`` (learning / not), saved and printed."""
+def report(samples: Samples, served: dict[str, Any], saved_as: str) -> None:
+    """Both backends side by side, p99 ratios (learning / not) and the baseline's A/A ratio."""
     rows, payload = [], {"served": served}
-    for name, learning in samples[True].items():
-        baseline = samples[False][name]
-        entry = {"p50": percentile(learning, 50), "p99": percentile(learning, 99), "max": max(learning),
-                 "samples": len(learning)}  # fmt: skip
+    for name, learning in samples.values[True].items():
+        baseline = samples.values[False].get(name) or []
+        entry = summary(learning)
         if baseline:
-            entry["baseline"] = {"p50": percentile(baseline, 50), "p99": percentile(baseline, 99),
-                                 "max": max(baseline), "samples": len(baseline)}  # fmt: skip
+            entry["baseline"] = summary(baseline)
+        if name in samples.halves and all(samples.halves[name]):
+            even, odd = samples.halves[name]
+            entry["baseline_a_a_p99_ratio"] = percentile(odd, 99) / percentile(even, 99)
         payload[name] = entry
         before = f"{entry['baseline']['p50']:.1f} / {entry['baseline']['p99']:.1f}" if baseline else "—"
         p99_ratio = ratio(entry["p99"], entry["baseline"]["p99"]) if baseline else "—"
+        noise = f"{entry['baseline_a_a_p99_ratio']:.2f}x" if "baseline_a_a_p99_ratio" in entry else "—"
         now = f"{entry['p50']:.1f} / {entry['p99']:.1f}"
-        rows.append([name, before, now, p99_ratio, f"{entry['max']:.0f}"])
+        rows.append([name, before, now, p99_ratio, noise, f"{entry['max']:.0f}"])
     save_json(saved_as, payload)
     print(f"\nserved at the end: {served['layer']} {served['why']}")
-    header = ["what (ms)", "without learning p50 / p99", "learning p50 / p99", "p99 ratio", "max learning"]
+    header = ["what (ms)", "without learning p50 / p99", "learning p50 / p99", "p99 ratio",
+              "A/A p99 ratio (baseline odd / even blocks)", "max learning"]  # fmt: skip
     print(markdown_table(header, rows))
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    """p50, p99, max and count of ``values`` (ms)."""
+    return {"p50": percentile(values, 50), "p99": percentile(values, 99), "max": max(values),
+            "samples": len(values)}  # fmt: skip
 
 
 if __name__ == "__main__":
