@@ -29,6 +29,7 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_REDIRECTS = 5
 _CHUNK = 256 * 1024
 
+
 def load_sdk() -> None:
     """Load label-studio-sdk's client now. The package imports its 1,200 modules lazily, at the first
     client: about 1.1 s and 57 MiB (measured on a 2-core machine) with the interpreter held. A
