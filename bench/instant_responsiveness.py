@@ -170,6 +170,11 @@ class Samples:
             self.halves.setdefault(name, ([], []))[block % 2].extend(values)
 
 
+def turns(block: int) -> tuple[bool, bool]:
+    """Which backend (learning or not) gets ``block`` first: they take turns."""
+    return (False, True) if block % 2 == 0 else (True, False)
+
+
 def interleaved(
     urls: dict[bool, str], events: list[dict[str, Any]], count: int, blocks: int, predict_first: bool
 ) -> Samples:
@@ -180,8 +185,7 @@ def interleaved(
         version(url)  # the project is known (its label config)
     steady, rest = events[:count], events[count:]
     for block in range(blocks):
-        order = (False, True) if block % 2 == 0 else (True, False)
-        for learns in order:
+        for learns in turns(block):
             url = urls[learns]
             with HealthPoller(url) as idle:
                 time.sleep(10 / blocks)
@@ -194,7 +198,7 @@ def interleaved(
             delays_ms = [1000 * d for d in delays]
             samples.add(learns, "annotation answered → new version on /setup", delays_ms, block)
     for block in range(min(blocks, 2)):  # two bursts of half each: a burst needs its size
-        for learns in (False, True) if block == 0 else (True, False):
+        for learns in turns(block):
             answered, health = burst(urls[learns], rest[block::2])
             samples.add(learns, "/webhook, burst of annotations", answered, block)
             samples.add(learns, "/health, burst of annotations", health, block)

@@ -30,17 +30,6 @@ MAX_REDIRECTS = 5
 _CHUNK = 256 * 1024
 
 
-def load_sdk() -> None:
-    """Load label-studio-sdk's client now. The package imports its 1,200 modules lazily, at the first
-    client: about 1.1 s and 57 MiB (measured on a 2-core machine) with the interpreter held. A
-    process that will read Label Studio anyway pays it while it warms up rather than in the middle
-    of serving (the first annotation's update paid it: that version came 1.4 s after the webhook,
-    and the worker's requests shared the interpreter with the import meanwhile)."""
-    from label_studio_sdk import LabelStudio
-
-    LabelStudio(base_url="http://localhost", api_key="unused")  # builds (imports) its sub-clients
-
-
 def _completed_filter(labeled: bool) -> str:
     """A Data Manager filter on whether a task was completed (labeled). Label Studio 1.23.2 ignores
     ``only_annotated``; this filter returns exactly the labeled tasks, or exactly the others."""
@@ -224,3 +213,12 @@ def _as_dict(item: Any) -> dict[str, Any]:
     if hasattr(item, "model_dump"):
         return item.model_dump(mode="json")
     return dict(item)
+
+
+def load_sdk() -> None:
+    """Load label-studio-sdk's client now. The package imports its 1,200 modules lazily, at the first
+    client: about 1.1 s and 57 MiB (measured on a 2-core machine) with the interpreter held. A
+    process that will read Label Studio anyway pays it while it warms up rather than in the middle
+    of serving (the first annotation's update paid it: that version came 1.4 s after the webhook,
+    and the worker's requests shared the interpreter with the import meanwhile)."""
+    LabelStudioAccess("http://localhost", "unused").client()  # builds (imports) its sub-clients

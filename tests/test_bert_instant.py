@@ -261,15 +261,9 @@ def test_the_sentence_encoder_loads_before_health_says_ready_and_a_new_head_is_n
 WARM_UP_SCRIPT = """
 import sys
 from pathlib import Path
-from bert_classifier.model import BertClassifier
-from label_studio_ml.api import create_app
-from label_studio_ml.config import Settings
-from label_studio_ml.context import BackendContext
-from tests.conftest import wait_healthy
+from tests.test_bert_instant import backend
 before = "label_studio_sdk.client" in sys.modules
-settings = Settings(model_dir=Path(sys.argv[1]), start_training_each_n_updates=0)
-app = create_app(BertClassifier, context=BackendContext.from_settings(settings))
-wait_healthy(app.test_client(), timeout=120)
+backend(Path(sys.argv[1]))
 print(before, "label_studio_sdk.client" in sys.modules)
 """
 
