@@ -5,15 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bench.requests_ls import project_key
 from hf_text.settings import HFSettings
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
 
 
 def project_model(model_class: type, label_config: str, settings: HFSettings, model_dir: Path) -> Any:
-    """The instance serving project 1 under ``model_dir``, as the server would build it."""
+    """The instance serving project 1 under ``model_dir``, as the server would build it (under the key
+    the recorded requests name it by: ``"1.<created_at>"``)."""
     context = BackendContext.for_model(model_class, Settings(model_dir=model_dir))
-    return model_class(project_id="1", label_config=label_config, context=context, hf_settings=settings)
+    project = project_key(1)
+    return model_class(project_id=project, label_config=label_config, context=context, hf_settings=settings)
 
 
 def fit_project(

@@ -11,8 +11,10 @@ import requests
 from tests.conftest import load_fixture
 
 
-def project_key(recorded: str, project: int) -> str:
-    """``recorded`` (``"<id>.<created_at>"``, as /setup and /predict send it) for ``project``."""
+def project_key(project: int, recorded: str | None = None) -> str:
+    """``recorded`` (``"<id>.<created_at>"``, as /setup and /predict send it; by default the recorded
+    /setup's) for ``project``: the key the backend keeps the project under."""
+    recorded = recorded or load_fixture("classification_setup.json")["project"]
     _, _, created = recorded.partition(".")
     return f"{project}.{created}" if created else str(project)
 
@@ -20,7 +22,7 @@ def project_key(recorded: str, project: int) -> str:
 def setup_body(project: int, label_config: str, token: str, hostname: str | None = None) -> dict[str, Any]:
     """The ``/setup`` body Label Studio sends when a project connects the backend."""
     body = load_fixture("classification_setup.json")
-    body.update(project=project_key(body["project"], project), schema=label_config, access_token=token)
+    body.update(project=project_key(project, body["project"]), schema=label_config, access_token=token)
     if hostname:
         body["hostname"] = hostname
     return body
@@ -41,11 +43,11 @@ def predict_body(project: int, label_config: str, texts: list[str]) -> dict[str,
         {**copy.deepcopy(template), "id": index + 1, "project": project, "data": {"text": text}}
         for index, text in enumerate(texts)
     ]
-    body.update(tasks=tasks, project=project_key(body["project"], project), label_config=label_config)
+    body.update(tasks=tasks, project=project_key(project, body["project"]), label_config=label_config)
     return body
 
 
 def training_status(url: str, project: int) -> dict[str, Any]:
     """The project's ``training`` entry of the backend's ``/metrics`` (``{}`` before it is known)."""
     projects = requests.get(f"{url}/metrics", timeout=10).json().get("projects", {})
-    return projects.get(str(project), {}).get("training", {})
+    return projects.get(project_key(project), {}).get("training", {})

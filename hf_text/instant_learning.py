@@ -27,6 +27,7 @@ import torch
 from hf_text.annotations import annotation_time, chosen_annotation, results_for
 from hf_text.controls import ControlSpec
 from hf_text.instant_store import InstantRecords
+from label_studio_ml.labeled_source import LABEL_STUDIO
 from label_studio_ml.model import MODEL_VERSION_KEY, VERSIONS_KEY
 
 if TYPE_CHECKING:
@@ -154,6 +155,11 @@ class InstantLearner:
         except Exception as exc:  # Label Studio unreachable: learn from the events alone meanwhile
             self.store(controls[0]).postpone_resync(RESYNC_BACKOFF_S)
             logger.warning("project %s: cannot read labeled tasks to learn from: %s", project, exc)
+            return False
+        if self.model.labeled_tasks_source != LABEL_STUDIO:
+            # Only what the webhooks brought, which the records hold already (and records kept
+            # before an upgrade would be lost): the events alone meanwhile, as when unreachable.
+            self.store(controls[0]).postpone_resync(RESYNC_BACKOFF_S)
             return False
         for control in controls:
             store = self.store(control)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from hf_text.store import ModelStore
+from label_studio_ml.files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -53,14 +54,6 @@ def _task_file(task_id: Any) -> str:
     if not _SAFE.match(name):
         name = "h" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return f"{name}.json"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename (readers never see half)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".tmp-{uuid.uuid4().hex}")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 class _ReadCache:

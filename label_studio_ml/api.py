@@ -20,7 +20,9 @@ from label_studio_ml.errors import BackendError, NotReady
 from label_studio_ml.instant import InstantUpdates
 from label_studio_ml.logs import configure_logging
 from label_studio_ml.model import LabelStudioMLBase
+from label_studio_ml.project_adoption import adopt_id_only_project
 from label_studio_ml.projects import ProjectRegistry
+from label_studio_ml.received import ReceivedAnnotations
 from label_studio_ml.runners import build_training_queue
 from label_studio_ml.status import metrics_report, versions_report
 from label_studio_ml.webhook_auth import ensure_webhook_auth_async
@@ -104,9 +106,15 @@ def create_app(
         context.state.ping()  # a replica that cannot reach Redis cannot serve: 503 with the reason
         return jsonify(body)
 
+    def arrived(project: str) -> str:
+        """``project``, once an earlier release's id-only state of it is adopted (``project_adoption``)."""
+        adopt_id_only_project(context.state, context.data_dir, project)
+        return project
+
     @app.post("/setup")
     def setup() -> Any:
         body = protocol.setup_request(protocol.json_body(request))
+        arrived(body.project)
         context.connections.offer(body.project, body.hostname, body.access_token)
         model = registry.instance(body.project, body.schema)
         if body.extra_params is not None:
@@ -117,6 +125,7 @@ def create_app(
     @app.post("/predict")
     def predict() -> Any:
         body = protocol.predict_request(protocol.json_body(request))
+        arrived(body.project)
         model = registry.instance(body.project, body.label_config)
         raw = model.predict(body.tasks, context=body.context, **body.params)
         return jsonify({"results": protocol.prediction_items(raw, len(body.tasks), model.model_version)})
@@ -127,8 +136,11 @@ def create_app(
         trains = event.action in model_class.TRAIN_EVENTS
         if event.project is None or not (trains or instant.wants(event.action)):
             return jsonify({"status": "ignored", "action": event.action}), 200
+        arrived(event.project)
         if event.label_config:
             registry.context.state.set_if_changed(event.project, "label_config", event.label_config)
+        # Kept before anything else sees the event: a training it starts must find it.
+        ReceivedAnnotations(context.data_dir, event.project).apply(event.action, event.data)
         if instant.wants(event.action):
             instant.submit(event.project, event.action, event.data)
         decision = queue.on_event(event.project, event.action, event.data) if trains else {"scheduled": False}

@@ -89,6 +89,24 @@ class LabelStudioUnavailable(BackendError):
     status = 503
 
 
+class LabelStudioRefused(LabelStudioUnavailable):
+    """Label Studio answered 401/403 to the token we hold for a project (``reason`` says why)."""
+
+    def __init__(self, message: str, status_code: int, reason: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.reason = reason
+
+    @property
+    def legacy_tokens_disabled(self) -> bool:
+        """Whether Label Studio said legacy tokens are off for the organization (its default)."""
+        return "legacy token" in self.reason.lower()
+
+
+class LabelStudioNotConnected(LabelStudioUnavailable):
+    """No Label Studio URL and token are known for a project yet."""
+
+
 class DataAccessDenied(BackendError):
     """A task refers to a URL outside the configured Label Studio host."""
 

@@ -19,7 +19,12 @@ from urllib.parse import urljoin, urlparse
 
 import requests
 
-from label_studio_ml.errors import DataAccessDenied, LabelStudioUnavailable, TaskDataUnreadable
+from label_studio_ml.errors import (
+    DataAccessDenied,
+    LabelStudioRefused,
+    LabelStudioUnavailable,
+    TaskDataUnreadable,
+)
 from label_studio_ml.task_data import decode_text, is_cloud_uri, label_studio_paths, names_storage_uri
 
 logger = logging.getLogger(__name__)
@@ -62,9 +67,8 @@ class LabelStudioAccess:
             pager = self.client().tasks.list(project=int(project_id), fields="all", query=_LABELED_FILTER)
             tasks = [_as_dict(task) for task in pager]
         except Exception as exc:  # the SDK raises many types; all mean "could not read"
-            raise LabelStudioUnavailable(
-                f"could not read labeled tasks of project {project_id} from {self.url}: {type(exc).__name__}"
-            ) from exc
+            reason = f"could not read labeled tasks of project {project_id} from {self.url}"
+            raise _read_failure(exc, reason) from exc
         return [task for task in tasks if task.get("annotations")]
 
     def unlabeled_tasks(self, project_id: str | int, limit: int) -> list[dict[str, Any]]:
@@ -76,7 +80,7 @@ class LabelStudioAccess:
             tasks = [_as_dict(task) for _, task in zip(range(limit), pager, strict=False)]
         except Exception as exc:  # the SDK raises many types; all mean "could not read"
             reason = f"could not read unlabeled tasks of project {project_id} from {self.url}"
-            raise LabelStudioUnavailable(f"{reason}: {type(exc).__name__}") from exc
+            raise _read_failure(exc, reason) from exc
         return [task for task in tasks if not task.get("annotations")]
 
     def is_own_url(self, url: str) -> bool:
@@ -181,6 +185,22 @@ class LabelStudioAccess:
             token = self.client()._client_wrapper.get_headers().get("Authorization", "")
             return {"Authorization": token}
         return {"Authorization": f"Token {self.api_key}"}
+
+
+def as_refusal(exc: Exception, doing: str) -> LabelStudioRefused | None:
+    """``exc`` as a refusal of our token (an SDK ``ApiError`` with 401/403), else ``None``."""
+    status = getattr(exc, "status_code", None)
+    if status not in (401, 403):
+        return None
+    body = getattr(exc, "body", None)
+    detail = body.get("detail") if isinstance(body, dict) else None
+    reason = str(detail or "")[:300] or ("unauthorized" if status == 401 else "forbidden")
+    return LabelStudioRefused(f"{doing}: Label Studio answered {status} ({reason})", status, reason)
+
+
+def _read_failure(exc: Exception, doing: str) -> LabelStudioUnavailable:
+    """A refusal of our token, or Label Studio unavailable, for what the SDK raised while ``doing``."""
+    return as_refusal(exc, doing) or LabelStudioUnavailable(f"{doing}: {type(exc).__name__}")
 
 
 def _copy(response: requests.Response, sink: BinaryIO, max_bytes: int) -> None:

@@ -13,9 +13,12 @@ from typing import Any
 from label_studio_sdk.label_interface import LabelInterface
 
 from label_studio_ml.context import BackendContext, default_context
-from label_studio_ml.errors import LabelStudioUnavailable, UnprocessableEntity
+from label_studio_ml.errors import LabelStudioNotConnected, UnprocessableEntity
 from label_studio_ml.label_config import parse_label_config
 from label_studio_ml.label_studio import LabelStudioAccess
+from label_studio_ml.labeled_source import ACCESS_KEY, LABEL_STUDIO, WEBHOOKS, read_labeled_tasks
+from label_studio_ml.project_key import label_studio_id
+from label_studio_ml.received import ReceivedAnnotations
 from label_studio_ml.response import ModelResponse
 from label_studio_ml.upstream_helpers import UpstreamHelpers
 
@@ -168,19 +171,43 @@ class LabelStudioMLBase(UpstreamHelpers):
         """How to reach this project's Label Studio (environment first, then ``/setup``'s values)."""
         access = self.context.label_studio_for(self.project_id)
         if access is None:
-            raise LabelStudioUnavailable(
+            raise LabelStudioNotConnected(
                 "no Label Studio URL and token for this project: set LABEL_STUDIO_URL and "
                 "LABEL_STUDIO_API_KEY, or connect the backend from Label Studio first"
             )
         return access
 
+    @property
+    def label_studio_project(self) -> str:
+        """The id Label Studio's API knows this project by (``project_id`` also holds its creation
+        time, which tells two Label Studios' project 1 apart; see ``project_key``)."""
+        return label_studio_id(self.project_id)
+
+    #: Where the last ``labeled_tasks`` came from: ``"label_studio"`` or ``"webhooks"``.
+    labeled_tasks_source = LABEL_STUDIO
+
     def labeled_tasks(self) -> list[dict[str, Any]]:
-        """Every labeled task of this project, with its annotations."""
-        return self.label_studio().labeled_tasks(self.project_id)
+        """Every labeled task of this project, with its annotations: read from Label Studio, or, when it
+        refuses the token or none is known, the tasks the annotation webhooks brought (the reason is
+        logged in one line and shown by ``/metrics``)."""
+        tasks, report = read_labeled_tasks(
+            lambda: self.label_studio().labeled_tasks(self.label_studio_project),
+            self.received_annotations(),
+            key_from_env=bool(self.context.settings.label_studio_api_key),
+        )
+        self.labeled_tasks_source = report["source"]
+        self.set(ACCESS_KEY, report)
+        if report["source"] == WEBHOOKS:
+            logger.warning("project %s: %s", self.project_id, report["reason"])
+        return tasks
+
+    def received_annotations(self) -> ReceivedAnnotations:
+        """The annotations this project's webhooks brought (kept by the server as they arrive)."""
+        return ReceivedAnnotations(self.context.data_dir, self.project_id)
 
     def unlabeled_tasks(self, limit: int) -> list[dict[str, Any]]:
         """Up to ``limit`` tasks of this project that nobody has labeled yet."""
-        return self.label_studio().unlabeled_tasks(self.project_id, limit)
+        return self.label_studio().unlabeled_tasks(self.label_studio_project, limit)
 
     def report_progress(self, **fields: Any) -> None:
         """Record training progress (epoch, step, loss, ...) for logs and ``/metrics``."""
@@ -196,5 +223,5 @@ class LabelStudioMLBase(UpstreamHelpers):
         if not isinstance(value, str):
             return None
         if value_type == "url":
-            return self.label_studio().fetch_text(value, project_id=self.project_id)
+            return self.label_studio().fetch_text(value, project_id=self.label_studio_project)
         return value

@@ -9,8 +9,8 @@ from flask import Request
 
 from label_studio_ml.errors import BackendError, BadRequest, UnsupportedMediaType
 from label_studio_ml.json_body import parse_json_object
+from label_studio_ml.project_key import project_key
 from label_studio_ml.response import ModelResponse
-from label_studio_ml.state import normalize_project_id
 
 #: The project of a ``/predict`` that names none (upstream-style scripts and tests).
 DEFAULT_PROJECT = "default"
@@ -57,7 +57,7 @@ def setup_request(body: dict[str, Any]) -> SetupRequest:
     if hostname is not None and not hostname.startswith(("http://", "https://")):
         raise BadRequest("'hostname' must be an http(s) URL")
     return SetupRequest(
-        project=normalize_project_id(body["project"]),
+        project=project_key(body["project"]),
         schema=_optional_str(body, "schema"),
         hostname=hostname.rstrip("/") if hostname else None,
         access_token=_optional_str(body, "access_token"),
@@ -102,7 +102,7 @@ def predict_request(body: dict[str, Any]) -> PredictRequest:
     if taken:
         raise BadRequest(f"'params' must not contain {', '.join(map(repr, taken))}")
     return PredictRequest(
-        project=normalize_project_id(raw_project),
+        project=project_key(raw_project),
         tasks=tasks,
         label_config=_optional_str(body, "label_config"),
         context=context,
@@ -126,7 +126,8 @@ START_TRAINING = "START_TRAINING"
 
 
 def webhook_request(body: dict[str, Any]) -> WebhookEvent:
-    """Validate a webhook body; the project id comes from ``project`` (an object or an id).
+    """Validate a webhook body; the project comes from ``project`` (the project row, whose ``id`` and
+    ``created_at`` name it as ``/setup`` does, or a bare id).
 
     Events without a project are left to the route to ignore, except ``START_TRAINING`` (400).
     """
@@ -134,9 +135,10 @@ def webhook_request(body: dict[str, Any]) -> WebhookEvent:
     if not isinstance(action, str) or not action:
         raise BadRequest("'action' is required")
     project = body.get("project")
-    label_config = None
+    label_config, created_at = None, None
     if isinstance(project, dict):
         label_config = project.get("label_config") if isinstance(project.get("label_config"), str) else None
+        created_at = project.get("created_at")
         project = project.get("id")
         if project is None and action == START_TRAINING:
             raise BadRequest(f"{START_TRAINING} needs 'project.id'")
@@ -144,7 +146,7 @@ def webhook_request(body: dict[str, Any]) -> WebhookEvent:
         raise BadRequest(f"{START_TRAINING} needs 'project' (the project object or its id)")
     return WebhookEvent(
         action=action,
-        project=normalize_project_id(project) if project is not None else None,
+        project=project_key(project, created_at) if project is not None else None,
         label_config=label_config,
         data=body,
     )

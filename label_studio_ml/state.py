@@ -12,14 +12,11 @@ replica and training worker of a cluster). Both hold:
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from label_studio_ml.errors import BadRequest
-
-_PROJECT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+from label_studio_ml.project_key import project_key
 
 Result = TypeVar("Result")
 #: ``change(row) -> (fields to write or None, result)``, applied under the row's lock.
@@ -51,22 +48,8 @@ TRAINING_DEFAULTS: dict[str, Any] = {
 
 
 def normalize_project_id(raw: object) -> str:
-    """Return the project id Label Studio means by ``raw``, safe to use in a path.
-
-    ``/setup`` and ``/predict`` send ``"<id>.<created_at>"``; webhooks send the integer id.
-    Both name the same project, so the part before the first dot is the key.
-    """
-    if isinstance(raw, bool) or raw is None:
-        raise BadRequest("project id is missing")
-    if isinstance(raw, int):
-        text = str(raw)
-    elif isinstance(raw, str):
-        text = raw.split(".", 1)[0].strip()
-    else:
-        raise BadRequest(f"project id must be a string or an integer, got {type(raw).__name__}")
-    if not _PROJECT_ID.match(text):
-        raise BadRequest("project id must be 1-64 letters, digits, '_' or '-'")
-    return text
+    """The key of the project Label Studio means by ``raw`` (see ``project_key``)."""
+    return project_key(raw)
 
 
 def now() -> float:
@@ -94,6 +77,10 @@ class StateStore(Protocol):
 
     def projects(self) -> list[str]:
         """Every project this backend has seen, sorted."""
+
+    def rename_project(self, old: str, new: str) -> bool:
+        """Move everything of ``old`` to ``new`` atomically, only when ``new`` has nothing yet and
+        ``old`` has something; whether it moved (one of several racing processes wins)."""
 
     def training_row(self, project: str) -> dict[str, Any] | None:
         """The project's training row (every field of ``TRAINING_DEFAULTS``), or ``None``."""

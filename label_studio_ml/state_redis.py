@@ -102,6 +102,31 @@ class RedisStateStore(KeyValueDefaults):
             members = self.client.smembers(f"{self.prefix}projects")
         return sorted(member.decode() for member in members)
 
+    def rename_project(self, old: str, new: str) -> bool:
+        """Move ``old``'s hashes to ``new`` in a ``WATCH``/``MULTI`` transaction (see ``StateStore``)."""
+        import redis
+
+        kinds = ("kv", "training")
+        watched = [self._key(kind, name) for kind in kinds for name in (old, new)]
+        with self._reachable(), self.client.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(*watched)
+                    present = {kind: bool(pipe.exists(self._key(kind, old))) for kind in kinds}
+                    if any(pipe.exists(self._key(kind, new)) for kind in kinds) or not any(present.values()):
+                        pipe.unwatch()
+                        return False
+                    pipe.multi()
+                    for kind in kinds:
+                        if present[kind]:
+                            pipe.rename(self._key(kind, old), self._key(kind, new))
+                    pipe.srem(f"{self.prefix}projects", old)
+                    pipe.sadd(f"{self.prefix}projects", new)
+                    pipe.execute()
+                    return True
+                except redis.WatchError:
+                    continue  # another process changed one of them first: look again
+
     # -- training rows -----------------------------------------------------------------------
     def _decode(self, project: str, raw: dict[bytes, bytes]) -> dict[str, Any]:
         row = new_training_row(project)

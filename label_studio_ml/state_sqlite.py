@@ -153,6 +153,16 @@ class SqliteStateStore(KeyValueDefaults):
         rows = self._read("SELECT DISTINCT project FROM kv UNION SELECT project FROM training")
         return sorted(row["project"] for row in rows)
 
+    def rename_project(self, old: str, new: str) -> bool:
+        """Move ``old``'s values and training row to ``new`` in one transaction (see ``StateStore``)."""
+        exists = "SELECT 1 FROM kv WHERE project=? UNION ALL SELECT 1 FROM training WHERE project=? LIMIT 1"
+        with self.transaction() as conn:
+            if conn.execute(exists, (new, new)).fetchone() or not conn.execute(exists, (old, old)).fetchone():
+                return False
+            conn.execute("UPDATE kv SET project=? WHERE project=?", (new, old))
+            conn.execute("UPDATE training SET project=? WHERE project=?", (new, old))
+        return True
+
     # -- training rows -----------------------------------------------------------------------
     def training_row(self, project: str) -> dict[str, Any] | None:
         """The project's training row, or ``None`` before it was ever asked to train."""

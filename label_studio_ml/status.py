@@ -8,9 +8,10 @@ from typing import Any
 
 from label_studio_ml.context import BackendContext
 from label_studio_ml.instant import InstantUpdates
+from label_studio_ml.labeled_source import ACCESS_KEY
 from label_studio_ml.model import MODEL_VERSION_KEY, VERSIONS_KEY, LabelStudioMLBase
+from label_studio_ml.project_key import label_studio_id, project_key
 from label_studio_ml.projects import ProjectRegistry
-from label_studio_ml.state import normalize_project_id
 from label_studio_ml.training import TrainingQueue
 
 _STARTED = time.time()
@@ -27,7 +28,7 @@ def versions_report(
     or deleted version is gone from the list.
     """
     state = context.state
-    projects = [normalize_project_id(project)] if project else state.projects()
+    projects = _matching(state.projects(), project_key(project)) if project else state.projects()
     versions: list[str] = []
     per_project: dict[str, Any] = {}
     for name in projects:
@@ -36,6 +37,13 @@ def versions_report(
         per_project[name] = {"model_version": current, "versions": known}
         versions.extend(v for v in known if v not in versions)
     return {"versions": versions, "projects": per_project}
+
+
+def _matching(known: list[str], key: str) -> list[str]:
+    """``key``, or, for a bare id, every known project with that id (``?project=3`` from a script)."""
+    if key in known or label_studio_id(key) != key:
+        return [key]
+    return [name for name in known if label_studio_id(name) == key] or [key]
 
 
 def metrics_report(
@@ -54,6 +62,9 @@ def metrics_report(
         served = state.get(name, SERVED_KEY)
         if served is not None:  # a model that chooses among layers says which one serves, and why
             projects[name]["served"] = served
+        access = state.get(name, ACCESS_KEY)
+        if access is not None:  # where the last training's labeled tasks came from, and what is missing
+            projects[name]["label_studio"] = access
     return {
         "projects": projects,
         "worker": {

@@ -42,6 +42,8 @@ class UpstreamHelpers:
         def get(self, key: str) -> Any: ...
         def set(self, key: str, value: Any) -> None: ...
         def label_studio(self) -> LabelStudioAccess: ...
+        @property
+        def label_studio_project(self) -> str: ...
 
     # -- label config ----------------------------------------------------------------------
     @property
@@ -126,7 +128,7 @@ class UpstreamHelpers:
         holds for the project; ``ls_host`` may only name that Label Studio, and ``ls_access_token``,
         ``project_dir`` and ``task_id`` are accepted for compatibility but not needed.
         """
-        files = TaskFiles(self.context.data_dir / "task-files", self.project_id, self.label_studio)
+        files = TaskFiles(self.context.data_dir / "task-files", self.label_studio_project, self.label_studio)
         return files.local_path(url, ls_host=ls_host)
 
     def preload_task_data(self, task: dict[str, Any], value: Any = None, read_file: bool = True) -> Any:

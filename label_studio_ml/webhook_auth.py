@@ -14,6 +14,8 @@ from urllib.parse import urlparse
 
 from label_studio_ml.auth import basic_auth_header
 from label_studio_ml.context import BackendContext
+from label_studio_ml.label_studio import as_refusal
+from label_studio_ml.project_key import label_studio_id
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ def configure_webhook_auth(context: BackendContext, project: str, backend_root: 
     header = basic_auth_header(settings.basic_auth_user or "", settings.basic_auth_pass or "")
     client = access.client()
     matching = 0
-    for hook in client.webhooks.list(project=project):
+    for hook in client.webhooks.list(project=int(label_studio_id(project))):
         if not _same_endpoint(str(hook.url), backend_root):
             continue
         matching += 1
@@ -70,7 +72,16 @@ def ensure_webhook_auth_async(context: BackendContext, project: str, backend_roo
                 context.state.set(project, _DONE_KEY, backend_root)
                 logger.info("project %s: basic auth set on %d Label Studio webhook(s)", project, count)
         except Exception as exc:  # Label Studio may be unreachable; retried on the next /setup
-            logger.warning("project %s: could not configure webhook auth: %s", project, type(exc).__name__)
+            refusal = as_refusal(exc, "setting the webhook's header")
+            if refusal is None:
+                reason = type(exc).__name__
+                logger.warning("project %s: could not configure webhook auth: %s", project, reason)
+            else:  # a default Label Studio refuses the legacy token /setup sends
+                logger.warning(
+                    "project %s: Label Studio refused the token for setting its webhook's basic-auth header "
+                    "(%s): annotation webhooks will be refused; set LABEL_STUDIO_API_KEY to a personal "
+                    "access token", project, refusal.reason,
+                )  # fmt: skip
         finally:
             with _in_flight_lock:
                 _in_flight.discard(project)

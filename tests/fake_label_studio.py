@@ -18,8 +18,15 @@ from urllib.parse import parse_qs, urlparse
 PAGE_SIZE = 100
 
 
+#: What Label Studio 1.23.2 answers a legacy token when the organization has legacy tokens off.
+LEGACY_TOKENS_DISABLED = (
+    "Authentication token no longer valid: "
+    "legacy token authentication has been disabled for this organization"
+)
+
+
 def _handler(
-    tasks: list[dict[str, Any]], token: str, requests_seen: list[str], authorizations: list[str]
+    tasks: list[dict[str, Any]], token: str, requests_seen: list[str], authorizations: list[str], refusal: str
 ) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -27,7 +34,7 @@ def _handler(
             authorizations.append(self.headers.get("Authorization") or "")
             url = urlparse(self.path)
             if self.headers.get("Authorization") != f"Token {token}":
-                return self._send(401, {"detail": "Authentication credentials were not provided."})
+                return self._send(401, {"detail": refusal})
             if url.path != "/api/tasks/":
                 return self._send(404, {"detail": "Not found."})
             query = parse_qs(url.query)
@@ -52,15 +59,19 @@ def _handler(
 
 @contextmanager
 def fake_label_studio(
-    tasks: list[dict[str, Any]], token: str, authorizations: list[str] | None = None
+    tasks: list[dict[str, Any]],
+    token: str,
+    authorizations: list[str] | None = None,
+    refusal: str = "Authentication credentials were not provided.",
 ) -> Iterator[tuple[str, list[str]]]:
     """Serve ``tasks`` on a loopback port; yields the base URL and the list of paths requested.
 
-    Every request's ``Authorization`` header is appended to ``authorizations`` when given.
+    Every request's ``Authorization`` header is appended to ``authorizations`` when given; another
+    token than ``token`` gets 401 with ``refusal`` as its detail (e.g. ``LEGACY_TOKENS_DISABLED``).
     """
     seen: list[str] = []
     headers = authorizations if authorizations is not None else []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(tasks, token, seen, headers))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(tasks, token, seen, headers, refusal))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

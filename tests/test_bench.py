@@ -55,7 +55,7 @@ def test_learning_curve_report_has_a_row_per_size_and_a_plot(tmp_path: Path) -> 
 def test_recorded_bodies_are_aimed_at_the_benchmark_project(make_context) -> None:
     app = create_app(load_keyword_model(), context=make_context())
     client = app.test_client()
-    assert project_key("1.1795422209", 4) == "4.1795422209"
+    assert project_key(4, "1.1795422209") == "4.1795422209"
     setup = client.post("/setup", json=setup_body(4, bbc_news.LABEL_CONFIG, "token"))
     assert setup.status_code == 200, setup.get_json()
     predicted = client.post("/predict", json=predict_body(4, bbc_news.LABEL_CONFIG, ["one", "two"]))

@@ -47,7 +47,9 @@ def predict(url: str, config: str, tasks: list[dict[str, Any]]) -> list[dict[str
 
 def train(url: str, ls: FakeLabelStudio, config: str, before: str) -> str:
     """Press "Start training", wait for the new version; returns it."""
-    event = {"action": "START_TRAINING", "project": {"id": 1, "label_config": config}}
+    # 1700000000 s: the creation time "1.1700000000" names in /setup and /predict.
+    project = {"id": 1, "created_at": "2023-11-14T22:13:20Z", "label_config": config}
+    event = {"action": "START_TRAINING", "project": project}
     assert requests.post(f"{url}/webhook", json=event, timeout=5).status_code == 201
     deadline = time.time() + 60
     while (version := setup(url, ls, config)) == before:

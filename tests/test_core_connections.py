@@ -18,6 +18,9 @@ from tests.conftest import BACKENDS, load_fixture, load_keyword_model, wait_heal
 from tests.fake_label_studio import fake_label_studio
 from tests.servers import backend
 
+#: The key of the project in the captured requests: "<id>.<created_at>", as Label Studio names it.
+PROJECT = load_fixture("classification_setup.json")["project"]
+
 TOKEN_A = "token-of-host-a-0123456789"
 TOKEN_B = "token-of-host-b-9876543210"
 LABELED = [load_fixture("classification_exported_task_tasks_list.json")]
@@ -39,8 +42,8 @@ def client(make_context):
 
 def train_and_wait(app, client) -> dict:
     assert client.post("/webhook", json=START_TRAINING).status_code == 201
-    assert app.extensions["label_studio_ml"]["queue"].wait("1", 30)
-    return client.get("/metrics").get_json()["projects"]["1"]["training"]
+    assert app.extensions["label_studio_ml"]["queue"].wait(PROJECT, 30)
+    return client.get("/metrics").get_json()["projects"][PROJECT]["training"]
 
 
 def test_a_hostname_without_its_token_never_receives_the_stored_token(client):
@@ -78,7 +81,8 @@ def test_a_new_hostname_with_its_own_token_moves_the_connection_and_the_old_toke
     assert seen_a == []
     assert seen_b and set(seen_b) == {f"Token {TOKEN_B}"}
     moved = [r.getMessage() for r in caplog.records if "moved" in r.getMessage()]
-    expected = f"project 1: Label Studio moved from {host_a} to {host_b} (new credentials came with it)"
+    expected = f"project {PROJECT}: Label Studio moved from {host_a} to {host_b} "
+    expected += " (new credentials came with it)"
     assert moved == [expected]
     assert TOKEN_A not in caplog.text and TOKEN_B not in caplog.text
 
@@ -151,7 +155,7 @@ def test_a_token_in_a_failed_training_never_reaches_logs_or_metrics(tmp_path):
         assert requests.post(f"{url}/webhook", json=START_TRAINING, timeout=5).status_code == 201
         deadline = time.monotonic() + 30
         while True:
-            training = requests.get(f"{url}/metrics", timeout=5).json()["projects"]["1"]["training"]
+            training = requests.get(f"{url}/metrics", timeout=5).json()["projects"][PROJECT]["training"]
             if training["state"] == "failed":
                 break
             assert time.monotonic() < deadline, training

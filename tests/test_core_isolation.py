@@ -15,6 +15,9 @@ from label_studio_ml.errors import ConfigurationError
 from label_studio_ml.state_sqlite import SqliteStateStore
 from tests.conftest import load_fixture, load_keyword_model, wait_healthy
 
+#: The key of the project in the captured requests: "<id>.<created_at>", as Label Studio names it.
+PROJECT = load_fixture("classification_setup.json")["project"]
+
 SETUP = load_fixture("classification_setup.json")
 KeywordModel = load_keyword_model()
 
@@ -36,12 +39,12 @@ def test_two_backends_on_one_model_dir_keep_their_own_versions_and_state(tmp_pat
     one.post("/setup", json=SETUP)
     two.post("/setup", json=SETUP)
     one.post("/webhook", json=load_fixture("classification_webhook_start_training.json"))
-    assert first.extensions["label_studio_ml"]["queue"].wait("1", 10)
+    assert first.extensions["label_studio_ml"]["queue"].wait(PROJECT, 10)
 
-    trained = one.get("/versions").get_json()["projects"]["1"]
+    trained = one.get("/versions").get_json()["projects"][PROJECT]
     assert trained["model_version"] != "0.0.1" and len(trained["versions"]) == 1
-    assert two.get("/versions").get_json()["projects"]["1"] == {"model_version": None, "versions": []}
-    assert two.get("/metrics").get_json()["projects"]["1"]["training"]["runs"] == 0
+    assert two.get("/versions").get_json()["projects"][PROJECT] == {"model_version": None, "versions": []}
+    assert two.get("/metrics").get_json()["projects"][PROJECT]["training"]["runs"] == 0
     assert (model_dir / "KeywordModel" / "state.sqlite3").is_file()
     assert (model_dir / "OtherModel" / "state.sqlite3").is_file()
 
@@ -94,7 +97,7 @@ class BrokenForProjectTwo(KeywordModel):
     healed = False
 
     def setup(self) -> None:
-        if self.project_id == "2" and not BrokenForProjectTwo.healed:
+        if self.label_studio_project == "2" and not BrokenForProjectTwo.healed:
             raise OSError("weights.safetensors: unexpected end of file")
         super().setup()
 

@@ -12,6 +12,9 @@ from label_studio_ml.api import create_app
 from label_studio_ml.response import ModelResponse
 from tests.conftest import load_fixture, load_keyword_model, wait_healthy
 
+#: The key of the project in the captured requests: "<id>.<created_at>", as Label Studio names it.
+PROJECT = load_fixture("classification_setup.json")["project"]
+
 CLASSIFICATION_CONFIG = load_fixture("classification_setup.json")["schema"]
 
 
@@ -53,7 +56,7 @@ def test_setup_returns_initial_version_and_remembers_connection(client, app):
     response = client.post("/setup", json=body)
     assert response.status_code == 200
     assert response.get_json() == {"model_version": "0.0.1"}
-    access = app.extensions["label_studio_ml"]["context"].label_studio_for("1")
+    access = app.extensions["label_studio_ml"]["context"].label_studio_for(PROJECT)
     assert (access.url, access.api_key) == ("http://127.0.0.1:8080", "ls-token-1234")
 
 
@@ -61,7 +64,7 @@ def test_setup_reuses_the_project_instance(client, app):
     for _ in range(5):
         client.post("/setup", json=load_fixture("classification_setup.json"))
     state = app.extensions["label_studio_ml"]["context"].state
-    assert state.get("1", "setup_calls") == 1
+    assert state.get(PROJECT, "setup_calls") == 1
 
 
 @pytest.mark.parametrize(
@@ -92,7 +95,7 @@ def test_webhooks_count_changes_then_train_and_bump_version(client):
     assert created.get_json()["scheduled"] is False
     updated = client.post("/webhook", json=load_fixture("classification_webhook_annotation_updated.json"))
     assert updated.get_json()["scheduled"] is True
-    training = wait_for_training(client, "1", runs=1)
+    training = wait_for_training(client, PROJECT, runs=1)
     assert training["state"] == "idle"
     assert training["metrics"] == {"vocabulary": 9}
     version = client.post("/setup", json=load_fixture("classification_setup.json")).get_json()[
@@ -110,10 +113,10 @@ def test_start_training_trains_at_once(client):
     response = client.post("/webhook", json=load_fixture("classification_webhook_start_training.json"))
     assert response.status_code == 201
     assert response.get_json()["scheduled"] is True
-    wait_for_training(client, "1", runs=1)
+    wait_for_training(client, PROJECT, runs=1)
     versions = client.get("/versions").get_json()
     assert len(versions["versions"]) == 1
-    assert versions["projects"]["1"]["model_version"] == versions["versions"][0]
+    assert versions["projects"][PROJECT]["model_version"] == versions["versions"][0]
 
 
 def test_bulk_delete_counts_each_annotation(client):

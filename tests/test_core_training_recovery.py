@@ -18,6 +18,9 @@ from label_studio_ml.runners import build_training_queue
 from tests.conftest import BACKENDS, load_fixture
 from tests.servers import backend
 
+#: The key of the project in the captured requests: "<id>.<created_at>", as Label Studio names it.
+PROJECT = load_fixture("classification_setup.json")["project"]
+
 CONFIG = load_fixture("classification_setup.json")["schema"]
 
 
@@ -169,7 +172,7 @@ def test_kill_9_in_the_middle_of_fit_then_a_restart_trains_and_publishes(tmp_pat
         start = load_fixture("classification_webhook_start_training.json")
         assert requests.post(f"{url}/webhook", json=start, timeout=5).status_code == 201
         wait_until(
-            lambda: requests.get(f"{url}/metrics", timeout=5).json()["projects"]["1"]["training"]["state"]
+            lambda: requests.get(f"{url}/metrics", timeout=5).json()["projects"][PROJECT]["training"]["state"]
             == "running",
             timeout=120,
             what="fit to start",
@@ -182,7 +185,7 @@ def test_kill_9_in_the_middle_of_fit_then_a_restart_trains_and_publishes(tmp_pat
     with backend(BACKENDS / "keyword", env, workers=2) as url:
 
         def trained() -> dict | None:
-            entry = requests.get(f"{url}/metrics", timeout=5).json()["projects"]["1"]
+            entry = requests.get(f"{url}/metrics", timeout=5).json()["projects"][PROJECT]
             done = entry["training"]["runs"] >= 1 and entry["training"]["state"] == "idle"
             return entry if done else None
 

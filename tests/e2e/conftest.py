@@ -28,8 +28,20 @@ def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabelStud
 
 @pytest.fixture(scope="session")
 def ls_user(label_studio: LabelStudioServer) -> LabelStudioUser:
-    """The Label Studio user, driving the API as the UI would."""
-    return LabelStudioUser(label_studio.url, label_studio.token)
+    """The Label Studio user, driving the API as the UI would, with a personal access token (legacy
+    tokens are off, as in a default install)."""
+    return LabelStudioUser(label_studio.url, label_studio.personal_access_token())
+
+
+@pytest.fixture
+def legacy_tokens_on(label_studio: LabelStudioServer) -> Iterator[None]:
+    """The organization's legacy API tokens switched on (as ``--enable-legacy-api-token`` would) for
+    one test: the token ``/setup`` sends then reads Label Studio. Off again afterwards, as installed."""
+    label_studio.set_legacy_tokens(True)
+    try:
+        yield
+    finally:
+        label_studio.set_legacy_tokens(False)
 
 
 @pytest.fixture

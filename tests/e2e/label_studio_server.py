@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import requests
+
 from tests.e2e.processes import ManagedProcess, free_port, http_ok
 
 LS_VERSION = "1.23.2"
@@ -127,8 +129,12 @@ def label_studio_env(data_dir: Path, base: dict[str, str] | None = None) -> dict
 
 @dataclass
 class LabelStudioServer:
-    """One Label Studio process on 127.0.0.1 with a known user and legacy API token.
+    """One Label Studio process on 127.0.0.1 with a known user, started as users start it.
 
+    Legacy API tokens are off, as in a default install (``legacy_tokens=True`` starts it with
+    ``--enable-legacy-api-token``; ``set_legacy_tokens`` switches the organization's setting at run
+    time). ``token`` is the user's legacy token (what ``/setup`` sends backends, refused while legacy
+    tokens are off); ``personal_access_token()`` is the one a user creates in Account & Settings.
     ``start()`` waits for ``/health``; ``restart()`` keeps the data directory and port.
     """
 
@@ -138,9 +144,11 @@ class LabelStudioServer:
     password: str = "e2e-password-1"
     token: str = "e2e0123456789abcdef0123456789abcdef01234"
     venv: Path | None = None
+    legacy_tokens: bool = False
     startup_timeout_s: float = 240.0
     process: ManagedProcess | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    _personal_token: str | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -161,7 +169,7 @@ class LabelStudioServer:
             "--username", self.username,
             "--password", self.password,
             "--user-token", self.token,
-            "--enable-legacy-api-token",
+            *(["--enable-legacy-api-token"] if self.legacy_tokens else []),
         ]  # fmt: skip
 
     def start(self) -> float:
@@ -187,6 +195,45 @@ class LabelStudioServer:
         self.timings.setdefault("first_start_s", waited)
         self.timings["last_start_s"] = waited
         return waited
+
+    def personal_access_token(self) -> str:
+        """The user's personal access token (a JWT refresh token), created once through the web login
+        as a person does in Account & Settings; Label Studio keeps one per user."""
+        if self._personal_token is None:
+            session = self._web_session()
+            # One per user (a second POST is 409): this object keeps it across restarts.
+            response = session.post(f"{self.url}/api/token/", headers=self._csrf(session), timeout=30)
+            response.raise_for_status()
+            self._personal_token = str(response.json()["token"])
+        return self._personal_token
+
+    def set_legacy_tokens(self, enabled: bool) -> None:
+        """Switch the organization's "legacy API tokens" setting (``POST /api/jwt/settings``)."""
+        session = self._web_session()
+        response = session.post(
+            f"{self.url}/api/jwt/settings",
+            json={"api_tokens_enabled": True, "legacy_api_tokens_enabled": enabled},
+            headers=self._csrf(session),
+            timeout=30,
+        )
+        response.raise_for_status()
+
+    def _web_session(self) -> requests.Session:
+        """A browser-like session logged in with the user's email and password."""
+        session = requests.Session()
+        session.get(f"{self.url}/user/login/", timeout=30).raise_for_status()
+        form = {"email": self.username, "password": self.password,
+                "csrfmiddlewaretoken": session.cookies["csrftoken"]}  # fmt: skip
+        response = session.post(
+            f"{self.url}/user/login/", data=form, headers={"Referer": f"{self.url}/user/login/"},
+            allow_redirects=False, timeout=30,
+        )  # fmt: skip
+        if "sessionid" not in session.cookies:
+            raise RuntimeError(f"logging in to Label Studio failed ({response.status_code})")
+        return session
+
+    def _csrf(self, session: requests.Session) -> dict[str, str]:
+        return {"X-CSRFToken": session.cookies["csrftoken"], "Referer": f"{self.url}/"}
 
     def stop(self) -> None:
         """Stop the process group (idempotent)."""

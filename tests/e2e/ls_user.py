@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -21,7 +22,8 @@ def as_dict(item: Any) -> dict[str, Any]:
 
 
 class LabelStudioUser:
-    """Drives one Label Studio as its (single) user, identified by an API token."""
+    """Drives one Label Studio as its (single) user, identified by an API token (a personal access
+    token, which the SDK exchanges for short-lived access tokens, or a legacy token)."""
 
     def __init__(self, url: str, token: str, timeout_s: float = 300.0) -> None:
         self.url = url.rstrip("/")
@@ -31,8 +33,10 @@ class LabelStudioUser:
         self.client = LabelStudio(base_url=self.url, api_key=token, timeout=timeout_s)
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """A raw REST call with the user's legacy token; raises on an HTTP error status."""
-        headers = {"Authorization": f"Token {self.token}", **kwargs.pop("headers", {})}
+        """A raw REST call with the user's credentials; raises on an HTTP error status."""
+        # The SDK's own header: a fresh access token for a personal access token, else the legacy one.
+        authorization = self.client._client_wrapper.get_headers()["Authorization"]
+        headers = {"Authorization": authorization, **kwargs.pop("headers", {})}
         response = requests.request(
             method, f"{self.url}{path}", headers=headers, timeout=self.timeout_s, **kwargs
         )
@@ -53,6 +57,12 @@ class LabelStudioUser:
         dict; returns the new task ids in import order."""
         response = self.client.projects.import_tasks(project_id, request=list(tasks), return_task_ids=True)
         return [int(task_id) for task_id in as_dict(response)["task_ids"]]
+
+    def project_key(self, project_id: int) -> str:
+        """``"<id>.<created_at seconds>"``: how Label Studio names the project to a backend."""
+        created = self.request("GET", f"/api/projects/{project_id}/").json()["created_at"]
+        seconds = datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
+        return f"{project_id}.{int(seconds)}"
 
     def tasks(self, project_id: int) -> list[dict[str, Any]]:
         """Every task of the project with all fields (annotations and predictions included)."""
@@ -163,6 +173,14 @@ class LabelStudioUser:
         """Add headers (e.g. basic auth) to a webhook's calls."""
         webhook = as_dict(self.client.webhooks.get(webhook_id))
         self.client.webhooks.update(webhook_id, url=webhook["url"], headers=dict(headers))
+
+
+def project_entry(projects: Mapping[str, Any], project: int) -> Any:
+    """The backend's entry (in ``/metrics`` or ``/versions``) for Label Studio project ``project``: keys
+    are ``"<id>.<created_at>"``, and one Label Studio has one project of each id."""
+    found = [entry for key, entry in projects.items() if key.split(".", 1)[0] == str(project)]
+    assert len(found) <= 1, f"several projects {project}: {sorted(projects)}"
+    return found[0] if found else {}
 
 
 def wait_for(condition: Callable[[], Any], timeout_s: float, what: str, interval_s: float = 0.5) -> Any:

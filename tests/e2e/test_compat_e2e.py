@@ -71,13 +71,13 @@ def test_label_studio_serves_the_storage_resolve_url_we_build(
     label_studio: LabelStudioServer, ls_user: LabelStudioUser
 ) -> None:
     project = ls_user.create_project("compat resolve", CLASSIFY)
-    access = LabelStudioAccess(label_studio.url, label_studio.token)
+    access = LabelStudioAccess(label_studio.url, label_studio.personal_access_token())
     (url,) = access.data_urls("s3://bucket/missing.txt", str(project))
     assert url.startswith(f"{label_studio.url}/projects/{project}/resolve/?fileuri=")
     # The route exists and checks the token (401 without it) and the query (400 without fileuri);
     # with both it looks the URI up among the project's storages: none here, so an empty 404,
     # not the HTML page of an unknown route.
-    authorized = {"Authorization": f"Token {label_studio.token}"}
+    authorized = {"Authorization": f"Bearer {access.access_token()}"}
     assert requests.get(url, timeout=10).status_code == 401
     assert requests.get(url.split("?")[0], headers=authorized, timeout=10).status_code == 400
     found = requests.get(url, headers=authorized, timeout=10, allow_redirects=False)
@@ -90,6 +90,7 @@ def test_label_studio_serves_the_storage_resolve_url_we_build(
         access.fetch_text("s3://bucket/missing.txt", project_id=str(project))
 
 
+@pytest.mark.usefixtures("legacy_tokens_on")  # upstream backends read task files with /setup's token
 def test_upstream_style_backends_read_task_files_and_train_through_label_studio(
     ls_user: LabelStudioUser, start_backend: StartBackend
 ) -> None:

@@ -17,7 +17,7 @@ import requests
 
 from tests import bbc_news
 from tests.e2e.backend_server import BERT_CLASSIFIER_DIR, BackendServer
-from tests.e2e.ls_user import LabelStudioUser, wait_for
+from tests.e2e.ls_user import LabelStudioUser, project_entry, wait_for
 from tests.e2e.processes import ManagedProcess
 from tests.e2e.test_end_to_end import FAST_TRAINING, choice, connect, only_predictions
 
@@ -26,11 +26,11 @@ pytestmark = pytest.mark.e2e
 
 def training(url: str, project: int) -> dict:
     projects = requests.get(f"{url}/metrics", timeout=10).json()["projects"]
-    return projects.get(str(project), {}).get("training", {})
+    return project_entry(projects, project).get("training", {})
 
 
-def served_version(url: str, project: int) -> str:
-    body = {"project": f"{project}.0", "schema": bbc_news.LABEL_CONFIG}
+def served_version(url: str, key: str) -> str:
+    body = {"project": key, "schema": bbc_news.LABEL_CONFIG}
     return requests.post(f"{url}/setup", json=body, timeout=10).json()["model_version"]
 
 
@@ -87,8 +87,9 @@ def test_replicas_and_workers_share_redis_and_one_model_store(
         assert done["failures"] == 0 and done["trained_by"] == running
 
         # 2. Both replicas serve the new version within 2 s of the job's end.
+        key = ls_user.project_key(project)
         ended = time.monotonic()
-        versions = wait_for(lambda: {served_version(url, project) for url in (one, two)}, 2, "both versions")
+        versions = wait_for(lambda: {served_version(url, key) for url in (one, two)}, 2, "both versions")
         assert len(versions) == 1 and time.monotonic() - ended < 2
         (version,) = versions
         assert version != "0.0.1"
@@ -102,7 +103,7 @@ def test_replicas_and_workers_share_redis_and_one_model_store(
         resumed = wait_for(lambda: finished(one, project, 2), 300, "the resumed training")
         assert resumed["failures"] == 0 and pid_of(resumed["trained_by"]) != pid_of(victim)
         listed = requests.get(f"{one}/versions", params={"project": project}, timeout=10).json()
-        assert len(listed["projects"][str(project)]["versions"]) == 2  # one per finished training
+        assert len(project_entry(listed["projects"], project)["versions"]) == 2  # one per finished training
 
         # 4. Two projects train in parallel on the two workers (a fresh worker replaces the dead one).
         replacement = ManagedProcess("worker-2", workers[0].argv, workers[0].env, tmp_path / "worker-2.log")

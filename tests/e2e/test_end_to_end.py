@@ -1,7 +1,14 @@
 """The whole loop against a real Label Studio 1.23.2 and the real backends (``label-studio-ml start``,
 gunicorn, 2 workers): connect, import, retrieve predictions, annotate one by one and in bulk, delete,
 training by webhook and by "Start training", predictions from the new version; basic auth; a second
-project; a backend restart; a failing training. Small data and few epochs keep each test short: on
+project; a backend restart; a failing training.
+
+Label Studio runs as users install it: legacy API tokens off, so the token ``/setup`` sends is
+refused. One scenario connects with nothing else and trains on what the webhooks brought; the
+classifier and basic-auth scenarios give the backend a personal access token
+(``LABEL_STUDIO_API_KEY``); the NER scenario switches legacy tokens on for its organization.
+
+Small data and few epochs keep each test short: on
 an idle 2-core machine ≈25 s (classifier, four trainings), ≈8 s (basic auth), ≈9 s (failed training),
 ≈30 s (NER, two trainings), after Label Studio's start (≈25-50 s, once per session).
 """
@@ -18,7 +25,8 @@ import requests
 
 from tests import bbc_news
 from tests.e2e.backend_server import BERT_CLASSIFIER_DIR, HUGGINGFACE_NER_DIR, BackendServer, StartBackend
-from tests.e2e.ls_user import CONNECTED, LabelStudioUser, wait_for
+from tests.e2e.label_studio_server import LabelStudioServer
+from tests.e2e.ls_user import CONNECTED, LabelStudioUser, project_entry, wait_for
 from tests.e2e.processes import free_port
 from tests.ner_conll import conll_dir, read_conll, sentence_spans
 
@@ -55,7 +63,7 @@ def metrics(backend: BackendServer, project: int) -> dict[str, Any]:
     """The backend's ``/metrics`` entry for one project (``{}`` before the project is known)."""
     response = requests.get(f"{backend.url}/metrics", auth=backend.basic_auth, timeout=10)
     response.raise_for_status()
-    return response.json().get("projects", {}).get(str(project), {})
+    return project_entry(response.json().get("projects", {}), project)
 
 
 def wait_for_runs(backend: BackendServer, project: int, runs: int) -> dict[str, Any]:
@@ -142,15 +150,55 @@ def assert_choices(predictions: dict[int, dict[str, Any]], version: str, labels:
         assert len(region["value"]["choices"]) == 1 and set(region["value"]["choices"]) <= labels, region
 
 
+def personal_access_token(label_studio: LabelStudioServer) -> dict[str, str]:
+    """The backend's environment that lets it read Label Studio with a legacy-free default install."""
+    token = label_studio.personal_access_token()
+    return {"LABEL_STUDIO_URL": label_studio.url, "LABEL_STUDIO_API_KEY": token}
+
+
 # -- scenarios -----------------------------------------------------------------------------------
 
 
-def test_classifier_learns_from_annotations_per_project_and_survives_a_restart(
+def test_a_default_label_studio_refuses_its_own_token_and_training_learns_from_the_webhooks(
     ls_user: LabelStudioUser, start_backend: StartBackend
+) -> None:
+    labeled_count = 10
+    env = {**FAST_TRAINING, "MIN_TRAIN_STEPS": "40", "START_TRAINING_EACH_N_UPDATES": str(labeled_count)}
+    backend = start_backend(BERT_CLASSIFIER_DIR, env=env)  # no credentials: as a new user starts it
+    pairs = bbc_news.articles(per_label=4, max_words=40)
+    project = ls_user.create_project("e2e default label studio", bbc_news.LABEL_CONFIG)
+    task_ids = ls_user.import_tasks(project, [{"data": {"text": text}} for text, _ in pairs])
+    connect(ls_user, project, backend)
+    labeled = [i * 4 + j for i in range(5) for j in range(2)]  # two articles per topic
+    for i in labeled:
+        ls_user.annotate(task_ids[i], choice(pairs[i][1]))
+
+    trained = wait_for_runs(backend, project, 1)
+    training = trained["training"]
+    assert training["state"] == "idle" and training["failures"] == 0, trained
+    assert training["metrics"]["train_size"] == labeled_count, training["metrics"]
+    access = trained["label_studio"]
+    assert access["source"] == "webhooks" and access["annotations"] == labeled_count, access
+    assert access["reason"].startswith(
+        "Label Studio refused the token it sent (legacy tokens are disabled for this organization): "
+        f"learning from {labeled_count} annotation(s) received since connecting; to read all, set "
+        "LABEL_STUDIO_API_KEY to a personal access token"
+    ), access
+    assert "Traceback" not in log_tail(backend, 200_000)
+    predictions = refreshed_predictions(ls_user, project)
+    truth = {task: pairs[i][1] for i, task in enumerate(task_ids) if i not in labeled}
+    chosen = {task: predictions[task]["result"][0]["value"]["choices"] for task in truth}
+    right = sum(chosen[task] == [label] for task, label in truth.items())
+    assert right / len(truth) >= 0.6, f"{right} of {len(truth)} held-out articles right (chance: 1 in 5)"
+
+
+def test_classifier_learns_from_annotations_per_project_and_survives_a_restart(
+    label_studio: LabelStudioServer, ls_user: LabelStudioUser, start_backend: StartBackend
 ) -> None:
     changes_to_train = 7
     # 40 optimizer steps: enough for five examples (one per topic) to teach the topics.
     env = {**FAST_TRAINING, "MIN_TRAIN_STEPS": "40", "START_TRAINING_EACH_N_UPDATES": str(changes_to_train)}
+    env.update(personal_access_token(label_studio))  # Label Studio is read: bulk annotations, unlabeled tasks
     backend = start_backend(BERT_CLASSIFIER_DIR, env=env)
     pairs = bbc_news.articles(per_label=4, max_words=40)  # 20 real BBC texts, 5 topics
     project = ls_user.create_project("e2e classification", bbc_news.LABEL_CONFIG)
@@ -231,13 +279,14 @@ def test_classifier_learns_from_annotations_per_project_and_survives_a_restart(
 
 
 def test_backend_behind_basic_auth_trains_from_annotation_webhooks(
-    ls_user: LabelStudioUser, start_backend: StartBackend
+    label_studio: LabelStudioServer, ls_user: LabelStudioUser, start_backend: StartBackend
 ) -> None:
     credentials = ("lsml-e2e", "s3cret-pass")
     backend = start_backend(
         BERT_CLASSIFIER_DIR,
         basic_auth=credentials,
-        env={**FAST_TRAINING, "START_TRAINING_EACH_N_UPDATES": "5"},
+        # The webhook's header is set through Label Studio's API: a token it accepts is needed.
+        env={**FAST_TRAINING, "START_TRAINING_EACH_N_UPDATES": "5", **personal_access_token(label_studio)},
     )
     assert requests.get(f"{backend.url}/health", timeout=10).status_code == 401
     pairs = bbc_news.articles(per_label=2, max_words=40)
@@ -318,6 +367,7 @@ def ner_sentences(count: int) -> list[tuple[str, list[tuple[int, int, str]]]]:
     return found + EMOJI_SENTENCES
 
 
+@pytest.mark.usefixtures("legacy_tokens_on")
 def test_ner_learns_from_annotations_and_predicts_spans_in_label_studio_offsets(
     ls_user: LabelStudioUser, start_backend: StartBackend
 ) -> None:
@@ -342,6 +392,7 @@ def test_ner_learns_from_annotations_and_predicts_spans_in_label_studio_offsets(
         ls_user.annotate(task_id, spans_result(text, spans))
     first = wait_for_runs(backend, project, 1)
     assert first["training"]["runs"] == 1 and first["training"]["failures"] == 0, first
+    assert first["label_studio"]["source"] == "label_studio", first  # the legacy token was accepted
     ls_user.train(ml_id)
     second = wait_for_runs(backend, project, 2)
     assert second["training"]["runs"] == 2 and second["training"]["failures"] == 0, second

@@ -1,0 +1,130 @@
+"""The annotations webhooks brought: a project's labeled tasks as far as the backend has seen them.
+
+Label Studio may refuse the token ``/setup`` sends (1.23.2 sends the creator's legacy token, and
+legacy tokens are off by default), so reading labeled tasks back can fail on a default install. Yet
+every ``ANNOTATION_CREATED``/``ANNOTATION_UPDATED`` webhook carries the task (with its data) and the
+annotation: the backend keeps them, one file per task, and ``ANNOTATIONS_DELETED`` (ids only)
+removes them again::
+
+    <data dir>/<project>/received/<task id>.json           {"id", "data", "annotations": [...]}
+    <data dir>/<project>/received/by_annotation/<id>       the task id an annotation belongs to
+    <data dir>/<project>/received/.summary.json            bulk creations no webhook described
+
+Training reads Label Studio when it can (the truth: annotations made before the backend was
+connected, imports, task data by URL) and these files when it may not (``LabelStudioMLBase``).
+They live in the model store, shared by every worker and replica like the versions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from label_studio_ml.files import folder_lock, write_atomically
+
+FOLDER = "received"
+BY_ANNOTATION = "by_annotation"
+SUMMARY = ".summary.json"
+#: What is kept of an annotation: enough to choose one (``chosen_annotation``) and train on it.
+_ANNOTATION_FIELDS = (
+    "id", "result", "was_cancelled", "ground_truth", "created_at", "updated_at", "completed_by", "lead_time",
+)  # fmt: skip
+_SAFE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _file_name(task_id: Any) -> str:
+    name = str(task_id)
+    if not _SAFE.match(name):
+        name = "h" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{name}.json"
+
+
+class ReceivedAnnotations:
+    """The labeled tasks of one project as its annotation webhooks described them."""
+
+    def __init__(self, data_dir: Path, project: str) -> None:
+        self.folder = Path(data_dir) / project / FOLDER
+
+    # -- webhooks ----------------------------------------------------------------------------
+    def apply(self, action: str, data: dict[str, Any]) -> None:
+        """Keep what an annotation webhook says (other actions change nothing)."""
+        if action in ("ANNOTATION_CREATED", "ANNOTATION_UPDATED"):
+            self._keep(data.get("task"), data.get("annotation"))
+        elif action == "ANNOTATIONS_DELETED":
+            items = data.get("annotations")
+            items = items if isinstance(items, list) else []
+            self._forget({item.get("id") for item in items if isinstance(item, dict)} - {None})
+        elif action == "ANNOTATIONS_CREATED":
+            # The Data Manager's bulk creation lists annotations without their tasks' data.
+            items = data.get("annotations", data.get("annotation"))
+            self._count_unseen(len(items) if isinstance(items, list) else 1)
+
+    def _keep(self, task: Any, annotation: Any) -> None:
+        if not isinstance(task, dict) or not isinstance(annotation, dict) or task.get("id") is None:
+            return
+        kept = {key: annotation[key] for key in _ANNOTATION_FIELDS if key in annotation}
+        path = self.folder / _file_name(task["id"])
+        with folder_lock(self.folder):  # two annotators of one task: neither annotation is lost
+            stored = _read(path) or {}
+            others = [a for a in stored.get("annotations", []) if a.get("id") != kept.get("id")]
+            entry = {"id": task["id"], "data": task.get("data"), "annotations": [*others, kept]}
+            write_atomically(path, json.dumps(entry))
+            if kept.get("id") is not None:  # a deletion names the annotation only: find its task at once
+                write_atomically(self._owner_file(kept["id"]), json.dumps(task["id"]))
+
+    def _forget(self, annotation_ids: set[Any]) -> None:
+        """Drop the annotations (a webhook has 1 s: each costs a lookup, not a scan of the project)."""
+        with folder_lock(self.folder):
+            for annotation_id in annotation_ids:
+                owner = self._owner_file(annotation_id)
+                try:
+                    task_id = json.loads(owner.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    continue  # an annotation this backend never received
+                path = self.folder / _file_name(task_id)
+                stored = _read(path) or {}
+                left = [a for a in stored.get("annotations", []) if a.get("id") != annotation_id]
+                if left:
+                    write_atomically(path, json.dumps({**stored, "annotations": left}))
+                else:
+                    path.unlink(missing_ok=True)
+                owner.unlink(missing_ok=True)
+
+    def _owner_file(self, annotation_id: Any) -> Path:
+        return self.folder / BY_ANNOTATION / _file_name(annotation_id)
+
+    def _count_unseen(self, count: int) -> None:
+        with folder_lock(self.folder):
+            summary = self.summary()
+            summary["bulk_created_unseen"] = summary.get("bulk_created_unseen", 0) + count
+            write_atomically(self.folder / SUMMARY, json.dumps(summary))
+
+    # -- training ----------------------------------------------------------------------------
+    def tasks(self) -> list[dict[str, Any]]:
+        """Every task with at least one kept annotation, as Label Studio's task objects look."""
+        found = (_read(path) for path in self._paths())
+        return [task for task in found if task and task.get("annotations")]
+
+    def summary(self) -> dict[str, int]:
+        """Counts of what no webhook could carry (``bulk_created_unseen``)."""
+        return _read(self.folder / SUMMARY) or {}
+
+    def _paths(self) -> list[Path]:
+        try:
+            names = sorted(os.listdir(self.folder))
+        except FileNotFoundError:
+            return []
+        return [self.folder / name for name in names if name.endswith(".json") and not name.startswith(".")]
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        with open(path, encoding="utf-8") as file:
+            value = json.load(file)
+    except (OSError, ValueError):
+        return None  # not written yet, deleted meanwhile, or a foreign file
+    return value if isinstance(value, dict) else None
