@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bert_classifier import abstain
 from bert_classifier.light_files import decode_vector, encode_vector, load_head, remember_head
-from hf_text import layers, zero_shot
+from hf_text import layers, visible_version, zero_shot
 from hf_text.controls import ControlSpec
 from hf_text.device import choose_device
 from hf_text.embeddings import SentenceEncoder, encoder_info, sentence_encoder
@@ -30,7 +31,6 @@ from hf_text.instant_learning import Labeled
 from hf_text.instant_store import ProjectTexts, is_instant_version, publish_version, version_store
 from hf_text.resolve import resolve_model_folder
 from hf_text.settings import HFSettings
-from label_studio_ml.model import MODEL_VERSION_KEY
 
 if TYPE_CHECKING:
     from bert_classifier.model import BertClassifier
@@ -89,8 +89,9 @@ class ClassifierLayers:
         return _zero_shot_head(self.encoder, control.labels, texts, self.model.token_budget)
 
     def zero_shot_version(self) -> str | None:
-        """The zero-shot version of the current config, ``None`` when no control has zero-shot."""
-        served = [c for c in self.model.controls() if self.zero_shot_reason(c) is None]
+        """The zero-shot version of the controls it serves, ``None`` when it serves none (their
+        config, or this project's texts: ``bert_classifier.abstain``)."""
+        served = [c for c in self.model.controls() if abstain.status(self, c) == abstain.ON]
         if not served:
             return None
         folder = resolve_model_folder(self.settings.baseline_model_name)
@@ -149,7 +150,8 @@ class ClassifierLayers:
             else:
                 meta = {"kind": layers.INSTANT, "model_class": type(self.model).__name__, "heads": heads,
                         "records": signature}  # fmt: skip
-                instant_version = publish_version(store, files, meta, KEEP_INSTANT_VERSIONS)
+                kept = visible_version.protected(self.model)
+                instant_version = publish_version(store, files, meta, KEEP_INSTANT_VERSIONS, kept)
                 for name, head in fitted.items():  # its first predictions need not read them back
                     remember_head(store.root / instant_version / name, head)
         return self.serve(instant_version, outcomes, heads)
@@ -187,15 +189,6 @@ class ClassifierLayers:
         """The embeddings kept of the project's predicted tasks for ``control``."""
         return ProjectTexts(self.model.context.data_dir, self.model.project_id, control.from_name)
 
-    def remember_texts(
-        self, control: ControlSpec, tasks: list[dict[str, Any]], embeddings: np.ndarray
-    ) -> None:
-        """Keep the predicted tasks' embeddings: the instant head refines zero-shot on them."""
-        texts = self.project_texts(control)
-        ids = [task.get("id") for task in tasks]
-        for index in texts.missing(ids):
-            texts.add(ids[index], encode_vector(embeddings[index]))
-
     def texts_of(self, control: ControlSpec) -> np.ndarray | None:
         """The kept embeddings of the project's tasks, ``None`` when there are none."""
         kept = [decode_vector(record["embedding"]) for record in self.project_texts(control).all()]
@@ -223,17 +216,14 @@ class ClassifierLayers:
         zs_duel, fine_duel = duel(layers.ZERO_SHOT), duel(layers.FINE_TUNED)
         choice = layers.choose(zs_version, instant_version, fine, zs_duel, fine_duel)
         report = choice.report(
-            zero_shot={c.from_name: self.zero_shot_reason(c) or "on" for c in self.model.controls()},
+            zero_shot={c.from_name: abstain.status(self, c) for c in self.model.controls()},
             zero_shot_accuracy=None if zs_accuracy is None else round(zs_accuracy, 4),
             zero_shot_near_chance=layers.near_chance(zs_accuracy, zs_examples, choices),
             heads=heads,
             duels={"zero-shot": zs_duel.as_dict(), "fine-tuned": dict(fine_duel.as_dict(), version=fine)},
         )
-        self.model.set(SERVED_KEY, report)
-        if choice.version is None:
-            self.model.context.state.delete(self.model.project_id, MODEL_VERSION_KEY)
-        elif choice.version != self.model.get(MODEL_VERSION_KEY):
-            self.model.set_model_version(choice.version)
+        # The newest head serves at once; Label Studio sees a new version only when it is due.
+        self.model.set(SERVED_KEY, {**report, **visible_version.publish(self.model, choice.version)})
         return choice.version
 
     # -- predict -------------------------------------------------------------------------------
@@ -250,7 +240,7 @@ class ClassifierLayers:
                     if light.multiple == control.multiple:
                         return light.probabilities(embeddings), light.labels
         zs = self.zero_shot_head(control)
-        if zs is None:
+        if zs is None or abstain.abstains(self, control) is not None:
             return None
         logits = zs.logits(embeddings)
         shifted = np.exp(logits - logits.max(axis=1, keepdims=True))

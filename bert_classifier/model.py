@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from bert_classifier import abstain
 from bert_classifier.instant import ClassifierLayers, baseline_encoder, light_layers_enabled
 from hf_text.annotations import annotation_time
 from hf_text.base import HFTextModel
@@ -21,6 +22,8 @@ from hf_text.trained_on import example_key, read_record
 from hf_text.windows import split_windows
 from hf_text.zero_shot import is_zero_shot_version
 from label_studio_ml.context import BackendContext
+from label_studio_ml.model import MODEL_VERSION_KEY
+from label_studio_ml.response import ModelResponse
 
 
 class BertClassifier(HFTextModel):
@@ -168,9 +171,11 @@ class BertClassifier(HFTextModel):
         predictions = []
         for row in probabilities:
             labels, score = self.decide(row, control, head)
+            # A pre-filled choice right less often than wrong costs the annotator more than none
+            # (PREDICTION_MIN_SCORE); the score stays, so sorting by it still works.
             items = (
                 []
-                if not labels
+                if not labels or score < self.hf_settings.prediction_min_score
                 else [
                     {
                         "from_name": control.from_name,
@@ -212,6 +217,22 @@ class BertClassifier(HFTextModel):
         """Zero-shot versions follow the config: a stored one is replaced by the current config's."""
         return is_zero_shot_version(version)
 
+    def predict(
+        self, tasks: list[dict[str, Any]], context: dict[str, Any] | None = None, **kwargs: Any
+    ) -> ModelResponse:
+        """Keeps the tasks' texts first where a light layer serves: zero-shot's decision whether to
+        serve (``bert_classifier.abstain``) counts the batch itself, and so does the version the
+        response names. Before any annotation, ``/metrics`` then says what serves and why."""
+        stored = self.get(MODEL_VERSION_KEY)
+        light = not stored or is_instant_version(stored) or self.is_default_version(stored)
+        if self.label_config and light:
+            for control in self.controls():
+                abstain.keep_texts(self.light_layers, control, tasks)
+        response = super().predict(tasks, context, **kwargs)
+        if not stored and self.label_config:
+            abstain.report_before_labels(self.light_layers)
+        return response
+
     def predict_light(self, tasks: list[dict[str, Any]], version: str) -> list[dict[str, Any]] | None:
         """Zero-shot or instant-head predictions, from each text's cached sentence embedding."""
         if not (is_instant_version(version) or self.is_default_version(version)):
@@ -223,8 +244,6 @@ class BertClassifier(HFTextModel):
             if not present:
                 continue
             embeddings = self.light_layers.encoder.embed([texts[i] for i in present], self.token_budget)
-            if self.hf_settings.instant_learning:
-                self.light_layers.remember_texts(control, [tasks[i] for i in present], embeddings)
             found = self.light_layers.probabilities(version, control, embeddings)
             if found is not None:
                 probabilities, labels = found

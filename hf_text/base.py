@@ -25,6 +25,7 @@ from hf_text.serving import Prediction, ServingHead, TaskPredictions, version_he
 from hf_text.settings import HFSettings
 from hf_text.startup import prepare_baseline, warm_cache
 from hf_text.store import ModelStore, legacy_version_metas
+from hf_text.visible_version import serving_version
 from label_studio_ml.context import BackendContext
 from label_studio_ml.errors import BackendError, ModelUnavailable
 from label_studio_ml.label_studio import load_sdk
@@ -150,9 +151,12 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
         """One prediction per task, in order; empty results while no head serves (before the first
         training). ``ModelUnavailable`` (503) when the served version cannot be loaded."""
         version = self.model_version
-        light = self.predict_light(tasks, version)
+        # The newest instant head answers under the version Label Studio sees (``visible_version``):
+        # Label Studio stores a prediction under its item's version, so each item names that one.
+        light = self.predict_light(tasks, serving_version(self, version))
         if light is not None:
-            return ModelResponse(model_version=version, predictions=light)
+            items = [{**item, "model_version": version} for item in light]
+            return ModelResponse(model_version=version, predictions=items)
         heads = self.serving_heads(version)
         # Models of this project's older versions will not be asked again: free them now.
         retire_versions(self.store.root, self.store.root / version)

@@ -201,7 +201,8 @@ class LearnsInstantly:
 
     @property
     def model_version(self: Any) -> str:
-        """The served version; before any is published, the light layer's default (zero-shot)."""
+        """The version Label Studio sees (the newest instant head may serve under it, see
+        ``hf_text.visible_version``); before any is published, the light layer's default (zero-shot)."""
         stored = self.get(MODEL_VERSION_KEY)
         if stored and not self.is_default_version(stored):
             return str(stored)

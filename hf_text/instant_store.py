@@ -23,7 +23,6 @@ import os
 import re
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -191,8 +190,15 @@ def version_store(data_dir: Path, project: str) -> ModelStore:
     return ModelStore(data_dir, project, VERSIONS)
 
 
-def publish_version(store: ModelStore, files: dict[str, bytes], meta: dict[str, Any], keep: int) -> str:
-    """Publish ``files`` and ``meta`` as a new ``instant-v<run>-<time>`` version; keep the newest ``keep``.
+def publish_version(
+    store: ModelStore,
+    files: dict[str, bytes],
+    meta: dict[str, Any],
+    keep: int,
+    protect: set[str] | None = None,
+) -> str:
+    """Publish ``files`` and ``meta`` as a new ``instant-v<run>-<time>`` version; keep the newest ``keep``
+    and those in ``protect`` (the version Label Studio sees, ``hf_text.visible_version``).
 
     Two replicas publishing at once may pick the same run number: the loser's rename fails and it
     tries again with the next one.
@@ -207,7 +213,7 @@ def publish_version(store: ModelStore, files: dict[str, bytes], meta: dict[str, 
             except OSError:
                 if attempt == 4:
                     raise
-    store.prune(keep, protect={version})
+    store.prune(keep, protect={version, *(protect or set())})
     return version
 
 

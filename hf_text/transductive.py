@@ -52,11 +52,16 @@ def refine(start: np.ndarray, texts: np.ndarray) -> np.ndarray:
     return directions
 
 
-def drifted(directions: np.ndarray, start: np.ndarray, texts: np.ndarray) -> bool:
-    """Whether fewer than ``MIN_AGREEMENT`` of ``texts`` keep the label ``start`` gave them."""
+def agreement(directions: np.ndarray, start: np.ndarray, texts: np.ndarray) -> float:
+    """The share of ``texts`` that keep the label ``start`` gave them under ``directions``."""
     before = (texts @ start.T).argmax(axis=1)
     after = (texts @ directions.T).argmax(axis=1)
-    return bool(np.mean(before == after) < MIN_AGREEMENT)
+    return float(np.mean(before == after))
+
+
+def drifted(directions: np.ndarray, start: np.ndarray, texts: np.ndarray) -> bool:
+    """Whether fewer than ``MIN_AGREEMENT`` of ``texts`` keep the label ``start`` gave them."""
+    return agreement(directions, start, texts) < MIN_AGREEMENT
 
 
 def refined_prior(prior: np.ndarray | None, texts: np.ndarray | None) -> np.ndarray | None:

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from hf_text import visible_version
 from hf_text.controls import ControlSpec
 from hf_text.instant_learning import Labeled
 from hf_text.instant_store import is_instant_version, publish_version, version_store
@@ -25,7 +26,6 @@ from hf_text.serving import ServingHead, TaskPredictions
 from huggingface_ner.bio import Span, text_score
 from huggingface_ner.propagation import AnnotatedText, EntityDictionary, Propagator
 from huggingface_ner.regions import Target, regions_from_spans
-from label_studio_ml.model import MODEL_VERSION_KEY
 
 if TYPE_CHECKING:
     from huggingface_ner.model import HuggingFaceNER
@@ -97,19 +97,18 @@ class PropagationLayer:
         meta = {"kind": "instant", "model_class": type(self.model).__name__, "heads": heads,
                 "fine_tuned": fine, "combination": COMBINATION}  # fmt: skip
         store = version_store(self.model.context.data_dir, self.model.project_id)
-        version = publish_version(store, files, meta, KEEP_INSTANT_VERSIONS)
+        kept = visible_version.protected(self.model)
+        version = publish_version(store, files, meta, KEEP_INSTANT_VERSIONS, kept)
         with_model = f"combined with {fine} ({COMBINATION})" if fine else "before any training"
         examples = sum(head["examples"] for head in heads)
-        return self.serve(version, f"spans of {examples} annotated task(s), {with_model}")
+        return self.serve(version, f"spans of {examples} annotated task(s), {with_model}", fine)
 
-    def serve(self, version: str | None, why: str) -> str | None:
-        """Publish ``version`` (``None``: the initial one) and say why in ``/metrics``."""
+    def serve(self, version: str | None, why: str, fine: str | None = None) -> str | None:
+        """Serve ``version`` (``None``: the initial one) at once, under a new version Label Studio sees
+        when it is due or combined with another fine-tuned version (``fine``), and say why in ``/metrics``."""
         layer = "instant" if is_instant_version(version) else ("fine-tuned" if version else "none")
-        self.model.set(SERVED_KEY, {"layer": layer, "model_version": version, "why": why})
-        if version is None:
-            self.model.context.state.delete(self.model.project_id, MODEL_VERSION_KEY)
-        elif version != self.model.get(MODEL_VERSION_KEY):
-            self.model.set_model_version(version)
+        shown = visible_version.publish(self.model, version, builds_on=fine)
+        self.model.set(SERVED_KEY, {"layer": layer, "model_version": version, "why": why, **shown})
         return version
 
     def predict(self, tasks: list[dict[str, Any]], version: str) -> list[dict[str, Any]] | None:

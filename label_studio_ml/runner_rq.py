@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -56,7 +57,9 @@ class RQRunner:
 
     def submit(self, project: str, claimed_by: str, data: dict[str, Any]) -> None:
         """Enqueue the run ``claimed_by`` queued for ``project``."""
-        job_id = f"lsml-{self.context.namespace}-{project}-{uuid.uuid4().hex[:12]}"
+        # RQ takes letters, digits, '_' and '-' only: a key's '.' (before its creation time) becomes '_'.
+        readable = re.sub(r"[^A-Za-z0-9_-]", "_", f"{self.context.namespace}-{project}")
+        job_id = f"lsml-{readable}-{uuid.uuid4().hex[:12]}"
         self._queue().enqueue_call(
             train_job,
             args=(self.model_path, self.context.namespace, project, claimed_by, data),

@@ -76,14 +76,18 @@ def test_setup_predict_train_and_predict_again(tmp_path: Path, small_training) -
 
         predict = load_fixture("classification_predict.json")
         before = client.post("/predict", json=predict).get_json()["results"]
-        # Before any training, zero-shot: each choice's own word against the text.
-        assert len(before) == len(predict["tasks"]) and first_version.startswith("zero-shot-")
-        assert all(item["model_version"] == first_version and item["result"] for item in before)
+        # Before any training: no pre-filled sentiment. Zero-shot serves only where the choices' words
+        # separate the project's texts, and 15 texts are too few to tell (bert_classifier.abstain).
+        assert len(before) == len(predict["tasks"]) and first_version == "0.0.1"
+        assert all(item["model_version"] == first_version and item["result"] == [] for item in before)
+        [project] = client.get("/metrics").get_json()["projects"].values()
+        served = project["served"]
+        assert "zero-shot abstains" in served["zero_shot"]["label"], served
 
         hook = client.post("/webhook", json=load_fixture("classification_webhook_start_training.json"))
         assert hook.status_code == 201
         assert client.get("/health").status_code == 200  # training runs in the background
-        app.extensions["label_studio_ml"]["queue"].wait("1", timeout=600)
+        app.extensions["label_studio_ml"]["queue"].wait(setup["project"], timeout=600)
         assert any(path.startswith("/api/tasks/") for path in seen)
 
     new_version = client.post("/setup", json=setup).get_json()["model_version"]
@@ -93,7 +97,7 @@ def test_setup_predict_train_and_predict_again(tmp_path: Path, small_training) -
     assert all(item["model_version"] == new_version and item["result"] for item in after)
     choices = [item["result"][0]["value"]["choices"][0] for item in after]
     assert set(choices) <= {"positive", "negative"}
-    summary = client.get("/metrics").get_json()["projects"]["1"]["training"]["metrics"]
+    summary = client.get("/metrics").get_json()["projects"][setup["project"]]["training"]["metrics"]
     # Every labeled task trained the version; a first training has no earlier version to score.
     assert summary["model_version"] == new_version and summary["train_size"] == len(labeled_tasks())
     assert summary["evaluation"]["model_version"] is None

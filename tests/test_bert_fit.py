@@ -61,6 +61,7 @@ def make(context: BackendContext, config: str = CONFIG, **overrides) -> BertClas
         "batch_size": 8,
         "keep_versions": 1,
         "learning_rate": 1e-4,
+        "prediction_min_score": 0.0,  # a one-epoch model is unsure: its answers are what is checked
         **overrides,
     }
     return BertClassifier(

@@ -64,7 +64,10 @@ def context(tmp_path: Path) -> BackendContext:
 
 
 def make(context: BackendContext, config: str = SINGLE, **settings) -> BertClassifier:
-    hf = HFSettings(**{"max_length": 64, "window_stride": 16, "token_budget": 256, **settings})
+    # Random heads score near 1 / labels: every prediction shown (PREDICTION_MIN_SCORE=0), these
+    # tests check how predictions are computed.
+    base = {"max_length": 64, "window_stride": 16, "token_budget": 256, "prediction_min_score": 0.0}
+    hf = HFSettings(**{**base, **settings})
     return BertClassifier(project_id="3", label_config=config, context=context, hf_settings=hf)
 
 

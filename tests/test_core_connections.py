@@ -81,7 +81,7 @@ def test_a_new_hostname_with_its_own_token_moves_the_connection_and_the_old_toke
     assert seen_a == []
     assert seen_b and set(seen_b) == {f"Token {TOKEN_B}"}
     moved = [r.getMessage() for r in caplog.records if "moved" in r.getMessage()]
-    expected = f"project {PROJECT}: Label Studio moved from {host_a} to {host_b} "
+    expected = f"project {PROJECT}: Label Studio moved from {host_a} to {host_b}"
     expected += " (new credentials came with it)"
     assert moved == [expected]
     assert TOKEN_A not in caplog.text and TOKEN_B not in caplog.text

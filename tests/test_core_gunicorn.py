@@ -13,6 +13,9 @@ import requests
 from tests.conftest import BACKENDS, load_fixture
 from tests.servers import assert_every_worker_serves, backend
 
+#: The project of the captured requests, as Label Studio names it: "<id>.<created_at>".
+PROJECT = load_fixture("classification_setup.json")["project"]
+
 KEYWORD = BACKENDS / "keyword"
 
 
@@ -56,7 +59,7 @@ def test_train_in_background_and_every_worker_serves_the_new_version(env):
             t0 = time.time()
             assert requests.get(f"{url}/health", timeout=1).status_code == 200
             latencies.append(time.time() - t0)
-            training = requests.get(f"{url}/metrics", timeout=2).json()["projects"]["1"]["training"]
+            training = requests.get(f"{url}/metrics", timeout=2).json()["projects"][PROJECT]["training"]
             if training["runs"] >= 1 and training["state"] == "idle":
                 break
             assert time.time() - started < 30, training
@@ -67,7 +70,7 @@ def test_train_in_background_and_every_worker_serves_the_new_version(env):
         (version,) = versions_seen(url)
         assert version != "0.0.1"
         body = load_fixture("classification_predict_on_task_open.json")
-        (item,) = assert_every_worker_serves(url, body, "1", version, workers=2)
+        (item,) = assert_every_worker_serves(url, body, PROJECT, version, workers=2)
         assert item["result"][0]["value"]["choices"] == ["positive"]
 
     # A restart keeps serving the last version.

@@ -13,6 +13,8 @@ from tests.conftest import load_fixture, load_keyword_model, wait_healthy
 KeywordModel = load_keyword_model()
 CREATED = load_fixture("classification_webhook_annotation_created.json")
 DELETED = load_fixture("classification_webhook_annotations_deleted.json")
+#: The project of the captured requests, as Label Studio names it: "<id>.<created_at>".
+PROJECT = load_fixture("classification_setup.json")["project"]
 
 
 def serving(model_class: type, make_context) -> tuple:
@@ -49,7 +51,7 @@ def test_the_webhook_answers_before_the_model_learned_and_events_keep_their_orde
     assert InstantModel.seen == []
     assert client.get("/metrics").get_json()["worker"]["instant_updates"]["waiting"] == 3
     InstantModel.release.set()
-    assert app.extensions["label_studio_ml"]["instant"].wait("1", 10)
+    assert app.extensions["label_studio_ml"]["instant"].wait(PROJECT, 10)
     assert InstantModel.seen == ["ANNOTATION_CREATED", "ANNOTATION_CREATED", "ANNOTATIONS_DELETED"]
     # The broken event did not stop the one after it, which published a version of its own.
     assert client.post("/setup", json=load_fixture("classification_setup.json")).get_json() == {
@@ -77,7 +79,7 @@ def test_learning_runs_at_a_lower_priority_than_the_requests(make_context):
     PriorityModel.niceness = []
     app, client = serving(PriorityModel, make_context)
     assert client.post("/webhook", json=CREATED).status_code == 201
-    assert app.extensions["label_studio_ml"]["instant"].wait("1", 10)
+    assert app.extensions["label_studio_ml"]["instant"].wait(PROJECT, 10)
     requests_niceness = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     assert PriorityModel.niceness == [min(19, requests_niceness + 10)]
 
@@ -117,6 +119,7 @@ def test_events_queued_during_an_update_reach_the_model_together_in_order_per_pr
     for project, annotation in ((1, 2), (2, 3), (1, 4), (1, 5)):
         assert client.post("/webhook", json=created(project, annotation)).status_code == 201
     BatchingModel.release.set()
-    assert instant.wait("1", 10) and instant.wait("2", 10)
-    assert BatchingModel.calls == [[("1", 1)], [("1", 2), ("1", 4), ("1", 5)], [("2", 3)]]
+    one, two = "1.1795422209", "2.1795422209"  # each project as Label Studio names it
+    assert instant.wait(one, 10) and instant.wait(two, 10)
+    assert BatchingModel.calls == [[(one, 1)], [(one, 2), (one, 4), (one, 5)], [(two, 3)]]
     assert client.get("/metrics").get_json()["worker"]["instant_updates"]["waiting"] == 0

@@ -77,8 +77,14 @@ def report(url: str) -> dict:
     return requests.get(f"{url}/metrics", timeout=5).json()["worker"]
 
 
+def key(project: str) -> str:
+    """Project ``project`` as Label Studio names it: with the recorded webhook's creation time."""
+    return f"{project}.1795422209"
+
+
 def training(url: str, project: str = "1") -> dict:
-    return requests.get(f"{url}/metrics", timeout=5).json()["projects"].get(project, {}).get("training", {})
+    projects = requests.get(f"{url}/metrics", timeout=5).json()["projects"]
+    return projects.get(key(project), {}).get("training", {})
 
 
 def finished_runs(url: str, runs: int, project: str = "1") -> dict | None:
@@ -88,7 +94,7 @@ def finished_runs(url: str, runs: int, project: str = "1") -> dict | None:
 
 
 def setup_version(url: str, project: str = "1") -> str:
-    body = {**SETUP, "project": f"{project}.1"}
+    body = {**SETUP, "project": key(project)}
     return requests.post(f"{url}/setup", json=body, timeout=5).json()["model_version"]
 
 
@@ -154,7 +160,7 @@ def test_a_worker_killed_mid_job_hands_it_to_the_other_and_one_version_is_publis
         survivor = {p.pid for p in c["workers"]} - {killed}
         assert int(done["trained_by"].split(":")[1]) in survivor
         assert done["runs"] == 1 and done["failures"] == 0
-        versions = requests.get(f"{one}/versions", timeout=5).json()["projects"]["1"]["versions"]
+        versions = requests.get(f"{one}/versions", timeout=5).json()["projects"][key("1")]["versions"]
         assert len(versions) == 1, versions  # published exactly once
 
 

@@ -36,36 +36,36 @@ def publish(model_dir: Path, project: str, winner: int) -> BertClassifier:
 def predict(url: str, project: str) -> requests.Response:
     """Label Studio's recorded ``/predict`` body, re-aimed at ``project`` and this config."""
     body = copy.deepcopy(load_fixture("classification_predict.json"))
-    body.update(project=f"{project}.1795422225", label_config=CONFIG, tasks=body["tasks"][:2])
+    body.update(project=project, label_config=CONFIG, tasks=body["tasks"][:2])
     return requests.post(f"{url}/predict", json=body, timeout=60)
 
 
 def test_a_corrupt_version_fails_only_its_project_and_serves_again_once_repaired(tmp_path: Path) -> None:
     model_dir = tmp_path / "models"
-    publish(model_dir, "1", winner=0)
-    broken = publish(model_dir, "2", winner=1)
+    publish(model_dir, "1.1795422225", winner=0)  # each project as Label Studio names it
+    broken = publish(model_dir, "2.1795422225", winner=1)
     original = corrupt(head_folder(broken))
     env = {"MODEL_DIR": str(model_dir), "MAX_LENGTH": "64", "WINDOW_STRIDE": "16"}
 
     with backend(ROOT / "bert_classifier", env, workers=2) as url:  # waits for /health 200
         assert requests.get(f"{url}/health", timeout=5).status_code == 200
         for _ in range(4):  # the same answers whichever worker takes the request
-            served = predict(url, "1")
+            served = predict(url, "1.1795422225")
             assert served.status_code == 200, served.text
             assert [item["result"][0]["value"]["choices"] for item in served.json()["results"]] == [
                 ["sport"],
                 ["sport"],
             ]
-            refused = predict(url, "2")
+            refused = predict(url, "2.1795422225")
             assert refused.status_code == 503, refused.text
             error = refused.json()
             assert error["error_type"] == "ModelUnavailable"
-            assert f"project 2, model version {broken.model_version}" in error["error"]
+            assert f"project 2.1795422225, model version {broken.model_version}" in error["error"]
             assert "SafetensorError" in error["error"], error
 
         (head_folder(broken) / WEIGHTS).write_bytes(original)
         for _ in range(4):
-            repaired = predict(url, "2")
+            repaired = predict(url, "2.1795422225")
             assert repaired.status_code == 200, repaired.text
             assert repaired.json()["results"][0]["result"][0]["value"]["choices"] == ["tech"]
         assert requests.get(f"{url}/health", timeout=5).status_code == 200

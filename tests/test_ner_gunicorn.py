@@ -16,6 +16,9 @@ from tests.fake_label_studio import fake_label_studio
 from tests.ner_conll import conll_dir, read_conll, to_task
 from tests.servers import ROOT, assert_every_worker_serves, backend
 
+#: The project of the captured requests, as Label Studio names it: "<id>.<created_at>".
+PROJECT = load_fixture("ner_setup.json")["project"]
+
 TOKEN = "test-token-0123456789"
 
 
@@ -64,7 +67,7 @@ def test_webhook_trains_and_every_worker_serves_entities(tmp_path):
                 f"{url}/webhook", json=load_fixture("ner_webhook_start_training.json"), timeout=5
             )
             assert webhook.status_code == 201 and time.time() - started < 1.0
-            training = wait_for_training(url, "2", timeout=240)
+            training = wait_for_training(url, PROJECT, timeout=240)
             assert training["runs"] == 1 and training["failures"] == 0, training
             assert seen and all("project=2" in path for path in seen)
             # /metrics names the version it published and what it learned from; a first training
@@ -74,7 +77,7 @@ def test_webhook_trains_and_every_worker_serves_entities(tmp_path):
 
             (version,) = versions_seen(url)
             assert version != "0.0.1" and training["metrics"]["model_version"] == version
-            after = assert_every_worker_serves(url, predict_body, "2", version, workers=2)
+            after = assert_every_worker_serves(url, predict_body, PROJECT, version, workers=2)
             assert len(after) == len(predict_body["tasks"])
             assert any(item["result"] for item in after)  # 200 sentences are enough to find some names
             for task, item in zip(predict_body["tasks"], after, strict=True):

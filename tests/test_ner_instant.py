@@ -15,7 +15,8 @@ from tests.fake_label_studio import fake_label_studio
 
 CREATED = load_fixture("ner_webhook_annotation_created.json")  # Merkel, Macron (PER), Paris (LOC)
 SETUP = load_fixture("ner_setup.json")
-PROJECT = str(CREATED["project"]["id"])
+#: The project of the captured requests, as Label Studio names it: "<id>.<created_at>".
+PROJECT = load_fixture("ner_setup.json")["project"]
 NEW_TEXT = "😀 Yesterday Emmanuel Macron flew from Paris to meet angela merkel ."
 
 

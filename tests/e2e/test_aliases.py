@@ -16,6 +16,7 @@ import requests
 
 from tests import bbc_news
 from tests.e2e.backend_server import BERT_CLASSIFIER_DIR, HUGGINGFACE_NER_DIR
+from tests.e2e.label_studio_server import LabelStudioServer
 from tests.e2e.ls_user import LabelStudioUser
 from tests.e2e.test_end_to_end import (
     FAST_TRAINING,
@@ -24,6 +25,7 @@ from tests.e2e.test_end_to_end import (
     js_offset,
     js_slice,
     ner_sentences,
+    personal_access_token,
     refreshed_predictions,
     wait_for_runs,
 )
@@ -74,9 +76,10 @@ def refused_by_label_studio(ls_user: LabelStudioUser, task: int, result: list[di
 
 
 def test_classifier_learns_labels_annotated_by_alias_or_value_and_predicts_their_aliases(
-    ls_user: LabelStudioUser, start_backend
+    label_studio: LabelStudioServer, ls_user: LabelStudioUser, start_backend
 ) -> None:
-    backend = start_backend(BERT_CLASSIFIER_DIR, env=LEARNING)
+    # Tasks imported with their annotations send no webhook: the backend reads them from Label Studio.
+    backend = start_backend(BERT_CLASSIFIER_DIR, env={**LEARNING, **personal_access_token(label_studio)})
     pairs = bbc_news.articles(per_label=4, max_words=40)
     project = ls_user.create_project("e2e aliases, classifier", TOPIC_CONFIG)
     names = {label: TOPICS[label] if label in BY_VALUE else label for label in TOPICS}
@@ -106,10 +109,11 @@ def test_classifier_learns_labels_annotated_by_alias_or_value_and_predicts_their
 
 
 def test_ner_trains_on_alias_and_value_regions_and_predicts_aliases_label_studio_accepts(
-    ls_user: LabelStudioUser, start_backend
+    label_studio: LabelStudioServer, ls_user: LabelStudioUser, start_backend
 ) -> None:
     sentences = ner_sentences(24)
     env = {**FAST_TRAINING, **NER_TRAINING, "START_TRAINING_EACH_N_UPDATES": "0"}
+    env.update(personal_access_token(label_studio))  # imported annotations are read from Label Studio
     backend = start_backend(HUGGINGFACE_NER_DIR, env=env)
     project = ls_user.create_project("e2e aliases, ner", ENTITY_CONFIG)
     imported = [

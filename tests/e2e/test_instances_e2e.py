@@ -43,7 +43,8 @@ def test_two_label_studios_with_the_same_project_id_get_separate_models(
     ls_user: LabelStudioUser, start_backend: StartBackend, tmp_path: Path
 ) -> None:
     # Zero-shot off: a prediction then shows only what annotations taught (none: an empty result).
-    env = {"ZERO_SHOT": "off", "START_TRAINING_EACH_N_UPDATES": "0"}
+    # Every decision shown, however unsure (a head from five labels often is).
+    env = {"ZERO_SHOT": "off", "START_TRAINING_EACH_N_UPDATES": "0", "PREDICTION_MIN_SCORE": "0"}
     backend = start_backend(BERT_CLASSIFIER_DIR, env=env)
     pairs = bbc_news.articles(per_label=2, max_words=40)
     texts = [{"data": {"text": text}} for text, _ in pairs]
