@@ -68,8 +68,10 @@ def test_a_refused_legacy_token_trains_on_what_the_webhooks_brought(app, caplog)
         "learning from 2 annotation(s) received since connecting; to read all, set "
         "LABEL_STUDIO_API_KEY to a personal access token or enable legacy tokens"
     )
-    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    assert warnings == [f"project {PROJECT}: {access['reason']}"]
+    # One line, the reason (words of it may show as *** where an earlier test's secret is one of them).
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warning.startswith(f"project {PROJECT}: Label Studio refused the ")
+    assert "learning from 2 annotation(s) received since connecting" in warning
     assert "Traceback" not in caplog.text and LEGACY_TOKEN not in caplog.text
     predicted = client.post("/predict", json=load_fixture("classification_predict_on_task_open.json"))
     assert predicted.status_code == 200
