@@ -10,14 +10,22 @@ A region's score is how often the surface was marked as an entity (with that lab
 occurred in annotated texts: a word annotators sometimes leave unmarked ("May" the month versus
 "May" the person) is propagated with a low score, and not at all when it was marked in less than
 half of its occurrences (``MIN_PRECISION``).
+
+Hostile sizes (a 32,000-word text where every word is a known surface, an annotation marking
+thousands of spans) stay near-linear: the candidates at a token are found by one set lookup per
+surface length (work bounded by the longest surface, whatever the dictionary's size), and "does
+this overlap a region already there" is a binary search over fixed regions plus a byte map of the
+propagated ones, never a scan of every region (``bench/hostile.py``, ``docs/hostile.md``).
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from huggingface_ner.bio import Span
 
@@ -41,30 +49,66 @@ def _first_token(surface: str) -> str | None:
 
 
 class SurfaceIndex:
-    """Surfaces indexed by their first token, so a text is scanned once whatever their number."""
+    """Surfaces grouped by their first token, so a text is scanned once whatever their number.
+
+    At each token of the text, its group is probed once per distinct surface length (a slice and
+    a set lookup), not once per surface: the work per token is bounded by the longest surface,
+    however many surfaces share a first word (thousands of "the ..." annotated).
+    """
 
     def __init__(self, surfaces: Iterable[str]) -> None:
-        self._by_first: dict[str, list[str]] = {}
+        by_first: dict[str, set[str]] = {}
         for surface in surfaces:
             first = _first_token(surface)
             if first is not None and surface.startswith(first):
-                self._by_first.setdefault(first, []).append(surface)
-        for group in self._by_first.values():
-            group.sort(key=len, reverse=True)
+                by_first.setdefault(first, set()).add(surface)
+        #: first token -> (its surfaces, their distinct lengths, longest first)
+        self._groups = {
+            first: (group, sorted({len(s) for s in group}, reverse=True)) for first, group in by_first.items()
+        }
 
-    def find(self, text: str) -> Iterable[tuple[int, str]]:
-        """``(start, surface)`` of every whole-word, same-case occurrence of a surface in ``text``."""
+    def find(self, text: str) -> Iterator[tuple[int, str]]:
+        """``(start, surface)`` of every whole-word, same-case occurrence of a surface in ``text``.
+
+        Starts ascend; at one start the longest surface comes first.
+        """
+        length = len(text)
         for token in _TOKEN.finditer(text):
-            start = token.start()
-            if start > 0 and _is_word_char(text[start - 1]) and _is_word_char(text[start]):
+            # A token is a whole word (or one punctuation mark): a match never starts inside a word.
+            found = self._groups.get(token.group(0))
+            if found is None:
                 continue
-            for surface in self._by_first.get(token.group(0), ()):
-                end = start + len(surface)
-                if not text.startswith(surface, start):
+            group, sizes = found
+            start = token.start()
+            for size in sizes:
+                end = start + size
+                piece = text[start:end]
+                if end > length or piece not in group:
                     continue
-                if end < len(text) and _is_word_char(text[end]) and _is_word_char(surface[-1]):
+                # A surface ending inside a word of the text ("Ann" in "Anna") is no occurrence.
+                if end < length and _is_word_char(text[end]) and _is_word_char(piece[-1]):
                     continue
-                yield start, surface
+                yield start, piece
+
+
+class _Regions:
+    """Fixed ``[start, end)`` pairs, asked "does any overlap this one?" in O(log n).
+
+    Sorted by start, with the furthest end reached so far: among the pairs that start before a
+    query's end, one overlaps it exactly when the furthest of their ends passes its start. Any
+    pairs (overlapping, empty or reversed, as a client may send them) answer as the plain test
+    ``start < b_end and b_start < end`` over each of them would.
+    """
+
+    def __init__(self, pairs: Iterable[tuple[int, int]]) -> None:
+        ordered = sorted(pairs)
+        self._starts = [start for start, _ in ordered]
+        self._reach = list(accumulate((end for _, end in ordered), max))
+
+    def overlaps(self, start: int, end: int) -> bool:
+        """Whether some pair ``(b_start, b_end)`` has ``start < b_end and b_start < end``."""
+        before = bisect_left(self._starts, end)
+        return before > 0 and self._reach[before - 1] > start
 
 
 @dataclass(frozen=True)
@@ -98,9 +142,9 @@ class EntityDictionary:
                     dictionary.labels.setdefault(surface, Counter())[span.entity] += 1
         index = SurfaceIndex(dictionary.labels)
         for item in items:
+            marked = _Regions((span.start, span.end) for span in item.spans)
             for start, surface in index.find(item.text):
-                end = start + len(surface)
-                if not any(start < span.end and span.start < end for span in item.spans):
+                if not marked.overlaps(start, start + len(surface)):
                     dictionary.unmarked[surface] += 1
         return dictionary
 
@@ -144,14 +188,17 @@ class Propagator:
 
     def spans(self, text: str, taken: Iterable[Span] = ()) -> list[Span]:
         """Known surfaces in ``text``, longest first, overlapping neither each other nor ``taken``."""
-        busy = [(span.start, span.end) for span in taken]
+        fixed = _Regions((span.start, span.end) for span in taken)
+        # Propagated regions never overlap and lie inside the text: one byte per character says
+        # whether it is taken, so a check costs the candidate's length, not the number of regions.
+        propagated = bytearray(len(text))
         candidates = sorted(self._index.find(text), key=lambda found: (-len(found[1]), found[0]))
         spans: list[Span] = []
         for start, surface in candidates:
             end = start + len(surface)
-            if any(start < b_end and b_start < end for b_start, b_end in busy):
+            if propagated.find(1, start, end) != -1 or fixed.overlaps(start, end):
                 continue
-            busy.append((start, end))
+            propagated[start:end] = b"\x01" * (end - start)
             label, precision = self._entries[surface]
             spans.append(Span(start, end, label, precision))
         return sorted(spans, key=lambda span: span.start)
@@ -164,6 +211,7 @@ class Propagator:
         """
         if rule == "dictionary-first":
             mine = self.spans(text)
-            kept = [s for s in model_spans if not any(s.start < m.end and m.start < s.end for m in mine)]
+            busy = _Regions((span.start, span.end) for span in mine)
+            kept = [span for span in model_spans if not busy.overlaps(span.start, span.end)]
             return sorted([*mine, *kept], key=lambda span: span.start)
         return sorted([*model_spans, *self.spans(text, model_spans)], key=lambda span: span.start)

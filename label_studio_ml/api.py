@@ -17,12 +17,14 @@ from label_studio_ml.auth import check_basic_auth
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
 from label_studio_ml.errors import BackendError, NotReady
+from label_studio_ml.files import keep_new_files_private
 from label_studio_ml.instant import InstantUpdates
 from label_studio_ml.logs import configure_logging
 from label_studio_ml.model import LabelStudioMLBase
 from label_studio_ml.project_adoption import adopt_id_only_project
 from label_studio_ml.projects import ProjectRegistry
 from label_studio_ml.received import ReceivedAnnotations
+from label_studio_ml.redis_exposure import check_redis_exposure
 from label_studio_ml.runners import build_training_queue
 from label_studio_ml.status import metrics_report, versions_report
 from label_studio_ml.webhook_auth import ensure_webhook_auth_async
@@ -66,6 +68,8 @@ def create_app(
     """A Flask app serving ``model_class`` to Label Studio."""
     settings = settings or (context.settings if context else Settings.from_env())
     sys.setswitchinterval(SWITCH_INTERVAL_S)
+    keep_new_files_private()  # before the state is opened: it holds Label Studio tokens
+    check_redis_exposure(settings)  # the same tokens, in a Redis that must not be open to all
     configure_logging(
         settings.log_level,
         secrets=tuple(s for s in (settings.basic_auth_pass, settings.label_studio_api_key) if s),
@@ -138,7 +142,7 @@ def create_app(
             return jsonify({"status": "ignored", "action": event.action}), 200
         arrived(event.project)
         if event.label_config:
-            registry.context.state.set_if_changed(event.project, "label_config", event.label_config)
+            registry.take_label_config(event.project, event.label_config)  # a broken one is logged, not kept
         # Kept before anything else sees the event: a training it starts must find it.
         ReceivedAnnotations(context.data_dir, event.project).apply(event.action, event.data)
         if instant.wants(event.action):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from label_studio_ml.config import env_int
 from label_studio_ml.errors import ConfigurationError
+from label_studio_ml.files import keep_new_files_private
 from label_studio_ml.scaffold import ScaffoldError, create_backend, next_steps, source_from_script
 
 
@@ -123,6 +124,7 @@ def _exec(directory: Path, options: argparse.Namespace) -> None:
         raise SystemExit(f"{directory} has no _wsgi.py")
     env = child_environment(directory, options, os.environ)
     command = gunicorn_command(directory, options)
+    keep_new_files_private()  # gunicorn inherits it; ``create_app`` sets it too, for other launchers
     # exec keeps our PID: whoever started us can stop gunicorn by it.
     os.execve(command[0], command, env)
 
@@ -149,6 +151,7 @@ def _worker(directory: Path, options: argparse.Namespace) -> int:
     if not (directory / "_wsgi.py").is_file():
         raise SystemExit(f"{directory} has no _wsgi.py")
     os.environ["LOG_LEVEL"] = options.log_level.upper()
+    keep_new_files_private()  # the workers write the state and the model store too
     if not os.environ.get("MODEL_DIR"):
         os.environ["MODEL_DIR"] = str(Path.cwd() / "models" / directory.resolve().name)
     if options.workers > 1:

@@ -91,6 +91,8 @@ class Settings:
     model_store: Path | None = None
     rq_queue: str | None = None
     training_timeout_seconds: int = 86400
+    #: Accept a ``REDIS_URL`` without a password on a public address (see ``redis_exposure``).
+    allow_insecure_redis: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -128,6 +130,7 @@ class Settings:
             model_store=Path(store).resolve() if (store := env_str(env, "MODEL_STORE")) else None,
             rq_queue=_queue_name(env),
             training_timeout_seconds=env_int(env, "TRAINING_TIMEOUT_SECONDS", 86400, minimum=60),
+            allow_insecure_redis=env_bool(env, "ALLOW_INSECURE_REDIS", False),
         )
 
     @property

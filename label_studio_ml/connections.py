@@ -66,9 +66,11 @@ class ConnectionBook:
 
     def offer(self, project: str, hostname: str | None, token: str | None) -> str:
         """Take what ``/setup`` brought; returns what happened (``stored``, ``changed``, ``unchanged``,
-        ``incomplete`` or ``none``)."""
-        if token:
-            self.secrets.add(token)
+        ``incomplete`` or ``none``).
+
+        Only a token that is stored (as a pinned pair) joins the log redaction list: the list lives as
+        long as the process, and a refused or incomplete offer must leave nothing behind in it.
+        """
         if not hostname and not token:
             return "none"
         current = self.stored(project)
@@ -83,6 +85,7 @@ class ConnectionBook:
         if offered == current:
             return "unchanged"
         self.state.set(project, CONNECTION_KEY, offered.to_state())
+        self.secrets.add(offered.token)
         if current is None:
             logger.info("project %s: connected to Label Studio at %s", project, hostname)
             return "stored"

@@ -25,7 +25,14 @@ from label_studio_ml.errors import (
     LabelStudioUnavailable,
     TaskDataUnreadable,
 )
-from label_studio_ml.task_data import decode_text, is_cloud_uri, label_studio_paths, names_storage_uri
+from label_studio_ml.task_data import (
+    decode_text,
+    is_cloud_uri,
+    label_studio_paths,
+    names_storage_uri,
+    parse_reference,
+    url_origin,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -84,9 +91,11 @@ class LabelStudioAccess:
         return [task for task in tasks if not task.get("annotations")]
 
     def is_own_url(self, url: str) -> bool:
-        """Whether ``url`` points at this Label Studio (scheme, host and port all match)."""
-        own, other = urlparse(self.url), urlparse(url)
-        return (own.scheme, own.hostname, own.port) == (other.scheme, other.hostname, other.port)
+        """Whether ``url`` points at this Label Studio (scheme, host and port all match).
+
+        ``DataAccessDenied`` when ``url`` (task data, a redirect) has a malformed host or port.
+        """
+        return url_origin(self.url) == url_origin(url)
 
     # -- task data -------------------------------------------------------------------------
     def data_urls(self, reference: str, project_id: str | None) -> list[str]:
@@ -95,7 +104,7 @@ class LabelStudioAccess:
         Raises ``DataAccessDenied`` for a reference that is not a Label Studio file of ``project_id``,
         or that names another host (except a storage resolve URL, of which only the storage URI is used).
         """
-        parsed = urlparse(reference)
+        parsed = parse_reference(reference)
         if parsed.scheme and not is_cloud_uri(reference):
             if parsed.scheme not in ("http", "https"):
                 raise DataAccessDenied(f"task data URLs must be http(s) or cloud URIs, not {parsed.scheme}")
@@ -163,9 +172,7 @@ class LabelStudioAccess:
                 if not response.is_redirect:
                     break
                 response.close()
-                url = urljoin(url, response.headers["Location"])
-                if not url.startswith(("http://", "https://")):
-                    raise DataAccessDenied("Label Studio redirected task data to a non-http URL")
+                url = _redirect_target(url, response.headers["Location"])
                 if not self.is_own_url(url):
                     headers = {}
             else:
@@ -201,6 +208,18 @@ def as_refusal(exc: Exception, doing: str) -> LabelStudioRefused | None:
 def _read_failure(exc: Exception, doing: str) -> LabelStudioUnavailable:
     """A refusal of our token, or Label Studio unavailable, for what the SDK raised while ``doing``."""
     return as_refusal(exc, doing) or LabelStudioUnavailable(f"{doing}: {type(exc).__name__}")
+
+
+def _redirect_target(url: str, location: str) -> str:
+    """Where a redirect from ``url`` leads; ``DataAccessDenied`` for a non-http or malformed target
+    (a storage host chooses it: it must fail this task alone, not the request)."""
+    try:
+        target = urljoin(url, location)
+    except ValueError as exc:
+        raise DataAccessDenied(f"task data redirected to a malformed URL: {str(exc)[:100]}") from None
+    if not target.startswith(("http://", "https://")):
+        raise DataAccessDenied("Label Studio redirected task data to a non-http URL")
+    return target
 
 
 def _copy(response: requests.Response, sink: BinaryIO, max_bytes: int) -> None:

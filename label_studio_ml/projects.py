@@ -10,7 +10,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from label_studio_ml.context import BackendContext
-from label_studio_ml.errors import BackendError, ModelUnavailable, NotFound
+from label_studio_ml.errors import BackendError, ModelUnavailable, NotFound, UnprocessableEntity
+from label_studio_ml.label_config import parse_label_config
 from label_studio_ml.logs import redact
 from label_studio_ml.model import MODEL_VERSION_KEY, LabelStudioMLBase
 
@@ -98,6 +99,28 @@ class ProjectRegistry:
             raise ModelUnavailable(message) from exc
         self._failures.pop(project, None)
         return instance
+
+    def take_label_config(self, project: str, label_config: str) -> bool:
+        """Remember a config a webhook brought, if it parses; returns whether it is the stored one now.
+
+        A webhook's project row is not checked by anyone before it reaches us: a broken config stored
+        here would break every later ``/predict`` without a config, and every training. The last
+        valid one stays, and the reason is logged (Label Studio never retries a webhook, so the
+        caller still answers 2xx).
+        """
+        state = self.context.state
+        if state.get(project, "label_config") == label_config:
+            return True  # the common case, every annotation: no parse
+        try:
+            parse_label_config(label_config)
+        except UnprocessableEntity as exc:
+            logger.warning(
+                "project %s: a webhook brought a label config that cannot be used; the last valid one "
+                "stays (%s)", project, exc.message,
+            )  # fmt: skip
+            return False
+        state.set(project, "label_config", label_config)
+        return True
 
     def create(self, project: str, label_config: str | None) -> LabelStudioMLBase:
         """A fresh instance, not shared (the training queue uses one per run)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Request
 
@@ -29,13 +30,39 @@ def json_body(request: Request) -> dict[str, Any]:
     return parse_json_object(request.get_data(cache=False))
 
 
-def _optional_str(body: dict[str, Any], key: str) -> str | None:
+#: Longest ``access_token`` ``/setup`` takes. Label Studio's legacy tokens have 40 characters, its
+#: personal access tokens (JWT refresh tokens) about 250: a longer value is no token, and every
+#: token taken is kept for the life of the process (state, log redaction).
+MAX_ACCESS_TOKEN_CHARS = 4096
+#: Longest ``hostname`` ``/setup`` takes (a URL; browsers and proxies stop near 2 KB too).
+MAX_HOSTNAME_CHARS = 2048
+
+
+def _optional_str(body: dict[str, Any], key: str, max_chars: int | None = None) -> str | None:
     value = body.get(key)
     if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise BadRequest(f"'{key}' must be a string")
+    if max_chars is not None and len(value) > max_chars:
+        raise BadRequest(f"'{key}' is longer than {max_chars} characters ({len(value)})")
     return value
+
+
+def _label_studio_url(hostname: str | None) -> str | None:
+    """``/setup``'s ``hostname``: an http(s) URL with a host and a valid port, or nothing."""
+    if hostname is None:
+        return None
+    if not hostname.startswith(("http://", "https://")):
+        raise BadRequest("'hostname' must be an http(s) URL")
+    try:
+        parsed = urlsplit(hostname)
+        parsed.port  # noqa: B018 - urlsplit checks the port only when it is read
+    except ValueError as exc:  # "Invalid IPv6 URL", a port out of range or not a number
+        raise BadRequest(f"'hostname' is not a valid URL: {str(exc)[:100]}") from None
+    if not parsed.hostname:
+        raise BadRequest("'hostname' must name a host")
+    return hostname.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -53,14 +80,11 @@ def setup_request(body: dict[str, Any]) -> SetupRequest:
     """Validate a ``/setup`` body."""
     if "project" not in body:
         raise BadRequest("'project' is required")
-    hostname = _optional_str(body, "hostname")
-    if hostname is not None and not hostname.startswith(("http://", "https://")):
-        raise BadRequest("'hostname' must be an http(s) URL")
     return SetupRequest(
         project=project_key(body["project"]),
-        schema=_optional_str(body, "schema"),
-        hostname=hostname.rstrip("/") if hostname else None,
-        access_token=_optional_str(body, "access_token"),
+        schema=_optional_str(body, "schema"),  # bounded by MAX_REQUEST_BYTES only: configs can be large
+        hostname=_label_studio_url(_optional_str(body, "hostname", MAX_HOSTNAME_CHARS)),
+        access_token=_optional_str(body, "access_token", MAX_ACCESS_TOKEN_CHARS),
         extra_params=body.get("extra_params"),
     )
 

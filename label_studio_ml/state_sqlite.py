@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from label_studio_ml.files import create_private_file, tighten
 from label_studio_ml.state import TRAINING_DEFAULTS, KeyValueDefaults, Result, RowChange, new_training_row
 
 _SCHEMA = """
@@ -83,7 +84,11 @@ class SqliteStateStore(KeyValueDefaults):
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # It holds Label Studio tokens: 0600 from its creation; SQLite gives its -wal and -shm files
+        # the database's mode, and ones an earlier release left readable are tightened here too.
+        create_private_file(self.path)
+        for companion in ("-wal", "-shm"):
+            tighten(self.path.with_name(self.path.name + companion))
         self._local = threading.local()
         # executescript manages its own transaction; CREATE ... IF NOT EXISTS is idempotent.
         self._connection().executescript(_SCHEMA)

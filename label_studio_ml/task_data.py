@@ -16,7 +16,7 @@ import base64
 import binascii
 import re
 from email.message import Message
-from urllib.parse import parse_qs, quote, unquote, urlencode, urlparse
+from urllib.parse import ParseResult, parse_qs, quote, unquote, urlencode, urlparse
 
 from label_studio_ml.errors import DataAccessDenied
 
@@ -33,13 +33,38 @@ def is_cloud_uri(value: object) -> bool:
     return isinstance(value, str) and value.startswith(tuple(f"{scheme}://" for scheme in CLOUD_SCHEMES))
 
 
+def parse_reference(reference: str) -> ParseResult:
+    """``urlparse`` of a task data value; one it cannot split (``http://[::1/``) is ``DataAccessDenied``.
+
+    Task data is written by whoever imports tasks: a malformed URL must fail that task alone, as a
+    typed error, never as a ``ValueError`` that fails the whole request.
+    """
+    try:
+        return urlparse(reference)
+    except ValueError as exc:
+        raise DataAccessDenied(f"task data URL is malformed: {str(exc)[:100]}") from None
+
+
+def url_origin(url: str) -> tuple[str, str | None, int | None]:
+    """``(scheme, host, port)`` of ``url``; a malformed host or port (``:99999``, ``:1.evil``) is
+    ``DataAccessDenied`` (``urlparse`` only checks the port when ``.port`` is read)."""
+    parsed = parse_reference(url)
+    try:
+        return parsed.scheme, parsed.hostname, parsed.port
+    except ValueError as exc:
+        raise DataAccessDenied(f"task data URL is malformed: {str(exc)[:100]}") from None
+
+
 def names_storage_uri(reference: str) -> bool:
     """Whether ``reference`` is a Label Studio storage resolve URL (``/tasks/7/resolve/?fileuri=...``).
 
     Label Studio writes these, with its own ``HOSTNAME``, into tasks it lists; only the storage URI in
     them matters, and it is resolved again through the project we hold a token for.
     """
-    return bool(_RESOLVE.match(urlparse(reference).path))
+    try:
+        return bool(_RESOLVE.match(urlparse(reference).path))
+    except ValueError:  # not a URL at all, so not one Label Studio wrote
+        return False
 
 
 def resolve_path(project_id: str, cloud_uri: str) -> str:
@@ -64,7 +89,7 @@ def label_studio_paths(reference: str, project_id: str | None, base_path: str = 
         return [resolve_path(_numeric(project_id), reference)]
     if reference.startswith(("upload/", "/upload/")):
         reference = "/data/" + reference.lstrip("/")
-    parsed = urlparse(reference)
+    parsed = parse_reference(reference)
     path = unquote(parsed.path)
     if base_path and path.startswith(base_path.rstrip("/") + "/"):
         path = path[len(base_path.rstrip("/")) :]

@@ -25,12 +25,16 @@ _in_flight_lock = threading.Lock()
 
 
 def _same_endpoint(webhook_url: str, backend_root: str) -> bool:
-    hook, root = urlparse(webhook_url), urlparse(backend_root)
-    return (
-        hook.path.rstrip("/").endswith("/webhook")
-        and hook.hostname == root.hostname
-        and (hook.port or 80) == (root.port or 80)
-    )
+    # A webhook URL is whatever a project member typed: one that does not parse is not ours.
+    try:
+        hook, root = urlparse(webhook_url), urlparse(backend_root)
+        return (
+            hook.path.rstrip("/").endswith("/webhook")
+            and hook.hostname == root.hostname
+            and (hook.port or 80) == (root.port or 80)
+        )
+    except ValueError:  # "Invalid IPv6 URL", a port that is not a number or out of range
+        return False
 
 
 def configure_webhook_auth(context: BackendContext, project: str, backend_root: str) -> int:
