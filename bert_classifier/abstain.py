@@ -24,7 +24,9 @@ sends every task at once, is decided on all of them.
 The decision is taken over the oldest kept texts, ``RUNGS`` of them (20, 50, ...): it can change
 at those counts only, and a change is a new model version (Label Studio then asks again), so
 versions do not flap as texts arrive. It is cached per process by the texts folder's time and the
-label directions: a /predict costs a ``stat`` while nothing was added.
+label directions: a /predict costs a ``stat`` while nothing was added. The texts kept are bounded
+(``hf_text.instant_store.MAX_PROJECT_TEXTS`` across controls) by refusing new ones, never by
+evicting old ones, so a full project's samples, and so its decisions, stay put.
 """
 
 from __future__ import annotations
@@ -228,8 +230,7 @@ def keep_texts(layers: ClassifierLayers, control: ControlSpec, tasks: list[dict[
     new = kept.missing(ids)
     if new:
         vectors = layers.encoder.embed([texts[present[i]] for i in new], layers.model.token_budget)
-        for position, vector in zip(new, vectors, strict=True):
-            kept.add(ids[position], encode_vector(vector))
+        kept.add_many([(ids[p], encode_vector(v)) for p, v in zip(new, vectors, strict=True)])
 
 
 def report_before_labels(layers: ClassifierLayers) -> None:

@@ -25,6 +25,7 @@ from hf_text.serving import Prediction, ServingHead, TaskPredictions, version_he
 from hf_text.settings import HFSettings
 from hf_text.startup import prepare_baseline, warm_cache
 from hf_text.store import ModelStore, legacy_version_metas
+from hf_text.text_limit import CutCounter, cut_text
 from hf_text.visible_version import serving_version
 from label_studio_ml.context import BackendContext
 from label_studio_ml.errors import BackendError, ModelUnavailable
@@ -48,6 +49,7 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
 
     def __init__(self, *args: Any, hf_settings: HFSettings | None = None, **kwargs: Any) -> None:
         self._hf_settings = hf_settings
+        self._cuts = CutCounter()
         super().__init__(*args, **kwargs)
 
     def setup(self) -> None:
@@ -134,7 +136,9 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
 
     # -- task data -----------------------------------------------------------------------------
     def task_text(self, task: dict[str, Any], control: ControlSpec) -> str | None:
-        """The task's text for ``control``, or ``None`` when missing, empty or unreadable."""
+        """The task's text for ``control`` up to ``MAX_TEXT_CHARS`` characters, or ``None`` when
+        missing, empty or unreadable. Every prediction and training path reads texts here, so the
+        limit holds for all of them (``hf_text.text_limit``)."""
         data = task.get("data") if isinstance(task, dict) else None
         value = data.get(control.value_key) if isinstance(data, dict) else None
         try:
@@ -142,7 +146,18 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
         except BackendError as exc:  # one unreadable task must not fail the others
             logger.warning("task %s: text not readable: %s", task.get("id"), exc.message)
             return None
-        return text if text and text.strip() else None
+        if not text:
+            return None
+        text = self.limited_text(text, (task.get("id"), control.value_key, len(text)))
+        return text if text.strip() else None  # blank up to the limit reads as empty
+
+    def limited_text(self, text: str, key: tuple[Any, ...]) -> str:
+        """``text`` cut at ``MAX_TEXT_CHARS``; a cut is counted for ``/metrics`` under ``key``."""
+        limit = self.hf_settings.max_text_chars
+        if len(text) <= limit:
+            return text
+        self._cuts.record(self, key, len(text), limit)
+        return cut_text(text, limit)
 
     # -- predict -------------------------------------------------------------------------------
     def predict(

@@ -12,6 +12,13 @@ once each write their own file, and whichever refits last reads both. A refit th
 records changed while it ran refits again (``InstantRecords.fingerprint``), so the last published
 version always holds every annotation. Reading is cached per process by file size and time, so a
 refit reads only the files that changed.
+
+Both per-task stores are bounded per project, across controls (``label_studio_ml.disk_bounds``), and
+refuse rather than evict when full. Records are labels: evicting one would unlearn it, so a record
+over 1 MiB is refused and beyond ``RECORD_BOUNDS`` new tasks are not learned at once (logged; the
+fine-tune still reads every label from Label Studio). Texts keep the first ``MAX_TEXTS`` per control
+and ``MAX_PROJECT_TEXTS`` in all: ``bert_classifier.abstain`` decides over the oldest N texts, which
+stay the same N only if the oldest are never evicted.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from hf_text.store import ModelStore
+from label_studio_ml.disk_bounds import Bounds, Ledger
 from label_studio_ml.files import write_atomically
 
 logger = logging.getLogger(__name__)
@@ -35,6 +43,13 @@ RECORDS = "instant_records"
 TEXTS = "instant_texts"
 #: Project texts kept per control: enough to find the labels' clusters, cheap to refine over.
 MAX_TEXTS = 1000
+#: Project texts kept in all, across controls (an embedding is 2-6 KiB, so 3000 are 6-18 MiB).
+MAX_PROJECT_TEXTS = 3000
+#: Their bytes in all, and in one file (a 4096-dimension embedding is 22 KiB as base64).
+MAX_PROJECT_TEXT_BYTES = 128 * 1024 * 1024
+MAX_TEXT_FILE_BYTES = 64 * 1024
+#: Records kept in all, across controls: generous (labels), yet a bound on disk and refit time.
+RECORD_BOUNDS = Bounds(files=100_000, bytes=1024 * 1024 * 1024, file_bytes=1024 * 1024, evicts=False)
 VERSIONS = "instant_versions"
 VERSION_PREFIX = "instant-"
 SYNCED_MARKER = ".synced.json"
@@ -94,18 +109,26 @@ class InstantRecords:
     def __init__(self, data_dir: Path, project: str, from_name: str) -> None:
         self.project_root = Path(data_dir) / project / self.ROOT
         self.folder = self.project_root / _control_folder(from_name)
+        self.ledger = Ledger(self.project_root, self.bounds(), depth=1)
 
-    def put(self, task_id: Any, record: dict[str, Any]) -> None:
-        """Store (or replace) the record of ``task_id``."""
-        write_atomically(self.folder / _task_file(task_id), json.dumps({**record, "task": task_id}))
+    def bounds(self) -> Bounds:
+        """What the project may keep in this store."""
+        return RECORD_BOUNDS
+
+    def put(self, task_id: Any, record: dict[str, Any]) -> bool:
+        """Store (or replace) the record of ``task_id``; whether the bounds allowed it. A refused
+        replacement removes the old record: it no longer says what the task's annotation does."""
+        path = self.folder / _task_file(task_id)
+        with self.ledger.update() as usage:
+            if self.ledger.write(usage, path, json.dumps({**record, "task": task_id})):
+                return True
+            self.ledger.remove(usage, path)
+            return False
 
     def remove(self, task_id: Any) -> bool:
         """Forget ``task_id``'s record; whether there was one."""
-        try:
-            (self.folder / _task_file(task_id)).unlink()
-            return True
-        except FileNotFoundError:
-            return False
+        with self.ledger.update() as usage:
+            return self.ledger.remove(usage, self.folder / _task_file(task_id))
 
     def _files(self) -> list[tuple[str, tuple[int, int]]]:
         """Each record file's path and (size, time), in file-name order (plain strings: a refit lists
@@ -165,10 +188,15 @@ class InstantRecords:
 
 
 class ProjectTexts(InstantRecords):
-    """Embeddings of the project's tasks as Label Studio asked for their predictions, ``MAX_TEXTS``
-    at most per control (the first ones): what ``hf_text.transductive`` refines zero-shot on."""
+    """Embeddings of the project's tasks as Label Studio asked for their predictions, the first
+    ``MAX_TEXTS`` per control and ``MAX_PROJECT_TEXTS`` in all: what ``hf_text.transductive``
+    refines zero-shot on. Never evicted (see the module's docstring)."""
 
     ROOT = TEXTS
+
+    def bounds(self) -> Bounds:
+        """What the project may keep in this store."""
+        return Bounds(MAX_PROJECT_TEXTS, MAX_PROJECT_TEXT_BYTES, MAX_TEXT_FILE_BYTES, evicts=False)
 
     def missing(self, task_ids: list[Any]) -> list[int]:
         """Positions in ``task_ids`` of the tasks to keep: not kept yet, while there is room (a
@@ -178,11 +206,29 @@ class ProjectTexts(InstantRecords):
             for index, task_id in enumerate(task_ids)
             if task_id is not None and not os.path.exists(self.folder / _task_file(task_id))
         ]
-        return new[: max(MAX_TEXTS - len(self._files()), 0)] if new else []
+        return new[: self._room()] if new else []
 
-    def add(self, task_id: Any, embedding: str) -> None:
-        """Keep one task's (encoded) embedding."""
-        self.put(task_id, {"embedding": embedding})
+    def _room(self) -> int:
+        """How many more texts this control may keep (read from the ledger: no listing)."""
+        usage = self.ledger.usage()
+        mine = usage.groups.get(self.folder.name, 0)
+        return max(min(MAX_TEXTS - mine, self.ledger.bounds.files - usage.files), 0)
+
+    def add(self, task_id: Any, embedding: str) -> bool:
+        """Keep one task's (encoded) embedding; whether there was room."""
+        return self.add_many([(task_id, embedding)]) == 1
+
+    def add_many(self, items: list[tuple[Any, str]]) -> int:
+        """Keep each ``(task id, encoded embedding)`` while there is room (one lock for all); how
+        many were kept. A kept text is never rewritten: its time orders the oldest first."""
+        kept = 0
+        with self.ledger.update() as usage:
+            for task_id, embedding in items:
+                path = self.folder / _task_file(task_id)
+                text = json.dumps({"embedding": embedding, "task": task_id})
+                if not path.exists() and self.ledger.write(usage, path, text, group_limit=MAX_TEXTS):
+                    kept += 1
+        return kept
 
 
 def version_store(data_dir: Path, project: str) -> ModelStore:

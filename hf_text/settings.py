@@ -19,6 +19,8 @@ BACKEND_SETTINGS = ("auto", "torch", "onnx")
 #: ``cuda:N`` picks one GPU of several; the index is checked against the GPUs at start-up.
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d{1,3})?)$")
 ZERO_SHOT_MODES = ("auto", "on", "off")
+#: The smallest ``MAX_TEXT_CHARS`` accepted.
+MIN_TEXT_CHARS = 1000
 
 
 def _optional_float(
@@ -83,7 +85,9 @@ class HFSettings:
     from the served version (1: always from the base model); ``replay_ratio``: older examples
     replayed per new one in a warm-started training (``hf_text.warm_start``);
     ``warm_learning_rate_factor``: a warm-started training's learning rate as a fraction of the
-    full training's, held constant (``hf_text.trainer.warm_learning_rate``).
+    full training's, held constant (``hf_text.trainer.warm_learning_rate``);
+    ``max_text_chars``: a task's text is predicted and trained on up to this many characters
+    (``hf_text.text_limit``).
     """
 
     baseline_model_name: str = EMBEDDED_MODEL_NAME
@@ -115,6 +119,9 @@ class HFSettings:
     full_retrain_every: int = 5  # 4 warm starts, then a full re-train (bench.incremental: within 1 point)
     replay_ratio: float = 4.0
     warm_learning_rate_factor: float = 0.05
+    #: README, "Long texts": 100,000 characters took 11-13 s to /predict on 2 CPU cores (either
+    #: backend, fp32): under Label Studio's 100 s with a factor of ~8 for slower or busier CPUs.
+    max_text_chars: int = 100_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> HFSettings:
@@ -175,6 +182,8 @@ class HFSettings:
             warm_learning_rate_factor=_float(
                 env, "WARM_LEARNING_RATE_FACTOR", cls.warm_learning_rate_factor, low=0.0, high=1.0
             ),
+            # Below a few pages the limit would cut ordinary documents, not hostile ones.
+            max_text_chars=env_int(env, "MAX_TEXT_CHARS", cls.max_text_chars, minimum=MIN_TEXT_CHARS),
         )
 
     def learning_rate_or(self, default: float) -> float:

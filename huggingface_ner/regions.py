@@ -29,8 +29,10 @@ def spans_from_results(
     ``results`` are already those of the ``<Labels>`` over the ``<Text>`` (``results_for``);
     ``label_for`` names the config label a result's label stands for (``ControlSpec.label_for``:
     alias or value), ``None`` for one the config no longer has. Regions without integer offsets,
-    empty, or without a known label are skipped. A region with several labels keeps its first
-    known one: BIO gives a word one type.
+    empty, without a known label, or ending past ``text`` are skipped: a text cut at
+    ``MAX_TEXT_CHARS`` keeps only the regions inside it, and an entity clipped at the cut would
+    teach a wrong boundary. A region with several labels keeps its first known one: BIO gives a
+    word one type.
     """
     offsets = Utf16Offsets(text)
     spans = []
@@ -38,6 +40,8 @@ def spans_from_results(
         value = item.get("value") or {}
         start, end = value.get("start"), value.get("end")
         if not isinstance(start, int) or not isinstance(end, int) or isinstance(start, bool):
+            continue
+        if end > offsets.utf16_length:
             continue
         label = next((known for name in value.get("labels") or [] if (known := label_for(name))), None)
         begin, finish = offsets.span_from_utf16(start, end)

@@ -13,6 +13,10 @@ removes them again::
 Training reads Label Studio when it can (the truth: annotations made before the backend was
 connected, imports, task data by URL) and these files when it may not (``LabelStudioMLBase``).
 They live in the model store, shared by every worker and replica like the versions.
+
+Bounded per project (``BOUNDS``, ``label_studio_ml.disk_bounds``): a task file over 1 MiB (its data
+and annotations) is refused, and beyond 50,000 tasks or 512 MiB the least recently annotated tasks
+are evicted: these files only stand in for Label Studio, which keeps every annotation.
 """
 
 from __future__ import annotations
@@ -24,11 +28,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+from label_studio_ml.disk_bounds import Bounds, Ledger, Usage
 from label_studio_ml.files import folder_lock, write_atomically
 
 FOLDER = "received"
 BY_ANNOTATION = "by_annotation"
 SUMMARY = ".summary.json"
+#: What one project keeps: 50,000 tasks, 512 MiB, 1 MiB per task (text tasks are a few KiB).
+BOUNDS = Bounds(files=50_000, bytes=512 * 1024 * 1024, file_bytes=1024 * 1024, evicts=True)
 #: What is kept of an annotation: enough to choose one (``chosen_annotation``) and train on it.
 _ANNOTATION_FIELDS = (
     "id", "result", "was_cancelled", "ground_truth", "created_at", "updated_at", "completed_by", "lead_time",
@@ -48,6 +55,7 @@ class ReceivedAnnotations:
 
     def __init__(self, data_dir: Path, project: str) -> None:
         self.folder = Path(data_dir) / project / FOLDER
+        self.ledger = Ledger(self.folder, BOUNDS)
 
     # -- webhooks ----------------------------------------------------------------------------
     def apply(self, action: str, data: dict[str, Any]) -> None:
@@ -68,17 +76,32 @@ class ReceivedAnnotations:
             return
         kept = {key: annotation[key] for key in _ANNOTATION_FIELDS if key in annotation}
         path = self.folder / _file_name(task["id"])
-        with folder_lock(self.folder):  # two annotators of one task: neither annotation is lost
+        with folder_lock(self.folder), self.ledger.update(locked=False) as usage:
+            # Under the lock: two annotators of one task, neither annotation is lost.
             stored = _read(path) or {}
             others = [a for a in stored.get("annotations", []) if a.get("id") != kept.get("id")]
             entry = {"id": task["id"], "data": task.get("data"), "annotations": [*others, kept]}
-            write_atomically(path, json.dumps(entry))
+            if not self.ledger.write(usage, path, json.dumps(entry)):
+                return  # too large to keep: training reads this task from Label Studio only
             if kept.get("id") is not None:  # a deletion names the annotation only: find its task at once
                 write_atomically(self._owner_file(kept["id"]), json.dumps(task["id"]))
+            if usage.over(BOUNDS):
+                self.ledger.evict(usage, keep=path, before=self._forget_owners)
+
+    def _forget_owners(self, path: Path) -> None:
+        """Remove the annotation lookups of an evicted task (those still pointing to it)."""
+        stored = _read(path) or {}
+        for annotation in stored.get("annotations", []):
+            owner = self._owner_file(annotation.get("id"))
+            try:
+                if json.loads(owner.read_text(encoding="utf-8")) == stored.get("id"):
+                    owner.unlink()
+            except (OSError, ValueError):
+                continue
 
     def _forget(self, annotation_ids: set[Any]) -> None:
         """Drop the annotations (a webhook has 1 s: each costs a lookup, not a scan of the project)."""
-        with folder_lock(self.folder):
+        with folder_lock(self.folder), self.ledger.update(locked=False) as usage:
             for annotation_id in annotation_ids:
                 owner = self._owner_file(annotation_id)
                 try:
@@ -88,11 +111,15 @@ class ReceivedAnnotations:
                 path = self.folder / _file_name(task_id)
                 stored = _read(path) or {}
                 left = [a for a in stored.get("annotations", []) if a.get("id") != annotation_id]
-                if left:
-                    write_atomically(path, json.dumps({**stored, "annotations": left}))
-                else:
-                    path.unlink(missing_ok=True)
+                self._rewrite(usage, path, {**stored, "annotations": left})
                 owner.unlink(missing_ok=True)
+
+    def _rewrite(self, usage: Usage, path: Path, stored: dict[str, Any]) -> None:
+        """Keep what is left of a task's annotations (a smaller file), or drop the task."""
+        if stored["annotations"]:
+            self.ledger.write(usage, path, json.dumps(stored))
+        else:
+            self.ledger.remove(usage, path)
 
     def _owner_file(self, annotation_id: Any) -> Path:
         return self.folder / BY_ANNOTATION / _file_name(annotation_id)

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from label_studio_ml.context import BackendContext
+from label_studio_ml.disk_bounds import disk_report
 from label_studio_ml.instant import InstantUpdates
 from label_studio_ml.labeled_source import ACCESS_KEY
 from label_studio_ml.model import MODEL_VERSION_KEY, VERSIONS_KEY, LabelStudioMLBase
@@ -17,6 +18,8 @@ from label_studio_ml.training import TrainingQueue
 _STARTED = time.time()
 #: State key under which a model may describe what it serves (shown by ``/metrics``).
 SERVED_KEY = "served"
+#: State key under which a model counts the texts it read only up to a length limit (``/metrics``).
+TEXTS_CUT_KEY = "texts_cut"
 
 
 def versions_report(
@@ -65,6 +68,12 @@ def metrics_report(
         access = state.get(name, ACCESS_KEY)
         if access is not None:  # where the last training's labeled tasks came from, and what is missing
             projects[name]["label_studio"] = access
+        cut = state.get(name, TEXTS_CUT_KEY)
+        if cut is not None:  # texts longer than the model reads (e.g. MAX_TEXT_CHARS): how many, how long
+            projects[name]["texts_cut"] = cut
+        disk = disk_report(context.data_dir, name)
+        if disk:  # what the per-task stores keep, evicted and refused (their ledgers, no walk)
+            projects[name]["disk"] = disk
     return {
         "projects": projects,
         "worker": {
