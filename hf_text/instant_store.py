@@ -35,7 +35,7 @@ from typing import Any
 
 from hf_text.store import ModelStore
 from label_studio_ml.disk_bounds import Bounds, Ledger
-from label_studio_ml.files import write_atomically
+from label_studio_ml.files import safe_file_name, write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -54,20 +54,12 @@ VERSIONS = "instant_versions"
 VERSION_PREFIX = "instant-"
 SYNCED_MARKER = ".synced.json"
 RESYNC_MARKER = ".resync_after.json"
-_SAFE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def _control_folder(from_name: str) -> str:
     digest = hashlib.sha256(from_name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     safe = re.sub(r"[^A-Za-z0-9_-]", "_", from_name)[:40]
     return f"{safe}-{digest}"
-
-
-def _task_file(task_id: Any) -> str:
-    name = str(task_id)
-    if not _SAFE.match(name):
-        name = "h" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return f"{name}.json"
 
 
 class _ReadCache:
@@ -118,7 +110,7 @@ class InstantRecords:
     def put(self, task_id: Any, record: dict[str, Any]) -> bool:
         """Store (or replace) the record of ``task_id``; whether the bounds allowed it. A refused
         replacement removes the old record: it no longer says what the task's annotation does."""
-        path = self.folder / _task_file(task_id)
+        path = self.folder / safe_file_name(task_id)
         with self.ledger.update() as usage:
             if self.ledger.write(usage, path, json.dumps({**record, "task": task_id})):
                 return True
@@ -128,7 +120,7 @@ class InstantRecords:
     def remove(self, task_id: Any) -> bool:
         """Forget ``task_id``'s record; whether there was one."""
         with self.ledger.update() as usage:
-            return self.ledger.remove(usage, self.folder / _task_file(task_id))
+            return self.ledger.remove(usage, self.folder / safe_file_name(task_id))
 
     def _files(self) -> list[tuple[str, tuple[int, int]]]:
         """Each record file's path and (size, time), in file-name order (plain strings: a refit lists
@@ -204,7 +196,7 @@ class ProjectTexts(InstantRecords):
         new = [
             index
             for index, task_id in enumerate(task_ids)
-            if task_id is not None and not os.path.exists(self.folder / _task_file(task_id))
+            if task_id is not None and not os.path.exists(self.folder / safe_file_name(task_id))
         ]
         return new[: self._room()] if new else []
 
@@ -224,7 +216,7 @@ class ProjectTexts(InstantRecords):
         kept = 0
         with self.ledger.update() as usage:
             for task_id, embedding in items:
-                path = self.folder / _task_file(task_id)
+                path = self.folder / safe_file_name(task_id)
                 text = json.dumps({"embedding": embedding, "task": task_id})
                 if not path.exists() and self.ledger.write(usage, path, text, group_limit=MAX_TEXTS):
                     kept += 1

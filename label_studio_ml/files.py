@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
+import re
 import stat
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 logger = logging.getLogger(__name__)
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 #: Everything the backend writes under ``MODEL_DIR`` is its own: the state holds Label Studio tokens,
 #: received webhooks hold project rows. Group and others get no access to new files and folders.
@@ -54,6 +59,15 @@ def tighten(path: Path) -> None:
         return
     except OSError as exc:  # e.g. owned by another user: the operator has to fix it
         logger.warning("%s stays readable by others (%s); chmod go-rwx it", path, type(exc).__name__)
+
+
+def safe_file_name(key: Any) -> str:
+    """``key`` (a task or annotation id) as a JSON file's name; anything but a plain id is hashed, so
+    no id a client sends can name a path."""
+    name = str(key)
+    if not _SAFE_NAME.match(name):
+        name = "h" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{name}.json"
 
 
 def write_atomically(path: Path, text: str) -> None:

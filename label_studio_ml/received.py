@@ -21,15 +21,13 @@ are evicted: these files only stand in for Label Studio, which keeps every annot
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from label_studio_ml.disk_bounds import Bounds, Ledger, Usage
-from label_studio_ml.files import folder_lock, write_atomically
+from label_studio_ml.files import folder_lock, safe_file_name, write_atomically
 
 FOLDER = "received"
 BY_ANNOTATION = "by_annotation"
@@ -40,14 +38,6 @@ BOUNDS = Bounds(files=50_000, bytes=512 * 1024 * 1024, file_bytes=1024 * 1024, e
 _ANNOTATION_FIELDS = (
     "id", "result", "was_cancelled", "ground_truth", "created_at", "updated_at", "completed_by", "lead_time",
 )  # fmt: skip
-_SAFE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def _file_name(task_id: Any) -> str:
-    name = str(task_id)
-    if not _SAFE.match(name):
-        name = "h" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return f"{name}.json"
 
 
 class ReceivedAnnotations:
@@ -75,7 +65,7 @@ class ReceivedAnnotations:
         if not isinstance(task, dict) or not isinstance(annotation, dict) or task.get("id") is None:
             return
         kept = {key: annotation[key] for key in _ANNOTATION_FIELDS if key in annotation}
-        path = self.folder / _file_name(task["id"])
+        path = self.folder / safe_file_name(task["id"])
         with folder_lock(self.folder), self.ledger.update(locked=False) as usage:
             # Under the lock: two annotators of one task, neither annotation is lost.
             stored = _read(path) or {}
@@ -108,7 +98,7 @@ class ReceivedAnnotations:
                     task_id = json.loads(owner.read_text(encoding="utf-8"))
                 except (OSError, ValueError):
                     continue  # an annotation this backend never received
-                path = self.folder / _file_name(task_id)
+                path = self.folder / safe_file_name(task_id)
                 stored = _read(path) or {}
                 left = [a for a in stored.get("annotations", []) if a.get("id") != annotation_id]
                 self._rewrite(usage, path, {**stored, "annotations": left})
@@ -122,7 +112,7 @@ class ReceivedAnnotations:
             self.ledger.remove(usage, path)
 
     def _owner_file(self, annotation_id: Any) -> Path:
-        return self.folder / BY_ANNOTATION / _file_name(annotation_id)
+        return self.folder / BY_ANNOTATION / safe_file_name(annotation_id)
 
     def _count_unseen(self, count: int) -> None:
         with folder_lock(self.folder):

@@ -61,6 +61,16 @@ def make_context(tmp_path: Path):
     return build
 
 
+@pytest.fixture
+def keyword_app(make_context: Any) -> Any:
+    """The upstream-style keyword model served by ``create_app`` (trainings only on demand), healthy."""
+    from label_studio_ml.api import create_app
+
+    app = create_app(load_keyword_model(), context=make_context(start_training_each_n_updates=0))
+    wait_healthy(app.test_client())
+    return app
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """One real Redis server for the whole test session (each test uses its own namespace)."""

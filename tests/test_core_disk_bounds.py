@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from label_studio_ml import received
-from label_studio_ml.api import create_app
 from label_studio_ml.disk_bounds import Bounds
-from tests.conftest import load_fixture, load_keyword_model, wait_healthy
+from tests.conftest import load_fixture
 
 PROJECT = load_fixture("classification_setup.json")["project"]
 CREATED = load_fixture("classification_webhook_annotation_created.json")
@@ -27,11 +26,8 @@ def annotation(task_id: int, text: str) -> dict:
 
 
 @pytest.fixture
-def client(make_context):
-    app = create_app(load_keyword_model(), context=make_context(start_training_each_n_updates=0))
-    client = app.test_client()
-    wait_healthy(client)
-    return client
+def client(keyword_app):
+    return keyword_app.test_client()
 
 
 def kept_files(root: Path) -> list[Path]:

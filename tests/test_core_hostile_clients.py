@@ -98,14 +98,8 @@ def test_refused_and_incomplete_setup_offers_leave_the_redaction_registry_as_it_
 
 
 @pytest.fixture
-def client(make_context):
-    from label_studio_ml.api import create_app
-    from tests.conftest import load_keyword_model, wait_healthy
-
-    app = create_app(load_keyword_model(), context=make_context(start_training_each_n_updates=0))
-    client = app.test_client()
-    wait_healthy(client)
-    return client
+def client(keyword_app):
+    return keyword_app.test_client()
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,8 @@ import logging
 
 import pytest
 
-from label_studio_ml.api import create_app
 from label_studio_ml.received import ReceivedAnnotations
-from tests.conftest import load_fixture, load_keyword_model, wait_healthy
+from tests.conftest import load_fixture
 from tests.fake_label_studio import LEGACY_TOKENS_DISABLED, fake_label_studio
 
 PROJECT = load_fixture("classification_setup.json")["project"]
@@ -30,10 +29,8 @@ def annotation(task_id: int, annotation_id: int, text: str, label: str) -> dict:
 
 
 @pytest.fixture
-def app(make_context):
-    app = create_app(load_keyword_model(), context=make_context(start_training_each_n_updates=0))
-    wait_healthy(app.test_client())
-    return app
+def app(keyword_app):
+    return keyword_app
 
 
 def train(app, client) -> dict:

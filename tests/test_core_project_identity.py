@@ -46,10 +46,8 @@ def other_instance(body: dict, **changes: object) -> dict:
 
 
 @pytest.fixture
-def app(make_context):
-    app = create_app(load_keyword_model(), context=make_context(start_training_each_n_updates=0))
-    wait_healthy(app.test_client())
-    return app
+def app(keyword_app):
+    return keyword_app
 
 
 def test_two_label_studios_with_a_project_1_get_two_projects_and_two_connections(app, caplog) -> None:
