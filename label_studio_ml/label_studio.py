@@ -3,6 +3,11 @@
 The SDK's ``LabelStudio`` client accepts legacy tokens and personal access tokens alike. Task data
 files (uploads, Local Files, cloud storage) are read only through the project's own Label Studio;
 ``task_data`` decides which of its URLs serves a reference.
+
+Redirects: nothing we send with credentials follows a redirect off the pinned Label Studio. The
+SDK's client follows none at all (``redirects.no_redirect_client``); task data follows Label
+Studio's redirects within itself, and off it only from its storage resolve endpoint to a presigned
+storage URL, without our token (``LabelStudioAccess._next_url``).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import urljoin, urlparse
+from urllib.parse import urlparse
 
 import requests
 
@@ -25,6 +30,7 @@ from label_studio_ml.errors import (
     LabelStudioUnavailable,
     TaskDataUnreadable,
 )
+from label_studio_ml.redirects import no_redirect_client, redirect_target
 from label_studio_ml.task_data import (
     decode_text,
     is_cloud_uri,
@@ -63,10 +69,16 @@ class LabelStudioAccess:
     timeout_s: float = 60.0
 
     def client(self) -> Any:
-        """A label-studio-sdk 2.x client."""
+        """A label-studio-sdk 2.x client that follows no redirect: one is ``LabelStudioUnavailable``.
+
+        The SDK's default httpx client follows redirects, and a 307/308 makes httpx send the same
+        method and body to wherever Label Studio points: the webhook ``PATCH`` carries our basic-auth
+        header in its body, a token refresh the refresh token. Its token refresh uses this client too.
+        """
         from label_studio_sdk import LabelStudio
 
-        return LabelStudio(base_url=self.url, api_key=self.api_key, timeout=self.timeout_s)
+        http = no_redirect_client(self.timeout_s)
+        return LabelStudio(base_url=self.url, api_key=self.api_key, timeout=self.timeout_s, httpx_client=http)
 
     def labeled_tasks(self, project_id: str | int) -> list[dict[str, Any]]:
         """Every labeled task of the project (all pages), as plain dicts with annotations."""
@@ -160,11 +172,7 @@ class LabelStudioAccess:
         raise AssertionError("data_urls never returns an empty list")
 
     def _get(self, url: str) -> requests.Response:
-        """GET a URL on this Label Studio with our token; a redirect elsewhere is followed without it.
-
-        Label Studio answers storage files with a redirect to a presigned URL when the storage presigns:
-        the storage host gets the request, never our credentials.
-        """
+        """GET a URL on this Label Studio with our token; follows only the redirects ``_next_url`` allows."""
         headers = self._auth_header()
         try:
             for _ in range(MAX_REDIRECTS):
@@ -172,15 +180,44 @@ class LabelStudioAccess:
                 if not response.is_redirect:
                     break
                 response.close()
-                url = _redirect_target(url, response.headers["Location"])
+                url = self._next_url(url, response.headers["Location"])
                 if not self.is_own_url(url):
-                    headers = {}
+                    headers = {}  # the presigned URL is the storage's own credential; ours stay home
             else:
                 raise LabelStudioUnavailable("too many redirects while fetching task data")
         except requests.RequestException as exc:
             raise LabelStudioUnavailable(f"could not fetch task data: {type(exc).__name__}") from exc
         _raise_for_status(response, urlparse(url).path if self.is_own_url(url) else "storage")
         return response
+
+    def _next_url(self, url: str, location: str) -> str:
+        """Where a redirect from ``url`` may lead; ``DataAccessDenied`` (before any request) elsewhere.
+
+        Followed: a redirect from this Label Studio to itself (with our token), and one from its storage
+        resolve endpoint to another host (without it). Label Studio answers a file of a storage that
+        presigns with a redirect to a presigned URL on the storage host (S3's default): refusing that
+        would break those storages, and it carries nothing of ours, since the signature in the URL is
+        the storage's own credential for that one object, for minutes. Label Studio chose the storage
+        among the project's own (the project is the one our token reads). Anything else off the
+        host is refused: uploads and Local Files never redirect off it, so a Label Studio (or a proxy
+        in front of it) doing so would make us fetch, and classify, a page of its choosing; and the
+        storage host's own redirects are refused too, so exactly one off-host hop is ever made.
+        """
+        target = redirect_target(url, location)
+        if not self.is_own_url(url):
+            raise DataAccessDenied("the storage host redirected task data again; not followed")
+        if self.is_own_url(target) or self._is_resolve_url(url):
+            return target
+        raise DataAccessDenied(
+            f"Label Studio redirected task data {urlparse(url).path[:100]} to another host; only its "
+            "storage resolve endpoint may (to a presigned URL)"
+        )
+
+    def _is_resolve_url(self, url: str) -> bool:
+        """Whether ``url`` is this Label Studio's storage resolve endpoint (under its base path, if any)."""
+        base = urlparse(self.url).path.rstrip("/")
+        path = urlparse(url).path
+        return self.is_own_url(url) and path.startswith(base + "/") and names_storage_uri(path[len(base) :])
 
     def access_token(self) -> str:
         """The token to send: the legacy token itself, or a personal access token's fresh access token."""
@@ -207,19 +244,9 @@ def as_refusal(exc: Exception, doing: str) -> LabelStudioRefused | None:
 
 def _read_failure(exc: Exception, doing: str) -> LabelStudioUnavailable:
     """A refusal of our token, or Label Studio unavailable, for what the SDK raised while ``doing``."""
+    if isinstance(exc, LabelStudioUnavailable):  # our own reason (a refused redirect) says more
+        return LabelStudioUnavailable(f"{doing}: {exc.message}")
     return as_refusal(exc, doing) or LabelStudioUnavailable(f"{doing}: {type(exc).__name__}")
-
-
-def _redirect_target(url: str, location: str) -> str:
-    """Where a redirect from ``url`` leads; ``DataAccessDenied`` for a non-http or malformed target
-    (a storage host chooses it: it must fail this task alone, not the request)."""
-    try:
-        target = urljoin(url, location)
-    except ValueError as exc:
-        raise DataAccessDenied(f"task data redirected to a malformed URL: {str(exc)[:100]}") from None
-    if not target.startswith(("http://", "https://")):
-        raise DataAccessDenied("Label Studio redirected task data to a non-http URL")
-    return target
 
 
 def _copy(response: requests.Response, sink: BinaryIO, max_bytes: int) -> None:

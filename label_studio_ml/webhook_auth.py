@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 from label_studio_ml.auth import basic_auth_header
 from label_studio_ml.context import BackendContext
+from label_studio_ml.errors import LabelStudioUnavailable
 from label_studio_ml.label_studio import as_refusal
 from label_studio_ml.project_key import label_studio_id
 
@@ -78,7 +79,8 @@ def ensure_webhook_auth_async(context: BackendContext, project: str, backend_roo
         except Exception as exc:  # Label Studio may be unreachable; retried on the next /setup
             refusal = as_refusal(exc, "setting the webhook's header")
             if refusal is None:
-                reason = type(exc).__name__
+                # Ours (a refused redirect) explain themselves; the SDK's might carry a response body.
+                reason = exc.message if isinstance(exc, LabelStudioUnavailable) else type(exc).__name__
                 logger.warning("project %s: could not configure webhook auth: %s", project, reason)
             else:  # a default Label Studio refuses the legacy token /setup sends
                 logger.warning(
