@@ -14,13 +14,14 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.loopback import loopback_http
 
 _RESOLVE = re.compile(r"^/projects/(\d+)/resolve/$")
 
@@ -133,12 +134,6 @@ def _handler(target: Any) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def serving(target: Any) -> Iterator[Any]:
     """Run ``target`` (a ``FakeLabelStudio`` or ``Recorder``) on a loopback port; sets ``target.url``."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(target))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    target.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with loopback_http(_handler(target)) as url:
+        target.url = url
         yield target
-    finally:
-        server.shutdown()
-        server.server_close()

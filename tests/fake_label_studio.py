@@ -8,12 +8,13 @@ train through its real ``label-studio-sdk`` code path without a real Label Studi
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.loopback import loopback_http
 
 PAGE_SIZE = 100
 
@@ -71,11 +72,5 @@ def fake_label_studio(
     """
     seen: list[str] = []
     headers = authorizations if authorizations is not None else []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(tasks, token, seen, headers, refusal))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback_http(_handler(tasks, token, seen, headers, refusal)) as url:
+        yield url, seen

@@ -12,12 +12,11 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlparse
 
@@ -28,6 +27,7 @@ from label_studio_ml.auth import basic_auth_header
 from label_studio_ml.errors import DataAccessDenied, LabelStudioUnavailable
 from label_studio_ml.label_studio import LabelStudioAccess
 from label_studio_ml.webhook_auth import configure_webhook_auth
+from tests.loopback import loopback_http
 
 TOKEN = "secret-token-1234"
 BASIC = basic_auth_header("ls", "s3cret-pass")
@@ -88,15 +88,9 @@ def _handler(host: Host) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def serving(host: Host) -> Iterator[Host]:
     """Run ``host`` on a loopback port and set its ``url``."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(host))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    host.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with loopback_http(_handler(host)) as url:
+        host.url = url
         yield host
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
