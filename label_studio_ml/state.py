@@ -16,8 +16,6 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from label_studio_ml.project_key import project_key
-
 Result = TypeVar("Result")
 #: ``change(row) -> (fields to write or None, result)``, applied under the row's lock.
 RowChange = Callable[[dict[str, Any]], tuple[dict[str, Any] | None, Result]]
@@ -45,11 +43,6 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "trained_by": None,
     "resumed": False,
 }
-
-
-def normalize_project_id(raw: object) -> str:
-    """The key of the project Label Studio means by ``raw`` (see ``project_key``)."""
-    return project_key(raw)
 
 
 def now() -> float:

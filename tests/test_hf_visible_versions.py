@@ -22,7 +22,7 @@ from label_studio_ml.api import create_app
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
 from label_studio_ml.model import MODEL_VERSION_KEY, VERSIONS_KEY, LabelStudioMLBase
-from label_studio_ml.state import normalize_project_id
+from label_studio_ml.project_key import project_key
 from tests import bbc_news
 from tests.conftest import load_fixture, wait_healthy
 from tests.test_bert_instant import bbc_event
@@ -55,7 +55,7 @@ def test_twenty_classifier_annotations_show_few_versions_and_predict_with_the_ne
     app, client = start(BertClassifier, tmp_path / "models")
     context = app.extensions["label_studio_ml"]["context"]
     setup = {**load_fixture("classification_setup.json"), "schema": bbc_news.LABEL_CONFIG}
-    project = normalize_project_id(setup["project"])  # the key its state and versions live under
+    project = project_key(setup["project"])  # the key its state and versions live under
     seen = {client.post("/setup", json=setup).get_json()["model_version"]}  # zero-shot
     labeled = bbc_news.articles(per_label=ANNOTATIONS // len(bbc_news.LABELS), max_words=64)
     order = [labeled[n + k * (len(labeled) // 5)] for n in range(len(labeled) // 5) for k in range(5)]
@@ -109,7 +109,7 @@ def ner_event(task_id: int, name: str) -> dict[str, Any]:
 
 def test_twenty_ner_annotations_show_few_versions_and_propagate_every_name_at_once(tmp_path: Path) -> None:
     app, client = start(HuggingFaceNER, tmp_path / "models")
-    project = normalize_project_id(NER_SETUP["project"])
+    project = project_key(NER_SETUP["project"])
     seen = {client.post("/setup", json=NER_SETUP).get_json()["model_version"]}
     probe = " and ".join(NAMES) + " met ."
     request = {"tasks": [{"id": 900, "data": {"text": probe}}], "project": NER_SETUP["project"],

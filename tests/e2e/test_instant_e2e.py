@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from hf_text.settings import HFSettings
-from label_studio_ml.state import normalize_project_id
+from label_studio_ml.project_key import project_key
 from tests import bbc_news
 from tests.e2e.backend_server import BERT_CLASSIFIER_DIR, HUGGINGFACE_NER_DIR, BackendServer
 from tests.e2e.ls_user import LabelStudioUser, wait_for
@@ -143,7 +143,7 @@ CALM_VERSIONS = 1 + math.ceil(CALM_ANNOTATIONS / HFSettings().instant_version_ev
 def served_head(backend: BackendServer, ref: str) -> dict[str, Any]:
     """``/metrics`` → the project's ``served`` (the version Label Studio sees and the head under it)."""
     projects = requests.get(f"{backend.url}/metrics", timeout=10).json()["projects"]
-    return projects.get(normalize_project_id(ref), {}).get("served", {})
+    return projects.get(project_key(ref), {}).get("served", {})
 
 
 def test_twenty_annotations_show_few_versions_and_each_next_task_is_predicted_by_the_newest_head(
