@@ -29,7 +29,7 @@ install-test: $(TEST_STAMP)
 
 ## Start both backends on the embedded model: classifier on :9090, NER on :9091 (Ctrl-C stops both).
 run: install
-	$(VENV)/bin/python -m label_studio_ml.run_both
+	$(VENV)/bin/python -m label_studio_ml.commands.run_both
 
 ## Install test dependencies, lint, and run the whole suite.
 test: install-test

@@ -30,11 +30,11 @@ import requests
 
 from bench.report import markdown_table, save_json
 from bench.requests_ls import setup_body, start_training_body, training_status
-from tests import bbc_news
-from tests.e2e.processes import ManagedProcess
-from tests.fake_label_studio import fake_label_studio
-from tests.redis_server import redis_server
-from tests.servers import ROOT, backend
+from tests.support import bbc_news
+from tests.support.fake_label_studio import fake_label_studio
+from tests.support.processes import ManagedProcess
+from tests.support.redis_server import redis_server
+from tests.support.servers import ROOT, backend
 
 TOKEN = "bench-token"
 BACKEND = ROOT / "bert_classifier"

@@ -30,7 +30,7 @@ from bench.learning_curves import bbc_data, conll_data
 from bench.predict_quality import scores_by_backend
 from bench.report import markdown_table, ratio
 from hf_text.settings import HFSettings
-from tests import bbc_news, ner_conll
+from tests.support import bbc_news, ner_conll
 
 #: What triggers each of the two trainings measured.
 RUNS = {"incremental": "ANNOTATION_CREATED", "full": "START_TRAINING"}

@@ -41,13 +41,13 @@ from typing import Any
 from bench import learning_curves as curves
 from bench.fit_project import fit_project
 from bench.report import markdown_table, mean_and_spread
-from hf_text.instant_learning import InstantLearner
-from hf_text.metrics import classification_metrics
+from bert_classifier.metrics import classification_metrics
+from hf_text.instant.learning import InstantLearner
 from hf_text.settings import HFSettings
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
 from label_studio_ml.model import MODEL_VERSION_KEY
-from tests import bbc_news, ner_conll
+from tests.support import bbc_news, ner_conll
 
 BBC_SIZES = (0, 5, 10, 20, 50, 100)
 CONLL_SIZES = (5, 10, 20, 50)

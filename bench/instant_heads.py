@@ -5,12 +5,12 @@ labels, 300 held-out tweets), random labeled samples of 2-100 texts (5 seeds): m
 calibration, mean confidence against accuracy, of
 
 * ``prototypes``: the shipped head, zero-shot's logits plus the annotated labels' prototypes
-  relative to each other (``hf_text.instant_head.fit_prototypes``);
+  relative to each other (``bert_classifier.light.instant_head.fit_prototypes``);
 * ``prototypes, no zero-shot``: the same without the label descriptions (plain nearest mean);
 * ``logistic``: L2 logistic regression on the embeddings;
-* ``ridge``: the closed-form ridge classifier that replaces it from 1,000 labels (``hf_text.ridge``).
+* ``ridge``: the closed-form ridge classifier that replaces it from 1,000 labels (``light.ridge``).
 
-Embeddings come from the backend's own encoder (``hf_text.embeddings``); each head is fitted by
+Embeddings come from the backend's own encoder (``light.embeddings``); each head is fitted by
 ``fit_head`` exactly as an instant update fits it, cross-validation and calibration included.
 
     python -m bench.instant_heads            # about 4 minutes on 2 CPU cores
@@ -28,12 +28,12 @@ import torch
 
 from bench.learning_curves import bbc_data
 from bench.report import markdown_table, save_json
-from hf_text import zero_shot
-from hf_text.embeddings import sentence_encoder
-from hf_text.instant_head import fit_head
-from hf_text.metrics import classification_metrics
-from hf_text.resolve import resolve_model_folder
-from tests import bbc_news, tweets
+from bert_classifier.light import zero_shot
+from bert_classifier.light.embeddings import sentence_encoder
+from bert_classifier.light.instant_head import fit_head
+from bert_classifier.metrics import classification_metrics
+from hf_text.runtime.resolve import resolve_model_folder
+from tests.support import bbc_news, tweets
 
 SIZES = (2, 5, 10, 20, 50, 100)
 POOL_PER_LABEL = 100

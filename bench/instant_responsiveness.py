@@ -43,10 +43,10 @@ import requests
 
 from bench.report import markdown_table, percentile, ratio, save_json
 from bench.requests_ls import predict_body, project_key, setup_body
-from tests import bbc_news
 from tests.conftest import load_fixture
-from tests.fake_label_studio import fake_label_studio
-from tests.servers import ROOT, backend
+from tests.support import bbc_news
+from tests.support.fake_label_studio import fake_label_studio
+from tests.support.servers import ROOT, backend
 
 TOKEN = "bench-token"
 PROJECT = 1

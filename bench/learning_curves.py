@@ -32,9 +32,9 @@ from typing import Any
 
 from bench.fit_project import fit_project
 from bench.report import RESULTS, markdown_table, mean_and_spread
-from hf_text.metrics import classification_metrics
+from bert_classifier.metrics import classification_metrics
 from hf_text.settings import HFSettings
-from tests import bbc_news, ner_conll
+from tests.support import bbc_news, ner_conll
 
 SIZES = (50, 100, 200, 500, 1000)
 SEEDS = (1, 2, 3)

@@ -1,7 +1,7 @@
 """Resident memory of a real classifier backend: several projects loaded, and one project retrained.
 
 ``label-studio-ml start bert_classifier`` (gunicorn, one worker by default) trains through its
-real SDK path against ``tests.fake_label_studio`` (20 BBC articles cut to 30 words), with
+real SDK path against ``tests.support.fake_label_studio`` (20 BBC articles cut to 30 words), with
 ``NUM_TRAIN_EPOCHS=1``, ``MAX_LENGTH=64``, ``WINDOW_STRIDE=16`` and no training on annotation
 counts. For each project (ids 1..5) the benchmark sends what Label Studio sends: ``/setup`` (the
 recorded fixture body, its ``"<id>.<created_at>"`` project id renumbered), the START_TRAINING
@@ -44,11 +44,11 @@ import requests
 
 from bench.report import ROOT, markdown_table, save_json
 from bench.requests_ls import predict_body, setup_body, start_training_body, training_status
-from tests import bbc_news
 from tests.conftest import load_fixture
-from tests.e2e.processes import log_tail
-from tests.fake_label_studio import fake_label_studio
-from tests.servers import backend
+from tests.support import bbc_news
+from tests.support.fake_label_studio import fake_label_studio
+from tests.support.processes import log_tail
+from tests.support.servers import backend
 
 PROJECTS = 5
 TRAININGS = 20

@@ -43,9 +43,9 @@ import numpy as np
 
 from bench.fit_project import fit_project
 from bench.report import markdown_table, mean_and_spread, save_json
-from hf_text.metrics import classification_metrics
+from bert_classifier.metrics import classification_metrics
 from hf_text.settings import HFSettings
-from tests import ner_conll
+from tests.support import ner_conll
 
 LABELS = ner_conll.LABELS
 LABEL_CONFIG = (
@@ -125,7 +125,7 @@ def run_trainer(train: list[Example], test_texts: list[str], seed: int) -> np.nd
         set_seed,
     )
 
-    from hf_text.resolve import resolve_model_folder
+    from hf_text.runtime.resolve import resolve_model_folder
 
     folder = str(resolve_model_folder(HFSettings().baseline_model_name))
     tokenizer = AutoTokenizer.from_pretrained(folder)
@@ -165,8 +165,8 @@ def run_trainer(train: list[Example], test_texts: list[str], seed: int) -> np.nd
 def run_backend(train: list[Example], test_texts: list[str], seed: int) -> tuple[np.ndarray, list, dict]:
     """``BertClassifier.fit`` then ``predict``: (probabilities, predicted sets, fit summary)."""
     from bert_classifier.model import BertClassifier
-    from hf_text.device import inference_dtype
-    from hf_text.loader import load_for_inference
+    from hf_text.runtime.device import inference_dtype
+    from hf_text.runtime.loader import load_for_inference
 
     settings = HFSettings(seed=seed, multilabel_threshold=THRESHOLD, **HYPER)
     tasks = [to_task(text, labels, index) for index, (text, labels) in enumerate(train)]

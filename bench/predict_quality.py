@@ -17,10 +17,10 @@ from typing import Any
 
 from bench.fit_project import project_model
 from bench.learning_curves import bbc_data, bbc_sample
-from hf_text.quantization import changed_decisions
 from hf_text.settings import HFSettings
-from tests import bbc_news, ner_conll
-from tests.servers import ROOT
+from hf_text.training.quantization import changed_decisions
+from tests.support import bbc_news, ner_conll
+from tests.support.servers import ROOT
 
 #: Labeled examples each version is trained on (the product's default hyper-parameters).
 BBC_TRAINING = 200

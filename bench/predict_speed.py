@@ -42,7 +42,7 @@ from bench.predict_quality import SUBJECTS, Subject, held_out_quality
 from bench.report import markdown_table, percentile, ratio, save_json
 from bench.requests_ls import predict_body
 from hf_text.settings import HFSettings
-from tests.servers import backend
+from tests.support.servers import backend
 
 #: The product's defaults; a bench run may shorten training (``--quick``) when only speed matters.
 TRAINING = HFSettings()

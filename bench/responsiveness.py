@@ -22,9 +22,9 @@ import requests
 
 from bench.report import markdown_table, percentile, ratio, save_json
 from bench.requests_ls import setup_body, start_training_body, training_status
-from tests import bbc_news
-from tests.fake_label_studio import fake_label_studio
-from tests.servers import ROOT, backend
+from tests.support import bbc_news
+from tests.support.fake_label_studio import fake_label_studio
+from tests.support.servers import ROOT, backend
 
 TOKEN = "bench-token"
 PROJECT = 1

@@ -53,9 +53,9 @@ import torch
 from bench import incremental
 from bench.fit_project import fit_project, project_model
 from bench.report import markdown_table, ratio, save_json
-from hf_text.resolve import resolve_model_folder
+from hf_text.runtime.resolve import resolve_model_folder
 from hf_text.settings import HFSettings
-from tests import bbc_news
+from tests.support import bbc_news
 
 TASKS = 1000
 EPOCHS = 1.0

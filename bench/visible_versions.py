@@ -1,5 +1,5 @@
 """How stale Label Studio's stored predictions get against how many versions it shows
-(``INSTANT_VERSION_EVERY``, ``hf_text.visible_version``), through the classifier's own code paths.
+(``INSTANT_VERSION_EVERY``, ``hf_text.instant.visible_version``), through the classifier's own code paths.
 
 A fresh BBC News project holds a pool of unlabeled articles and held-out articles, all predicted
 once (zero-shot) as Label Studio stores them. 100 pool articles are annotated one at a time, in
@@ -27,9 +27,9 @@ from typing import Any
 from bench import learning_curves as curves
 from bench.instant_curves import event_for, fresh
 from bench.report import markdown_table, mean_and_spread, save_json
-from hf_text.metrics import classification_metrics
+from bert_classifier.metrics import classification_metrics
 from hf_text.settings import HFSettings
-from tests import bbc_news
+from tests.support import bbc_news
 
 ANNOTATIONS = 100
 POOL_PER_LABEL = 40

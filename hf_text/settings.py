@@ -67,27 +67,27 @@ class HFSettings:
 
     ``learning_rate`` ``None`` means the model class's own default (1e-4 for classification);
     ``min_train_steps`` adds epochs when ``num_train_epochs`` would give fewer optimizer steps;
-    ``token_budget`` ``None`` means the device's default (``hf_text.device.default_token_budget``);
+    ``token_budget`` ``None`` means the device's default (``hf_text.runtime.device.default_token_budget``);
     ``max_length`` is clamped to the model's position limit when the model is loaded;
     ``model_cache_size`` is how many models (heads) one worker keeps loaded for inference;
     ``evaluation_max_examples`` bounds the forward evaluation of the served version (0: off);
     ``zero_shot`` (``auto``/``on``/``off``) predicts from the choices' own words before any
     annotation; ``instant_learning`` refits a light layer on every annotation
-    (``hf_text.instant_learning``); ``instant_version_every`` N: a new instant head serves at once
-    but becomes the version Label Studio sees only every N updates (``hf_text.visible_version``);
+    (``hf_text.instant.learning``); ``instant_version_every`` N: a new instant head serves at once
+    but becomes the version Label Studio sees only every N updates (``hf_text.instant.visible_version``);
     ``embedding_cache_size`` is how many texts' sentence embeddings one worker keeps;
     ``inference_backend`` ``auto`` serves a head's int8 ONNX model on a CPU when its publication
-    accepted it (``hf_text.backends``); ``inference_threads`` 0 means one intra-op thread per core;
-    ``quantization_check_examples`` is the check set of that acceptance (``hf_text.quantization``);
+    accepted it (``hf_text.runtime.backends``); ``inference_threads`` 0 means one intra-op thread per core;
+    ``quantization_check_examples`` is the check set of that acceptance (``hf_text.training.quantization``);
     ``prediction_min_score``: a classifier prediction scored below it has an empty ``result`` (its
     score is still reported; 0 shows every prediction);
     ``full_retrain_every`` K: every K-th training re-trains from the base model, the others warm-start
     from the served version (1: always from the base model); ``replay_ratio``: older examples
-    replayed per new one in a warm-started training (``hf_text.warm_start``);
+    replayed per new one in a warm-started training (``hf_text.training.warm_start``);
     ``warm_learning_rate_factor``: a warm-started training's learning rate as a fraction of the
-    full training's, held constant (``hf_text.trainer.warm_learning_rate``);
+    full training's, held constant (``hf_text.training.trainer.warm_learning_rate``);
     ``max_text_chars``: a task's text is predicted and trained on up to this many characters
-    (``hf_text.text_limit``).
+    (``hf_text.text.text_limit``).
     """
 
     baseline_model_name: str = EMBEDDED_MODEL_NAME

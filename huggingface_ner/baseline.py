@@ -12,10 +12,10 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from hf_text.loader import load_tokenizer
-from hf_text.resolve import resolve_model_folder
+from hf_text.runtime.loader import load_tokenizer
+from hf_text.runtime.resolve import resolve_model_folder
 from hf_text.settings import HFSettings
-from hf_text.windows import window_length
+from hf_text.text.windows import window_length
 from huggingface_ner.labels import LabelMap
 
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from hf_text.windows import Window
+from hf_text.text.windows import Window
 from huggingface_ner.alignment import Alignment, align_spans, tag_name, token_labels, word_bounds
 from huggingface_ner.bio import Span, WordTag
 from huggingface_ner.labels import Tag

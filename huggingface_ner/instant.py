@@ -17,12 +17,12 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from hf_text import visible_version
-from hf_text.controls import ControlSpec
-from hf_text.instant_learning import Labeled
-from hf_text.instant_store import is_instant_version, publish_version, version_store
-from hf_text.loader import retire_versions
-from hf_text.serving import ServingHead, TaskPredictions
+from hf_text.data.controls import ControlSpec
+from hf_text.instant import visible_version
+from hf_text.instant.learning import Labeled
+from hf_text.instant.records import is_instant_version, publish_version, version_store
+from hf_text.runtime.loader import retire_versions
+from hf_text.runtime.serving import ServingHead, TaskPredictions
 from huggingface_ner.bio import Span, text_score
 from huggingface_ner.propagation import AnnotatedText, EntityDictionary, Propagator
 from huggingface_ner.regions import Target, regions_from_spans

@@ -7,10 +7,10 @@ import logging
 from typing import Any
 
 from hf_text.base import HFTextModel
-from hf_text.controls import ControlSpec, Example
-from hf_text.device import pad_multiple
-from hf_text.loader import TOKEN_CLASSIFICATION, LoadedModel
-from hf_text.serving import Prediction, ServingHead
+from hf_text.data.controls import ControlSpec, Example
+from hf_text.runtime.device import pad_multiple
+from hf_text.runtime.loader import TOKEN_CLASSIFICATION, LoadedModel
+from hf_text.runtime.serving import Prediction, ServingHead
 from huggingface_ner.baseline import baseline_head
 from huggingface_ner.bio import Span, WordTag, decode_spans, text_score
 from huggingface_ner.dataset import align_texts, training_rows

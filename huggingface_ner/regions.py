@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from hf_text.offsets import Utf16Offsets
 from huggingface_ner.bio import Span
+from huggingface_ner.offsets import Utf16Offsets
 
 logger = logging.getLogger(__name__)
 

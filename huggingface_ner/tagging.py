@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from hf_text.inference import softmax, window_logits
-from hf_text.loader import LoadedModel
-from hf_text.windows import Window, split_windows
+from hf_text.runtime.inference import softmax, window_logits
+from hf_text.runtime.loader import LoadedModel
+from hf_text.text.windows import Window, split_windows
 from huggingface_ner.bio import WordTag
 from huggingface_ner.labels import Tag
 from huggingface_ner.merge import WindowPrediction, merge_windows

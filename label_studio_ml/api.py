@@ -11,23 +11,23 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from label_studio_ml import protocol
-from label_studio_ml.api_compat import init_app  # noqa: F401 - upstream's entry point, re-exported
-from label_studio_ml.auth import check_basic_auth
+from label_studio_ml.compat.init_app import init_app  # noqa: F401 - upstream's entry point, re-exported
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
 from label_studio_ml.errors import BackendError, NotReady
-from label_studio_ml.files import keep_new_files_private
-from label_studio_ml.instant import InstantUpdates
-from label_studio_ml.logs import configure_logging
+from label_studio_ml.learning.instant import InstantUpdates
+from label_studio_ml.learning.received import ReceivedAnnotations
+from label_studio_ml.learning.runners import build_training_queue
 from label_studio_ml.model import LabelStudioMLBase
-from label_studio_ml.project_adoption import adopt_id_only_project
-from label_studio_ml.projects import ProjectRegistry
-from label_studio_ml.received import ReceivedAnnotations
-from label_studio_ml.redis_exposure import check_redis_exposure
-from label_studio_ml.runners import build_training_queue
-from label_studio_ml.status import metrics_report, versions_report
-from label_studio_ml.webhook_auth import ensure_webhook_auth_async
+from label_studio_ml.server import protocol
+from label_studio_ml.server.auth import check_basic_auth
+from label_studio_ml.server.logs import configure_logging
+from label_studio_ml.server.projects import ProjectRegistry
+from label_studio_ml.server.status import metrics_report, versions_report
+from label_studio_ml.state.files import keep_new_files_private
+from label_studio_ml.state.project_adoption import adopt_id_only_project
+from label_studio_ml.state.redis_exposure import check_redis_exposure
+from label_studio_ml.studio.webhook_auth import ensure_webhook_auth_async
 
 logger = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from label_studio_ml.commands.scaffold import ScaffoldError, create_backend, next_steps, source_from_script
 from label_studio_ml.config import env_int
 from label_studio_ml.errors import ConfigurationError
-from label_studio_ml.files import keep_new_files_private
-from label_studio_ml.scaffold import ScaffoldError, create_backend, next_steps, source_from_script
+from label_studio_ml.state.files import keep_new_files_private
 
 
 def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -146,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def _worker(directory: Path, options: argparse.Namespace) -> int:
-    from label_studio_ml import worker
+    from label_studio_ml.commands import worker
 
     if not (directory / "_wsgi.py").is_file():
         raise SystemExit(f"{directory} has no _wsgi.py")

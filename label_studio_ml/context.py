@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from label_studio_ml.config import Settings
-from label_studio_ml.connections import ConnectionBook
 from label_studio_ml.errors import ConfigurationError
-from label_studio_ml.label_studio import LabelStudioAccess
-from label_studio_ml.layout import adopt_legacy_layout
-from label_studio_ml.logs import SecretRegistry, process_secrets
-from label_studio_ml.state import StateStore
-from label_studio_ml.state_sqlite import SqliteStateStore
+from label_studio_ml.server.logs import SecretRegistry, process_secrets
+from label_studio_ml.state.contract import StateStore
+from label_studio_ml.state.layout import adopt_legacy_layout
+from label_studio_ml.state.sqlite_store import SqliteStateStore
+from label_studio_ml.studio.client import LabelStudioAccess
+from label_studio_ml.studio.connections import ConnectionBook
 
 _NAMESPACE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 
@@ -93,7 +93,7 @@ class BackendContext:
 def open_state(settings: Settings, namespace: str) -> StateStore:
     """The state store ``settings`` ask for: Redis with ``REDIS_URL``, else SQLite in ``MODEL_DIR``."""
     if settings.redis_url:
-        from label_studio_ml.state_redis import RedisStateStore
+        from label_studio_ml.state.redis_store import RedisStateStore
 
         return RedisStateStore(settings.redis_url, namespace)
     return SqliteStateStore(settings.model_dir / namespace / "state.sqlite3")

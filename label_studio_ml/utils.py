@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from label_studio_ml.errors import LabelConfigMismatch
-from label_studio_ml.task_data import CLOUD_SCHEMES
+from label_studio_ml.studio.task_data import CLOUD_SCHEMES
 
 #: The data key Label Studio gives a task imported from a bare file (one object tag, no key named).
 DATA_UNDEFINED_NAME = "$undefined$"

@@ -14,10 +14,10 @@ import pytest
 
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
-from label_studio_ml.state import StateStore
-from label_studio_ml.state_redis import RedisStateStore
-from label_studio_ml.state_sqlite import SqliteStateStore
-from tests.redis_server import redis_server
+from label_studio_ml.state.contract import StateStore
+from label_studio_ml.state.redis_store import RedisStateStore
+from label_studio_ml.state.sqlite_store import SqliteStateStore
+from tests.support.redis_server import redis_server
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BACKENDS = Path(__file__).parent / "backends"

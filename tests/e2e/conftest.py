@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.backend_server import BackendServer, StartBackend
-from tests.e2e.label_studio_server import LabelStudioServer
-from tests.e2e.ls_user import LabelStudioUser
+from tests.support.backend_server import BackendServer, StartBackend
+from tests.support.label_studio_server import LabelStudioServer
+from tests.support.ls_user import LabelStudioUser
 
 
 @pytest.fixture(scope="session")

@@ -14,10 +14,6 @@ from typing import Any
 import pytest
 import requests
 
-from tests import bbc_news
-from tests.e2e.backend_server import BERT_CLASSIFIER_DIR, HUGGINGFACE_NER_DIR
-from tests.e2e.label_studio_server import LabelStudioServer
-from tests.e2e.ls_user import LabelStudioUser
 from tests.e2e.test_end_to_end import (
     FAST_TRAINING,
     NER_TRAINING,
@@ -29,6 +25,10 @@ from tests.e2e.test_end_to_end import (
     refreshed_predictions,
     wait_for_runs,
 )
+from tests.support import bbc_news
+from tests.support.backend_server import BERT_CLASSIFIER_DIR, HUGGINGFACE_NER_DIR
+from tests.support.label_studio_server import LabelStudioServer
+from tests.support.ls_user import LabelStudioUser
 
 pytestmark = pytest.mark.e2e
 

@@ -14,11 +14,8 @@ import pytest
 import requests
 
 from label_studio_ml.errors import TaskDataUnreadable
-from label_studio_ml.label_studio import LabelStudioAccess
+from label_studio_ml.studio.client import LabelStudioAccess
 from tests.conftest import BACKENDS
-from tests.e2e.backend_server import StartBackend
-from tests.e2e.label_studio_server import LabelStudioServer
-from tests.e2e.ls_user import LabelStudioUser
 from tests.e2e.test_end_to_end import (
     choice,
     connect,
@@ -29,6 +26,9 @@ from tests.e2e.test_end_to_end import (
     spans_result,
     wait_for_runs,
 )
+from tests.support.backend_server import StartBackend
+from tests.support.label_studio_server import LabelStudioServer
+from tests.support.ls_user import LabelStudioUser
 
 pytestmark = pytest.mark.e2e
 

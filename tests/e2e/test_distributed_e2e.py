@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests import bbc_news
-from tests.e2e.backend_server import BERT_CLASSIFIER_DIR, BackendServer
-from tests.e2e.ls_user import LabelStudioUser, project_entry, wait_for
-from tests.e2e.processes import ManagedProcess
 from tests.e2e.test_end_to_end import FAST_TRAINING, choice, connect, only_predictions
+from tests.support import bbc_news
+from tests.support.backend_server import BERT_CLASSIFIER_DIR, BackendServer
+from tests.support.ls_user import LabelStudioUser, project_entry, wait_for
+from tests.support.processes import ManagedProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -23,12 +23,12 @@ from typing import Any
 import pytest
 import requests
 
-from tests import bbc_news
-from tests.e2e.backend_server import BERT_CLASSIFIER_DIR, HUGGINGFACE_NER_DIR, BackendServer, StartBackend
-from tests.e2e.label_studio_server import LabelStudioServer
-from tests.e2e.ls_user import CONNECTED, LabelStudioUser, project_entry, wait_for
-from tests.e2e.processes import free_port
-from tests.ner_conll import conll_dir, read_conll, sentence_spans
+from tests.support import bbc_news
+from tests.support.backend_server import BERT_CLASSIFIER_DIR, HUGGINGFACE_NER_DIR, BackendServer, StartBackend
+from tests.support.label_studio_server import LabelStudioServer
+from tests.support.ls_user import CONNECTED, LabelStudioUser, project_entry, wait_for
+from tests.support.ner_conll import conll_dir, read_conll, sentence_spans
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.e2e
 

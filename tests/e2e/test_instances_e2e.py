@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests import bbc_news
-from tests.e2e.backend_server import BERT_CLASSIFIER_DIR, StartBackend
-from tests.e2e.label_studio_server import LabelStudioServer
-from tests.e2e.ls_user import LabelStudioUser, wait_for
 from tests.e2e.test_end_to_end import choice, connect, log_tail
+from tests.support import bbc_news
+from tests.support.backend_server import BERT_CLASSIFIER_DIR, StartBackend
+from tests.support.label_studio_server import LabelStudioServer
+from tests.support.ls_user import LabelStudioUser, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -22,11 +22,11 @@ import pytest
 import requests
 
 from hf_text.settings import HFSettings
-from label_studio_ml.project_key import project_key
-from tests import bbc_news
-from tests.e2e.backend_server import BERT_CLASSIFIER_DIR, HUGGINGFACE_NER_DIR, BackendServer
-from tests.e2e.ls_user import LabelStudioUser, wait_for
+from label_studio_ml.state.project_key import project_key
 from tests.e2e.test_end_to_end import choice, connect, metrics, spans_result, wait_for_runs
+from tests.support import bbc_news
+from tests.support.backend_server import BERT_CLASSIFIER_DIR, HUGGINGFACE_NER_DIR, BackendServer
+from tests.support.ls_user import LabelStudioUser, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -87,7 +87,7 @@ def test_classifier_predicts_from_the_first_task_and_learns_from_every_annotatio
     key = ls_user.project_key(project)
 
     # "Retrieve predictions" sends every task at once: zero-shot decides on all of them that the topic
-    # names separate this project's texts (bert_classifier.abstain), so the first task Label Studio
+    # names separate this project's texts (bert_classifier.light.abstain), so the first task Label Studio
     # opens already has a zero-shot prediction (a choice unless scored below PREDICTION_MIN_SCORE).
     ls_user.retrieve_predictions(project, ids)
     version = served_version(backend, key, bbc_news.LABEL_CONFIG)

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.backend_server import StartBackend
-from tests.e2e.label_studio_server import LabelStudioServer
-from tests.e2e.ls_user import CONNECTED, LabelStudioUser
+from tests.support.backend_server import StartBackend
+from tests.support.label_studio_server import LabelStudioServer
+from tests.support.ls_user import CONNECTED, LabelStudioUser
 
 pytestmark = pytest.mark.e2e
 

@@ -1,0 +1,190 @@
+"""Sentence embeddings from the frozen baseline encoder, each text's embedding computed once.
+
+The baseline (the embedded MiniLM is a sentence-transformers model) is run without any head; a
+text's embedding is its tokens' mean (or ``[CLS]``, as the model's ``1_Pooling`` says), L2
+normalised. A long text is read in the same overlapping windows as everywhere else and its windows'
+embeddings are averaged, weighted by how many of its tokens each holds. Zero-shot predictions and
+the instant head both work on these vectors; a process keeps the most recent ones (by text hash),
+so predicting a task again under a new instant version costs a dot product, not a forward pass.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hf_text.runtime.device import inference_dtype, pad_multiple
+from hf_text.runtime.loader import load_tokenizer
+from hf_text.text.batching import map_batched
+from hf_text.text.windows import Window, split_windows, window_length
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EncoderInfo:
+    """How a model folder turns into sentence embeddings.
+
+    ``sentence_model``: the folder is a sentence-transformers model (``modules.json`` with a
+    ``Pooling`` module), trained so that similar texts have close embeddings: zero-shot is only
+    meaningful for such a model. ``pooling`` is ``mean`` or ``cls``; ``max_length`` the length it
+    was trained for (``None``: unknown).
+    """
+
+    folder: Path
+    sentence_model: bool
+    pooling: str
+    max_length: int | None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+@functools.lru_cache(maxsize=8)
+def encoder_info(folder: Path) -> EncoderInfo:
+    """What ``folder``'s sentence-transformers files (if any) say about pooling."""
+    modules = _read_json(folder / "modules.json")
+    pooling_dir = None
+    if isinstance(modules, list):
+        for module in modules:
+            if isinstance(module, dict) and str(module.get("type", "")).endswith("models.Pooling"):
+                pooling_dir = folder / str(module.get("path") or "")
+    config = _read_json(pooling_dir / "config.json") if pooling_dir is not None else None
+    pooling = "cls" if isinstance(config, dict) and config.get("pooling_mode_cls_token") else "mean"
+    st_config = _read_json(folder / "sentence_bert_config.json")
+    max_length = st_config.get("max_seq_length") if isinstance(st_config, dict) else None
+    return EncoderInfo(
+        folder=folder,
+        sentence_model=pooling_dir is not None,
+        pooling=pooling,
+        max_length=int(max_length) if isinstance(max_length, int) else None,
+    )
+
+
+def text_key(text: str) -> str:
+    """The cache key of a text: a hash, so no text is kept twice in memory."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+class EmbeddingCache:
+    """The most recently used embeddings of one encoder, by text hash."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> np.ndarray | None:
+        """The cached embedding, or ``None``."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: str, vector: np.ndarray) -> None:
+        """Remember ``vector``, dropping the least recently used beyond ``size``."""
+        with self._lock:
+            self._entries[key] = vector
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+
+class SentenceEncoder:
+    """The frozen baseline encoder of one folder on one device, with its embedding cache."""
+
+    def __init__(self, folder: Path, device: torch.device, max_length: int, stride: int, cache_size: int):
+        from transformers import AutoModel
+
+        self.info = encoder_info(folder)
+        self.device = device
+        self.tokenizer = load_tokenizer(folder)
+        self.model = AutoModel.from_pretrained(str(folder), dtype=inference_dtype(device))
+        self.model.to(device)
+        self.model.eval()
+        trained_for = self.info.max_length or max_length
+        self.max_length = window_length(self.tokenizer, self.model.config, min(max_length, trained_for))
+        self.stride = min(stride, self.max_length // 4)
+        self.cache = EmbeddingCache(cache_size)
+        self.dimension = int(self.model.config.hidden_size)
+        logger.info("sentence encoder %s on %s (%s pooling)", folder, device, self.info.pooling)
+
+    def embed(self, texts: list[str], token_budget: int) -> np.ndarray:
+        """``(len(texts), dimension)`` unit vectors, cached ones reused."""
+        keys = [text_key(text) for text in texts]
+        found = {key: self.cache.get(key) for key in keys}
+        todo = [key for key, vector in found.items() if vector is None]
+        if todo:
+            text_of = dict(zip(keys, texts, strict=True))
+            computed = self._compute([text_of[key] for key in todo], token_budget)
+            for key, vector in zip(todo, computed, strict=True):
+                found[key] = vector
+                self.cache.put(key, vector)
+        if not keys:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([found[key] for key in keys])
+
+    def _compute(self, texts: list[str], token_budget: int) -> np.ndarray:
+        windows = split_windows(self.tokenizer, texts, self.max_length, self.stride)
+        lengths = [len(window) for window in windows]
+        multiple = pad_multiple(self.device)
+        pooled = map_batched(windows, lengths, token_budget, self._forward, multiple=multiple)
+        totals = np.zeros((len(texts), self.dimension), dtype=np.float64)
+        for window, vector in zip(windows, pooled, strict=True):
+            totals[window.text_index] += max(window.content_length, 1) * vector
+        norms = np.linalg.norm(totals, axis=1, keepdims=True)
+        return (totals / np.maximum(norms, 1e-12)).astype(np.float32)
+
+    def _forward(self, windows: list[Window]) -> list[np.ndarray]:
+        batch = self.tokenizer.pad(
+            [window.features() for window in windows],
+            padding=True,
+            pad_to_multiple_of=pad_multiple(self.device),
+            return_tensors="pt",
+        )
+        batch = {name: tensor.to(self.device) for name, tensor in batch.items()}
+        with torch.inference_mode():
+            hidden = self.model(**batch).last_hidden_state.float()
+        if self.info.pooling == "cls":
+            pooled = hidden[:, 0]
+        else:
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        pooled = torch.nn.functional.normalize(pooled, dim=-1)
+        return list(pooled.cpu().numpy())
+
+
+_ENCODERS: dict[tuple[str, str, int, int, int], SentenceEncoder] = {}
+_ENCODERS_LOCK = threading.Lock()
+
+
+def sentence_encoder(
+    folder: Path, device: torch.device, max_length: int, stride: int, cache_size: int
+) -> SentenceEncoder:
+    """This process's encoder for ``folder`` on ``device`` (loaded once; a process resource like
+    the model cache, shared by every project)."""
+    key = (str(folder), str(device), max_length, stride, cache_size)
+    with _ENCODERS_LOCK:
+        encoder = _ENCODERS.get(key)
+        if encoder is None:
+            encoder = _ENCODERS[key] = SentenceEncoder(folder, device, max_length, stride, cache_size)
+        return encoder

@@ -1,0 +1,1 @@
+"""Labeled tasks as training data: the control tags served, the annotation to trust, examples collected."""

@@ -1,0 +1,174 @@
+"""The control tags a text model serves, read from the label config, and labeled examples for them."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from label_studio_ml.errors import UnprocessableEntity
+from label_studio_ml.studio.label_config import describe
+
+#: ``valueType`` values of a ``<Text>`` the backends read: the text itself, or a URL to fetch it from.
+SERVABLE_VALUE_TYPES = frozenset({"text", "url"})
+
+
+@dataclass(frozen=True)
+class ControlSpec:
+    """One control (``<Choices>``, ``<Labels>``) over a ``<Text>`` object.
+
+    ``labels`` are the names Label Studio writes into results, in config order: a ``<Choice>``'s
+    or ``<Label>``'s ``alias`` when it has one, else its ``value``. Predictions carry them too
+    (Label Studio's ``<Choices>`` shows a choice as selected only by that name, and its prediction
+    validation accepts only it). ``label_attrs`` holds each label's attributes (``value``,
+    ``alias``, ``predicted_values``...). ``value_key`` is the task data key the ``<Text>``'s
+    ``value="$key"`` names; ``multiple`` is ``choice="multiple"``.
+    """
+
+    from_name: str
+    to_name: str
+    value_key: str
+    value_type: str | None
+    labels: tuple[str, ...]
+    multiple: bool = False
+    attrs: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    label_attrs: dict[str, dict[str, str]] = field(default_factory=dict, compare=False, hash=False)
+
+    def label_for(self, name: object) -> str | None:
+        """The label (an entry of ``labels``) that a result's or a trained head's ``name`` stands for.
+
+        A result carries a label's alias, or its ``value`` when it was written before the alias
+        existed (or imported from elsewhere); both count. ``None`` when the config has no such label.
+        """
+        return None if name is None else self._names.get(str(name))
+
+    @functools.cached_property
+    def _names(self) -> dict[str, str]:
+        names = {label: label for label in self.labels}
+        for label in self.labels:
+            # A label's own name wins: another label's value that equals it never redirects it.
+            names.setdefault(self.label_attrs.get(label, {}).get("value", label), label)
+        return names
+
+
+@dataclass(frozen=True)
+class Example:
+    """A text and its training target for one control, from a task's chosen annotation."""
+
+    text: str
+    target: Any
+    annotated_at: datetime
+    task_id: Any = None
+
+
+def find_controls(
+    label_interface: Any, control_tag: str, object_tags: tuple[str, ...] = ("Text",)
+) -> list[ControlSpec]:
+    """Every ``control_tag`` control whose ``toName`` is one of ``object_tags``, in config order."""
+    found = []
+    for control in label_interface.controls:
+        if control.tag != control_tag or not control.to_name:
+            continue
+        target = label_interface.get_object(control.to_name[0]) if control.to_name[0] else None
+        if target is None or target.tag not in object_tags:
+            continue
+        value = str(target.value or "")
+        if not value.startswith("$") or len(value) < 2:
+            continue  # a literal text in the config, not task data: nothing to learn from
+        attrs = {str(key): str(val) for key, val in (control.attr or {}).items()}
+        labels = tuple(dict.fromkeys(str(label) for label in control.labels or []))
+        found.append(
+            ControlSpec(
+                from_name=control.name,
+                to_name=target.name,
+                value_key=value[1:],
+                value_type=(target.attr or {}).get("valueType"),
+                labels=labels,
+                multiple=attrs.get("choice", "single").lower() == "multiple",
+                attrs=attrs,
+                label_attrs=_label_attrs(control, labels),
+            )
+        )
+    return found
+
+
+def _label_attrs(control: Any, labels: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Each label's tag attributes; the SDK already names labels by ``alias or value``."""
+    tags = getattr(control, "labels_attrs", None) or {}
+    return {
+        label: {str(key): str(val) for key, val in (getattr(tags.get(label), "attr", None) or {}).items()}
+        for label in labels
+    }
+
+
+def require_controls(label_interface: Any, control_tag: str, model_name: str) -> list[ControlSpec]:
+    """Like :func:`find_controls`, but a config with no such control, or one this model cannot
+    serve as configured, is refused (422)."""
+    check_servable(label_interface, control_tag, model_name)
+    controls = find_controls(label_interface, control_tag)
+    if not controls:
+        raise UnprocessableEntity(
+            f'{model_name} needs a <{control_tag}> tag whose toName is a <Text> with value="$..." '
+            "in the label config"
+        )
+    labelled = [control for control in controls if control.labels]
+    if not labelled:
+        raise UnprocessableEntity(f"the label config's <{control_tag}> has no labels")
+    return labelled
+
+
+def check_servable(
+    label_interface: Any, control_tag: str, model_name: str, object_tags: tuple[str, ...] = ("Text",)
+) -> None:
+    """Refuse (422) a config with a ``control_tag`` control that the model would serve wrongly.
+
+    Serving only part of what such a control asks for (per-region choices as whole-text ones,
+    choices read from task data as none, an image as no text) would give a wrong model; the
+    message names the tag and the attribute to change instead.
+    """
+    objects = {obj.name: obj for obj in label_interface.objects or []}
+    for control in label_interface.controls or []:
+        if control.tag != control_tag:
+            continue
+        problem = servability_problem(control, objects, model_name, object_tags)
+        if problem:
+            raise UnprocessableEntity(problem)
+
+
+def servability_problem(
+    control: Any, objects: dict[str, Any], model_name: str, object_tags: tuple[str, ...] = ("Text",)
+) -> str | None:
+    """Why ``model_name`` cannot serve ``control`` as configured, or ``None`` when it can."""
+    attrs = {str(key): str(value) for key, value in (control.attr or {}).items()}
+    where = describe(control.tag, attrs)
+    kinds = " or ".join(f"<{tag}>" for tag in object_tags)
+    if attrs.get("perRegion", "").lower() == "true":
+        return f'{where}: perRegion="true" is not supported; {model_name} labels whole texts'
+    if attrs.get("value", "").startswith("$"):
+        return (
+            f'{where}: value="{attrs["value"]}" (options read from task data) is not supported; '
+            f"list the options as child tags"
+        )
+    targets = list(control.to_name or [])
+    if len(targets) != 1:
+        return f'{where}: toName="{attrs.get("toName", "")}" must name exactly one {kinds}'
+    target = objects.get(targets[0])
+    if target is None:
+        return f'{where}: toName="{targets[0]}" names no object tag'
+    if target.tag not in object_tags:
+        serves = f"{model_name} serves <{control.tag}> over {kinds} only"
+        return f'{where}: toName="{target.name}" names the <{target.tag}> tag; {serves}'
+    return _object_problem(target)
+
+
+def _object_problem(target: Any) -> str | None:
+    attrs = {str(key): str(value) for key, value in (target.attr or {}).items()}
+    where = describe(target.tag, attrs)
+    value = str(target.value or "")
+    if not value.startswith("$") or len(value) < 2:
+        return f'{where}: value="{value}" is not a task field ("$name"), so there is no task text to label'
+    value_type = attrs.get("valueType")
+    if value_type is not None and value_type not in SERVABLE_VALUE_TYPES:
+        return f'{where}: valueType="{value_type}" is not supported (use "text" or "url")'
+    return None

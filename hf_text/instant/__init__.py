@@ -1,0 +1,1 @@
+"""Learning from every annotation at once: events, per-task records, and which version Label Studio sees."""

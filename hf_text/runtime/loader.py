@@ -1,0 +1,307 @@
+"""Loading tokenizers and models: bounded process-wide caches for inference, fresh copies for training.
+
+A published version folder never changes, so its path is a safe model cache key. Tokenizers are
+keyed by the content of their files instead: every version saves its own copy of the same
+tokenizer, and all of them share one in memory. A model that fails to load answers
+``ModelUnavailable`` (503) for its project only; the load is retried after a short back-off, or
+at once when the folder changed (repaired or replaced).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hf_text.runtime.backends import INT8_FILE, ONNX_INT8, TORCH, LogitsRunner, TorchRunner, open_onnx
+from hf_text.runtime.fingerprint import Signature, TokenizerFingerprints, folder_signature
+from label_studio_ml.errors import ConfigurationError, ModelUnavailable
+
+logger = logging.getLogger(__name__)
+
+SEQUENCE_CLASSIFICATION = "sequence-classification"
+TOKEN_CLASSIFICATION = "token-classification"
+
+#: Models one process keeps loaded unless told otherwise (``MODEL_CACHE_SIZE``).
+DEFAULT_MODEL_CACHE_SIZE = 6
+#: Distinct tokenizers (by content) one process keeps; versions of one baseline share one.
+TOKENIZER_CACHE_SIZE = 4
+#: A folder that failed to load is not tried again for this long unless its files change.
+LOAD_RETRY_SECONDS = 30.0
+_REASON_CHARS = 300
+_REMEMBERED_FAILURES = 256
+
+
+def model_class(kind: str) -> Any:
+    """The transformers auto class for a task kind."""
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+
+    classes = {
+        SEQUENCE_CLASSIFICATION: AutoModelForSequenceClassification,
+        TOKEN_CLASSIFICATION: AutoModelForTokenClassification,
+    }
+    if kind not in classes:
+        raise ValueError(f"unknown task kind {kind!r}; expected one of {sorted(classes)}")
+    return classes[kind]
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A tokenizer and a model's runner (torch or ONNX Runtime), ready for ``hf_text.runtime.inference``.
+
+    ``config`` is the model's transformers config (labels, window limits) whichever back end runs it.
+    """
+
+    tokenizer: Any
+    runner: LogitsRunner
+    config: Any
+    folder: Path
+
+    @classmethod
+    def of_torch(cls, tokenizer: Any, model: Any, folder: Path) -> LoadedModel:
+        """An in-memory torch model (e.g. one just trained), where it is."""
+        device = next(model.parameters()).device
+        runner = TorchRunner(model, device, tokenizer)
+        return cls(tokenizer=tokenizer, runner=runner, config=model.config, folder=folder)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model runs (where its inputs go)."""
+        return self.runner.device
+
+    @property
+    def backend(self) -> str:
+        """``torch`` or ``onnx-int8``."""
+        return self.runner.backend
+
+    @property
+    def labels(self) -> list[str]:
+        """The model's output labels, in output order (from its config's ``id2label``)."""
+        id2label = self.config.id2label
+        return [str(id2label[index]) for index in range(len(id2label))]
+
+
+@dataclass(frozen=True)
+class _Failure:
+    at: float
+    signature: Signature
+    reason: str
+
+
+def _reason(exc: BaseException) -> str:
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first_line}"[:_REASON_CHARS]
+
+
+class ModelCache:
+    """The most recently used inference models of this process, loaded once per key.
+
+    Concurrent callers asking for the same model wait for one load instead of loading twice.
+    """
+
+    def __init__(
+        self, retry_seconds: float = LOAD_RETRY_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.retry_seconds = retry_seconds
+        self._clock = clock
+        self._entries: OrderedDict[tuple[Any, ...], LoadedModel] = OrderedDict()
+        self._failures: OrderedDict[tuple[Any, ...], _Failure] = OrderedDict()
+        self._key_locks: dict[tuple[Any, ...], threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self, key: tuple[Any, ...], folder: Path, load: Callable[[], LoadedModel], keep: int
+    ) -> LoadedModel:
+        """The cached model for ``key``, else ``load()``'s, keeping at most ``keep`` models."""
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+            failure = self._failures.get(key)
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        if failure is not None and self._backing_off(failure, folder):
+            raise ModelUnavailable(f"cannot load the model in {folder}: {failure.reason}")
+        with key_lock:
+            with self._lock:
+                if key in self._entries:
+                    return self._entries[key]
+            try:
+                loaded = load()
+            except Exception as exc:  # any failure of one folder must not become a 500 or a crash
+                self._remember_failure(key, folder, exc)
+                raise ModelUnavailable(f"cannot load the model in {folder}: {_reason(exc)}") from exc
+            with self._lock:
+                self._failures.pop(key, None)
+                self._entries[key] = loaded
+                while len(self._entries) > max(1, keep):
+                    self._entries.popitem(last=False)
+                self._key_locks.pop(key, None)
+        return loaded
+
+    def retire(self, root: Path, current: Path) -> int:
+        """Forget models under ``root`` that are not under ``current`` (a project's replaced
+        versions); returns how many were dropped."""
+        with self._lock:
+            stale = [key for key in self._entries if _superseded(Path(key[0]), root, current)]
+            for key in stale:
+                del self._entries[key]
+            for key in [key for key in self._failures if _superseded(Path(key[0]), root, current)]:
+                del self._failures[key]
+        return len(stale)
+
+    def folders(self) -> list[Path]:
+        """The folders of the cached models, least recently used first."""
+        with self._lock:
+            return [Path(key[0]) for key in self._entries]
+
+    def clear(self) -> None:
+        """Forget every model and every remembered failure."""
+        with self._lock:
+            self._entries.clear()
+            self._failures.clear()
+
+    def _backing_off(self, failure: _Failure, folder: Path) -> bool:
+        recent = self._clock() - failure.at < self.retry_seconds
+        return recent and folder_signature(folder) == failure.signature
+
+    def _remember_failure(self, key: tuple[Any, ...], folder: Path, exc: Exception) -> None:
+        logger.warning("cannot load the model in %s: %s", folder, _reason(exc))
+        with self._lock:
+            self._failures[key] = _Failure(self._clock(), folder_signature(folder), _reason(exc))
+            self._failures.move_to_end(key)
+            while len(self._failures) > _REMEMBERED_FAILURES:
+                self._failures.popitem(last=False)
+            self._key_locks.pop(key, None)
+
+
+def _superseded(folder: Path, root: Path, current: Path) -> bool:
+    return folder.is_relative_to(root) and not folder.is_relative_to(current)
+
+
+class TokenizerCache:
+    """Tokenizers keyed by the content of their files, the ``size`` most recently used kept."""
+
+    def __init__(self, size: int = TOKENIZER_CACHE_SIZE) -> None:
+        self.size = size
+        self._fingerprints = TokenizerFingerprints()
+        self._entries: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, folder: Path) -> Any:
+        """The (fast) tokenizer of ``folder``; tokenizers are read-only in use, so sharing is safe."""
+        from transformers import AutoTokenizer
+
+        try:
+            key = self._fingerprints.of(folder)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read a tokenizer from {folder}: {exc}") from exc
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"cannot load a tokenizer from {folder}: {exc}") from exc
+        with self._lock:
+            tokenizer = self._entries.setdefault(key, tokenizer)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return tokenizer
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def clear(self) -> None:
+        """Forget every tokenizer."""
+        with self._lock:
+            self._entries.clear()
+
+
+#: This process's caches: models and tokenizers are process resources, shared by every project.
+MODELS = ModelCache()
+TOKENIZERS = TokenizerCache()
+
+
+def load_tokenizer(folder: Path) -> Any:
+    """``folder``'s tokenizer, shared with every folder whose tokenizer files are identical."""
+    return TOKENIZERS.get(Path(folder))
+
+
+def _load(
+    folder: Path, kind: str, device: torch.device, dtype: torch.dtype, backend: str, threads: int,
+    config: dict[str, Any],
+) -> LoadedModel:  # fmt: skip
+    from transformers import AutoConfig
+
+    tokenizer = load_tokenizer(folder)
+    if backend == ONNX_INT8:
+        model_config = AutoConfig.from_pretrained(str(folder), **config)
+        runner: LogitsRunner = open_onnx(folder / INT8_FILE, threads)
+        logger.info("loaded %s model from %s: ONNX Runtime int8 on %d thread(s)", kind, folder, threads)
+        return LoadedModel(tokenizer=tokenizer, runner=runner, config=model_config, folder=folder)
+    model = model_class(kind).from_pretrained(str(folder), dtype=dtype, **config)
+    model.to(device)
+    model.eval()
+    logger.info("loaded %s model from %s on %s (%s)", kind, folder, device, dtype)
+    runner = TorchRunner(model, device, tokenizer)
+    return LoadedModel(tokenizer=tokenizer, runner=runner, config=model.config, folder=folder)
+
+
+def load_for_inference(
+    folder: Path,
+    kind: str,
+    device: torch.device,
+    dtype: torch.dtype,
+    *,
+    keep: int = DEFAULT_MODEL_CACHE_SIZE,
+    backend: str = TORCH,
+    threads: int = 1,
+    **config: Any,
+) -> LoadedModel:
+    """The cached model of ``folder`` for ``kind`` on ``device``, loaded on first use.
+
+    ``backend`` ``onnx-int8`` runs the folder's int8 artifact with ONNX Runtime on ``threads``
+    threads (``hf_text.runtime.backends.serving_backend`` decides); ``torch`` the model in ``dtype``.
+    ``keep`` bounds how many models the cache holds (``MODEL_CACHE_SIZE``); ``config`` overrides
+    the saved config (e.g. ``num_labels`` for a baseline without a head). Raises
+    ``ModelUnavailable`` when the folder cannot be loaded.
+    """
+    overrides = tuple(sorted((k, repr(v)) for k, v in config.items()))
+    key = (str(folder), kind, str(device), str(dtype), backend, overrides)
+    path = Path(folder)
+    return MODELS.get(key, path, lambda: _load(path, kind, device, dtype, backend, threads, config), keep)
+
+
+def retire_versions(root: Path, current: Path) -> int:
+    """Drop cached models of a project's versions other than ``current`` (all under ``root``)."""
+    return MODELS.retire(Path(root), Path(current))
+
+
+def load_for_training(folder: Path, kind: str, **config: Any) -> tuple[Any, Any]:
+    """A fresh, trainable float32 copy of the model in ``folder`` with a new head from ``config``."""
+    tokenizer = load_tokenizer(folder)
+    try:
+        # A baseline that already has a head of another size (say a 3-way sentiment model) gets a
+        # fresh head of the right size instead of failing.
+        model = model_class(kind).from_pretrained(
+            str(folder), dtype=torch.float32, ignore_mismatched_sizes=True, **config
+        )
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"cannot load a {kind} model from {folder}: {exc}") from exc
+    return tokenizer, model
+
+
+def clear_cache() -> None:
+    """Forget every cached model and tokenizer (tests; freeing memory)."""
+    MODELS.clear()
+    TOKENIZERS.clear()

@@ -1,0 +1,1 @@
+"""Texts as models see them: bounded length, overlapping token windows, batches, a token cache."""

@@ -1,0 +1,1 @@
+"""``label-studio-ml`` sub-commands beyond ``start``: ``create``, ``worker``, and ``make run``."""

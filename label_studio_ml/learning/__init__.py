@@ -1,0 +1,1 @@
+"""When and where a project learns: change counts, single-flight runs, runners, instant events."""

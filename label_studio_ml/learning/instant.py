@@ -1,0 +1,106 @@
+"""Handing single annotation events to models that learn from them at once, off the request thread.
+
+A model class lists the webhook actions it wants in ``INSTANT_EVENTS`` and implements
+``learn_instantly(event, data)`` (e.g. refit a light head on frozen embeddings and publish a new
+version). The webhook answers at once; one background thread per process feeds the events to the
+project's model in the order they arrived, so a deletion never overtakes the creation it undoes.
+Events that queued up while an update ran go to ``learn_instantly_many`` together (one refit for
+a burst, when the model overrides it). A failing update is logged and never affects the webhook,
+the other projects or trainings.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from typing import Any
+
+from label_studio_ml.server.projects import ProjectRegistry
+
+logger = logging.getLogger(__name__)
+
+#: How much nicer than the request threads the learning thread runs. On a machine with as many
+#: busy threads as cores, the kernel then gives a core to a request before the refit behind it.
+NICENESS = 10
+
+
+def lower_this_threads_priority(step: int = NICENESS) -> bool:
+    """Make the calling thread (only it, on Linux) ``step`` nicer; whether the system allowed it."""
+    try:
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + step))
+    except (AttributeError, OSError):  # no per-thread priorities here: learning just runs as is
+        return False
+    return True
+
+
+class InstantUpdates:
+    """A process's queue of annotation events for models with ``learn_instantly``."""
+
+    def __init__(self, registry: ProjectRegistry) -> None:
+        self.registry = registry
+        self.events: tuple[str, ...] = tuple(getattr(registry.model_class, "INSTANT_EVENTS", ()) or ())
+        self._line: queue.Queue[tuple[str, str, dict[str, Any]]] = queue.Queue()
+        self._pending: dict[str, int] = {}
+        self._lock = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def wants(self, action: str) -> bool:
+        """Whether the model learns from ``action`` at once."""
+        return action in self.events
+
+    def submit(self, project: str, action: str, data: dict[str, Any]) -> None:
+        """Queue one event; returns immediately."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="instant-updates", daemon=True)
+                self._thread.start()
+            self._pending[project] = self._pending.get(project, 0) + 1
+        self._line.put((project, action, data))
+
+    def _run(self) -> None:
+        lower_this_threads_priority()  # learning waits for requests, never the other way round
+        while True:
+            for project, events in _by_project(self._drain()):
+                self._learn(project, events)
+
+    def _learn(self, project: str, events: list[tuple[str, dict[str, Any]]]) -> None:
+        try:
+            self.registry.instance(project).learn_instantly_many(events)
+        except Exception:  # one project's failure must not stop the events after it
+            logger.exception("project %s: learning from %d event(s) at once failed", project, len(events))
+        finally:
+            with self._lock:
+                self._pending[project] -= len(events)
+                self._lock.notify_all()
+
+    def _drain(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """The next event, and every event queued behind it: a burst is learned in one update."""
+        batch = [self._line.get()]
+        while True:
+            try:
+                batch.append(self._line.get_nowait())
+            except queue.Empty:
+                return batch
+
+    def wait(self, project: str, timeout: float | None = None) -> bool:
+        """Block until every event queued for ``project`` was handled (tests, scripts)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: not self._pending.get(project), timeout)
+
+    def report(self) -> dict[str, Any]:
+        """What ``/metrics`` shows: the events learned at once and how many wait."""
+        with self._lock:
+            return {"events": list(self.events), "waiting": sum(self._pending.values())}
+
+
+def _by_project(
+    batch: list[tuple[str, str, dict[str, Any]]],
+) -> list[tuple[str, list[tuple[str, dict[str, Any]]]]]:
+    """Each project's events of ``batch``, in arrival order (projects learn independently)."""
+    grouped: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for project, action, data in batch:
+        grouped.setdefault(project, []).append((action, data))
+    return list(grouped.items())

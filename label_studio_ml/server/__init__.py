@@ -1,0 +1,1 @@
+"""The HTTP side: request parsing, auth, logs, what /versions and /metrics report, live models."""

@@ -1,0 +1,153 @@
+"""One live model instance per project, reused across requests and swapped on a new version."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from label_studio_ml.context import BackendContext
+from label_studio_ml.errors import BackendError, ModelUnavailable, NotFound, UnprocessableEntity
+from label_studio_ml.model import MODEL_VERSION_KEY, LabelStudioMLBase
+from label_studio_ml.server.logs import redact
+from label_studio_ml.studio.label_config import parse_label_config
+
+logger = logging.getLogger(__name__)
+
+#: A project whose model failed to load is tried again after this many seconds, not on every request.
+RETRY_AFTER_S = 5.0
+
+
+@dataclass(frozen=True)
+class _Entry:
+    config_hash: str
+    version: str | None
+    instance: LabelStudioMLBase
+
+
+@dataclass(frozen=True)
+class _Failure:
+    config_hash: str
+    version: str | None
+    message: str
+    retry_at: float
+
+
+def _hash(config: str | None) -> str:
+    return hashlib.sha256((config or "").encode()).hexdigest()
+
+
+class ProjectRegistry:
+    """Creates model instances once per (project, label config, model version) in this process.
+
+    Every lookup reads the project's current ``model_version`` from the shared state, so when
+    another worker publishes a new version this worker serves it on its next request.
+    """
+
+    def __init__(self, model_class: type[LabelStudioMLBase], context: BackendContext, capacity: int = 32):
+        self.model_class = model_class
+        self.context = context
+        self.capacity = capacity
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+        self._project_locks: dict[str, threading.Lock] = {}
+        self._failures: dict[str, _Failure] = {}
+
+    def instance(self, project: str, label_config: str | None = None) -> LabelStudioMLBase:
+        """The live instance for ``project``; ``label_config`` defaults to the last one seen."""
+        state = self.context.state
+        config = label_config or state.get(project, "label_config")
+        if not config:
+            raise NotFound(f"unknown project {project}: send its label config or call /setup first")
+        version = state.get(project, MODEL_VERSION_KEY)
+        wanted = _hash(config)
+        entry = self._lookup(project)
+        if entry and entry.config_hash == wanted and entry.version == version:
+            return entry.instance
+        with self._project_lock(project):
+            entry = self._lookup(project)
+            if entry and entry.config_hash == wanted and entry.version == version:
+                return entry.instance
+            instance = self._create_or_explain(project, config, wanted, version)
+            self._store(project, _Entry(wanted, version, instance))
+            return instance
+
+    def _create_or_explain(
+        self, project: str, config: str, config_hash: str, version: str | None
+    ) -> LabelStudioMLBase:
+        """A new instance; a model that fails to load makes this project (only) answer 503 for a while."""
+        failure = self._failures.get(project)
+        same = failure is not None and (failure.config_hash, failure.version) == (config_hash, version)
+        if same and time.monotonic() < failure.retry_at:
+            raise ModelUnavailable(failure.message)
+        try:
+            instance = self.create(project, config)
+        except BackendError:
+            raise  # already says what is wrong, with its own status (e.g. 422 for the config)
+        except Exception as exc:
+            logger.exception("project %s: the model could not be loaded", project)
+            message = redact(
+                f"the model of project {project} could not be loaded ({type(exc).__name__}: {exc}); "
+                f"retrying in {RETRY_AFTER_S:.0f} s",
+                self.context.secrets.values,
+            )
+            retry_at = time.monotonic() + RETRY_AFTER_S
+            self._failures[project] = _Failure(config_hash, version, message, retry_at)
+            raise ModelUnavailable(message) from exc
+        self._failures.pop(project, None)
+        return instance
+
+    def take_label_config(self, project: str, label_config: str) -> bool:
+        """Remember a config a webhook brought, if it parses; returns whether it is the stored one now.
+
+        A webhook's project row is not checked by anyone before it reaches us: a broken config stored
+        here would break every later ``/predict`` without a config, and every training. The last
+        valid one stays, and the reason is logged (Label Studio never retries a webhook, so the
+        caller still answers 2xx).
+        """
+        state = self.context.state
+        if state.get(project, "label_config") == label_config:
+            return True  # the common case, every annotation: no parse
+        try:
+            parse_label_config(label_config)
+        except UnprocessableEntity as exc:
+            logger.warning(
+                "project %s: a webhook brought a label config that cannot be used; the last valid one "
+                "stays (%s)", project, exc.message,
+            )  # fmt: skip
+            return False
+        state.set(project, "label_config", label_config)
+        return True
+
+    def create(self, project: str, label_config: str | None) -> LabelStudioMLBase:
+        """A fresh instance, not shared (the training queue uses one per run)."""
+        return self.model_class(project_id=project, label_config=label_config, context=self.context)
+
+    def loaded_projects(self) -> dict[str, str | None]:
+        """Projects with a live instance in this process, and the model version each one serves."""
+        with self._lock:
+            return {
+                project: entry.version or entry.instance.INITIAL_MODEL_VERSION
+                for project, entry in self._entries.items()
+            }
+
+    def _lookup(self, project: str) -> _Entry | None:
+        with self._lock:
+            entry = self._entries.get(project)
+            if entry is not None:
+                self._entries.move_to_end(project)
+            return entry
+
+    def _store(self, project: str, entry: _Entry) -> None:
+        with self._lock:
+            self._entries[project] = entry
+            self._entries.move_to_end(project)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+    def _project_lock(self, project: str) -> threading.Lock:
+        with self._lock:
+            return self._project_locks.setdefault(project, threading.Lock())

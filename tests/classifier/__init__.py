@@ -1,0 +1,1 @@
+"""Tests of the text classifier backend (bert_classifier)."""

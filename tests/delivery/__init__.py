@@ -1,0 +1,1 @@
+"""Tests of what ships around the code: the Docker image and compose file, the benchmarks."""

@@ -1,0 +1,1 @@
+"""Tests of the serving framework (label_studio_ml), its upstream compatibility included."""

@@ -1,0 +1,1 @@
+"""Tests of the shared Hugging Face machinery (hf_text)."""
