@@ -1,7 +1,8 @@
-"""``create_app``: the Label Studio ML backend protocol over Flask. Routes only; no model logic."""
+"""``create_app`` (and upstream's ``init_app``): the Label Studio ML backend protocol over Flask. Routes only."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -11,23 +12,22 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from label_studio_ml.compat.init_app import init_app  # noqa: F401 - upstream's entry point, re-exported
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
-from label_studio_ml.errors import BackendError, NotReady
+from label_studio_ml.errors import BackendError, ConfigurationError, NotReady
 from label_studio_ml.learning.instant import InstantUpdates
-from label_studio_ml.learning.received import ReceivedAnnotations
 from label_studio_ml.learning.runners import build_training_queue
+from label_studio_ml.logs import configure_logging
 from label_studio_ml.model import LabelStudioMLBase
+from label_studio_ml.projects import ProjectRegistry
 from label_studio_ml.server import protocol
 from label_studio_ml.server.auth import check_basic_auth
-from label_studio_ml.server.logs import configure_logging
-from label_studio_ml.server.projects import ProjectRegistry
 from label_studio_ml.server.status import metrics_report, versions_report
+from label_studio_ml.server.webhook_auth import ensure_webhook_auth_async
 from label_studio_ml.state.files import keep_new_files_private
 from label_studio_ml.state.project_adoption import adopt_id_only_project
 from label_studio_ml.state.redis_exposure import check_redis_exposure
-from label_studio_ml.studio.webhook_auth import ensure_webhook_auth_async
+from label_studio_ml.studio.received import ReceivedAnnotations
 
 logger = logging.getLogger(__name__)
 
@@ -179,3 +179,25 @@ def _register_errors(app: Flask) -> None:
     def unexpected(exc: Exception) -> tuple[Response, int]:
         logger.exception("unhandled error on %s %s", request.method, request.path)
         return jsonify({"error": "internal server error", "error_type": "InternalError"}), 500
+
+
+def init_app(
+    model_class: type[LabelStudioMLBase],
+    basic_auth_user: str | None = None,
+    basic_auth_pass: str | None = None,
+) -> Flask:
+    """Upstream's way (label-studio-ml 2.x) to build the app, as every upstream ``_wsgi.py`` does.
+
+    The same Flask app as ``create_app(model_class)``, configured from the environment; explicit
+    basic-auth credentials win over ``BASIC_AUTH_USER``/``BASIC_AUTH_PASS``.
+    """
+    if not (isinstance(model_class, type) and issubclass(model_class, LabelStudioMLBase)):
+        raise ValueError("Inference class should be the subclass of LabelStudioMLBase")
+    settings = Settings.from_env()
+    if basic_auth_user or basic_auth_pass:
+        if not (basic_auth_user and basic_auth_pass):
+            raise ConfigurationError("basic_auth_user and basic_auth_pass must be given together")
+        settings = dataclasses.replace(
+            settings, basic_auth_user=basic_auth_user, basic_auth_pass=basic_auth_pass
+        )
+    return create_app(model_class, settings)

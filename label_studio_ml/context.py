@@ -11,7 +11,7 @@ from typing import Any
 
 from label_studio_ml.config import Settings
 from label_studio_ml.errors import ConfigurationError
-from label_studio_ml.server.logs import SecretRegistry, process_secrets
+from label_studio_ml.logs import SecretRegistry, process_secrets
 from label_studio_ml.state.contract import StateStore
 from label_studio_ml.state.layout import adopt_legacy_layout
 from label_studio_ml.state.sqlite_store import SqliteStateStore

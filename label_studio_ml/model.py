@@ -15,12 +15,12 @@ from label_studio_sdk.label_interface import LabelInterface
 from label_studio_ml.compat.helpers import UpstreamHelpers
 from label_studio_ml.context import BackendContext, default_context
 from label_studio_ml.errors import LabelStudioNotConnected, UnprocessableEntity
-from label_studio_ml.learning.labeled_source import ACCESS_KEY, LABEL_STUDIO, WEBHOOKS, read_labeled_tasks
-from label_studio_ml.learning.received import ReceivedAnnotations
 from label_studio_ml.response import ModelResponse
 from label_studio_ml.state.project_key import label_studio_id
 from label_studio_ml.studio.client import LabelStudioAccess
 from label_studio_ml.studio.label_config import parse_label_config
+from label_studio_ml.studio.labeled_source import ACCESS_KEY, LABEL_STUDIO, WEBHOOKS, read_labeled_tasks
+from label_studio_ml.studio.received import ReceivedAnnotations
 
 logger = logging.getLogger(__name__)
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import difflib
 import math
-import os
 from collections import OrderedDict
 from typing import Any
-from urllib.parse import urlparse
 
 from label_studio_ml.errors import LabelConfigMismatch
-from label_studio_ml.studio.task_data import CLOUD_SCHEMES
+from label_studio_ml.studio.task_data import (  # noqa: F401 - upstream names
+    CLOUD_SCHEMES,
+    is_preload_needed,
+    is_valid_url,
+)
 
 #: The data key Label Studio gives a task imported from a bare file (one object tag, no key named).
 DATA_UNDEFINED_NAME = "$undefined$"
@@ -105,31 +107,6 @@ def match_labels(input: str, labels: list[str]) -> list[str]:
         scores = [difflib.SequenceMatcher(None, line, label).ratio() for label in labels]
         matched.append(labels[scores.index(max(scores))])
     return matched
-
-
-def is_valid_url(path: str) -> bool:
-    """Whether ``path`` is an absolute URL (it has a scheme and a host)."""
-    try:
-        parsed = urlparse(path)
-    except ValueError:
-        return False
-    return bool(parsed.scheme and parsed.netloc)
-
-
-def is_preload_needed(url: str) -> bool:
-    """Whether a task data value refers to a file rather than being the data itself.
-
-    True for uploads, Local Files and cloud storage references, absolute URLs and existing paths.
-    """
-    if url.startswith(("upload", "/upload")):
-        url = "/data/" + url.lstrip("/")
-    return (
-        url.startswith("/data/upload")
-        or (url.startswith("/data/") and "?d=" in url)
-        or url.startswith(tuple(f"{scheme}:" for scheme in CLOUD_SCHEMES))
-        or is_valid_url(url)
-        or os.path.exists(url)
-    )
 
 
 def compare_nested_structures(

@@ -27,8 +27,8 @@ import torch
 from hf_text.data.annotations import annotation_time, chosen_annotation, results_for
 from hf_text.data.controls import ControlSpec
 from hf_text.instant.records import InstantRecords
-from label_studio_ml.learning.labeled_source import LABEL_STUDIO
 from label_studio_ml.model import MODEL_VERSION_KEY, VERSIONS_KEY
+from label_studio_ml.studio.labeled_source import LABEL_STUDIO
 
 if TYPE_CHECKING:
     from hf_text.base import HFTextModel

@@ -1,1 +1,1 @@
-"""Upstream label-studio-ml 2.x ways of doing things, kept so upstream backends run unchanged."""
+"""Upstream label-studio-ml 2.x helper methods, kept so upstream backends run unchanged."""

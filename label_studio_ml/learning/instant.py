@@ -17,7 +17,7 @@ import queue
 import threading
 from typing import Any
 
-from label_studio_ml.server.projects import ProjectRegistry
+from label_studio_ml.projects import ProjectRegistry
 
 logger = logging.getLogger(__name__)
 

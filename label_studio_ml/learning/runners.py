@@ -5,7 +5,7 @@ from __future__ import annotations
 from label_studio_ml.context import BackendContext
 from label_studio_ml.learning.runner_threads import ThreadRunner
 from label_studio_ml.learning.training import TrainingQueue, TrainingRunner
-from label_studio_ml.server.projects import ProjectRegistry
+from label_studio_ml.projects import ProjectRegistry
 from label_studio_ml.state.training_state import TrainingState
 
 

@@ -8,8 +8,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from label_studio_ml.logs import redact
 from label_studio_ml.model import MODEL_VERSION_KEY, LabelStudioMLBase
-from label_studio_ml.server.logs import redact
 from label_studio_ml.state.training_state import MAX_ATTEMPTS, Run, TrainingState, owner_id
 
 logger = logging.getLogger(__name__)

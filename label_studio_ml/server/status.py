@@ -8,12 +8,12 @@ from typing import Any
 
 from label_studio_ml.context import BackendContext
 from label_studio_ml.learning.instant import InstantUpdates
-from label_studio_ml.learning.labeled_source import ACCESS_KEY
 from label_studio_ml.learning.training import TrainingQueue
 from label_studio_ml.model import MODEL_VERSION_KEY, VERSIONS_KEY, LabelStudioMLBase
-from label_studio_ml.server.projects import ProjectRegistry
+from label_studio_ml.projects import ProjectRegistry
 from label_studio_ml.state.disk_bounds import disk_report
 from label_studio_ml.state.project_key import label_studio_id, project_key
+from label_studio_ml.studio.labeled_source import ACCESS_KEY
 
 _STARTED = time.time()
 #: State key under which a model may describe what it serves (shown by ``/metrics``).

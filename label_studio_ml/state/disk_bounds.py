@@ -1,7 +1,7 @@
 """Bounds on what one project's per-task stores keep on disk, and the small ledger counting it.
 
 Three stores write one file per task (and control): the annotations webhooks brought
-(``label_studio_ml.learning.received``), the instant records of labeled tasks and the embeddings of
+(``label_studio_ml.studio.received``), the instant records of labeled tasks and the embeddings of
 predicted tasks (``hf_text.instant.records``). Each request or webhook adds files, so a client could
 fill the disk; each store therefore has ``Bounds`` (files, bytes, bytes of one file) and keeps
 ``<store>/.usage.json`` up to date as it writes, under a lock: the bounds are checked without

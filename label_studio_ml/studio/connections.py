@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from label_studio_ml.config import Settings
-from label_studio_ml.server.logs import SecretRegistry
+from label_studio_ml.logs import SecretRegistry
 from label_studio_ml.studio.client import LabelStudioAccess
 
 logger = logging.getLogger(__name__)

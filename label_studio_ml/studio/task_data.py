@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
 from email.message import Message
 from urllib.parse import ParseResult, parse_qs, quote, unquote, urlencode, urlparse
@@ -166,3 +167,28 @@ def decode_text(body: bytes, content_type: str | None) -> str:
         except LookupError:
             pass
     return body.decode("utf-8-sig", errors="replace")
+
+
+def is_valid_url(path: str) -> bool:
+    """Whether ``path`` is an absolute URL (it has a scheme and a host)."""
+    try:
+        parsed = urlparse(path)
+    except ValueError:
+        return False
+    return bool(parsed.scheme and parsed.netloc)
+
+
+def is_preload_needed(url: str) -> bool:
+    """Whether a task data value refers to a file rather than being the data itself.
+
+    True for uploads, Local Files and cloud storage references, absolute URLs and existing paths.
+    """
+    if url.startswith(("upload", "/upload")):
+        url = "/data/" + url.lstrip("/")
+    return (
+        url.startswith("/data/upload")
+        or (url.startswith("/data/") and "?d=" in url)
+        or url.startswith(tuple(f"{scheme}:" for scheme in CLOUD_SCHEMES))
+        or is_valid_url(url)
+        or os.path.exists(url)
+    )

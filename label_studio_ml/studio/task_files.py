@@ -18,8 +18,7 @@ from typing import Any
 
 from label_studio_ml.errors import DataAccessDenied
 from label_studio_ml.studio.client import LabelStudioAccess
-from label_studio_ml.studio.task_data import charset_of, decode_text
-from label_studio_ml.utils import is_preload_needed
+from label_studio_ml.studio.task_data import charset_of, decode_text, is_preload_needed
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 

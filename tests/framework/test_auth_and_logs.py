@@ -9,9 +9,9 @@ import pytest
 from label_studio_ml.api import create_app
 from label_studio_ml.config import Settings
 from label_studio_ml.errors import ConfigurationError
+from label_studio_ml.logs import RedactingFilter, redact
 from label_studio_ml.server.auth import basic_auth_header
-from label_studio_ml.server.logs import RedactingFilter, redact
-from label_studio_ml.studio.webhook_auth import _same_endpoint
+from label_studio_ml.server.webhook_auth import _same_endpoint
 from tests.conftest import load_fixture, load_keyword_model
 
 GOOD = basic_auth_header("ls", "s3cret-pass")

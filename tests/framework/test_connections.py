@@ -12,7 +12,7 @@ import requests
 from label_studio_ml.api import create_app
 from label_studio_ml.config import Settings
 from label_studio_ml.errors import ConfigurationError
-from label_studio_ml.server.logs import RedactingFilter, SecretRegistry, redact
+from label_studio_ml.logs import RedactingFilter, SecretRegistry, redact
 from label_studio_ml.studio.connections import ConnectionBook
 from tests.conftest import BACKENDS, load_fixture, load_keyword_model, wait_healthy
 from tests.support.fake_label_studio import fake_label_studio

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from label_studio_ml.learning import received
 from label_studio_ml.state.disk_bounds import Bounds
+from label_studio_ml.studio import received
 from tests.conftest import load_fixture
 
 PROJECT = load_fixture("classification_setup.json")["project"]

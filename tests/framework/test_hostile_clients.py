@@ -74,7 +74,7 @@ def test_a_malformed_task_url_gives_no_text_and_training_counts_it_unreadable(
 
 
 def test_a_webhook_url_that_does_not_parse_is_not_ours() -> None:
-    from label_studio_ml.studio.webhook_auth import _same_endpoint
+    from label_studio_ml.server.webhook_auth import _same_endpoint
 
     for url in ("http://backend:9090.evil/webhook", "http://backend:99999/webhook", "http://[::1/webhook"):
         assert _same_endpoint(url, "http://backend:9090/") is False
@@ -83,7 +83,7 @@ def test_a_webhook_url_that_does_not_parse_is_not_ours() -> None:
 
 # -- (5) /setup leaves nothing behind that it did not accept -----------------------------------
 def test_refused_and_incomplete_setup_offers_leave_the_redaction_registry_as_it_was(make_context) -> None:
-    from label_studio_ml.server.logs import SecretRegistry
+    from label_studio_ml.logs import SecretRegistry
     from label_studio_ml.studio.connections import ConnectionBook
 
     context = make_context()
@@ -106,7 +106,7 @@ def client(keyword_app):
     ("field", "size", "limit"), [("access_token", 4097, "4096"), ("hostname", 2049, "2048")]
 )
 def test_an_oversized_setup_field_is_a_clear_400_and_is_not_kept(client, field, size, limit) -> None:
-    from label_studio_ml.server.logs import process_secrets
+    from label_studio_ml.logs import process_secrets
 
     value = ("http://ls/" + "x" * size)[:size] if field == "hostname" else "t" * size
     body = {"project": "7", "schema": URL_TEXT_CONFIG, "hostname": "http://ls:8080", "access_token": TOKEN}

@@ -7,11 +7,11 @@ import time
 
 import pytest
 
+from label_studio_ml import projects
 from label_studio_ml.api import create_app
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext, namespace_of
 from label_studio_ml.errors import ConfigurationError
-from label_studio_ml.server import projects
 from label_studio_ml.state.sqlite_store import SqliteStateStore
 from tests.conftest import load_fixture, load_keyword_model, wait_healthy
 

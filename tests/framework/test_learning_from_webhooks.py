@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from label_studio_ml.learning.received import ReceivedAnnotations
+from label_studio_ml.studio.received import ReceivedAnnotations
 from tests.conftest import load_fixture
 from tests.support.fake_label_studio import LEGACY_TOKENS_DISABLED, fake_label_studio
 

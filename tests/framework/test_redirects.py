@@ -25,8 +25,8 @@ import pytest
 
 from label_studio_ml.errors import DataAccessDenied, LabelStudioUnavailable
 from label_studio_ml.server.auth import basic_auth_header
+from label_studio_ml.server.webhook_auth import configure_webhook_auth
 from label_studio_ml.studio.client import LabelStudioAccess
-from label_studio_ml.studio.webhook_auth import configure_webhook_auth
 from tests.support.loopback import loopback_http
 
 TOKEN = "secret-token-1234"
@@ -193,11 +193,11 @@ def test_the_webhook_patch_is_not_resent_to_where_a_redirect_points(ls, other, s
 
 
 def test_the_background_webhook_setup_logs_the_refused_redirect(ls, other, make_context, caplog) -> None:
-    from label_studio_ml.studio.webhook_auth import ensure_webhook_auth_async
+    from label_studio_ml.server.webhook_auth import ensure_webhook_auth_async
 
     ls.redirects["/api/webhooks/5/"] = (307, f"{other.url}/api/webhooks/5/")
     context = webhook_context(make_context, ls)
-    with caplog.at_level(logging.WARNING, logger="label_studio_ml.studio.webhook_auth"):
+    with caplog.at_level(logging.WARNING, logger="label_studio_ml.server.webhook_auth"):
         ensure_webhook_auth_async(context, "1", BACKEND)
         deadline = time.monotonic() + 10
         while "could not configure webhook auth" not in caplog.text and time.monotonic() < deadline:

@@ -14,7 +14,7 @@ from pathlib import Path
 from label_studio_ml.context import BackendContext
 from label_studio_ml.learning.runners import build_training_queue
 from label_studio_ml.model import LabelStudioMLBase
-from label_studio_ml.server.projects import ProjectRegistry
+from label_studio_ml.projects import ProjectRegistry
 from label_studio_ml.state.redis_store import RedisStateStore
 from label_studio_ml.state.sqlite_store import SqliteStateStore
 from label_studio_ml.state.training_state import TrainingState, owner_is_dead

@@ -14,7 +14,7 @@ import requests
 from label_studio_ml.api import create_app
 from label_studio_ml.learning.runners import build_training_queue
 from label_studio_ml.model import LabelStudioMLBase
-from label_studio_ml.server.projects import ProjectRegistry
+from label_studio_ml.projects import ProjectRegistry
 from tests.conftest import BACKENDS, load_fixture
 from tests.support.servers import backend
 

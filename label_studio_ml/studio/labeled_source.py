@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from label_studio_ml.errors import LabelStudioNotConnected, LabelStudioRefused
-from label_studio_ml.learning.received import ReceivedAnnotations
+from label_studio_ml.studio.received import ReceivedAnnotations
 
 #: State key of the project's last read of labeled tasks (shown by ``/metrics``).
 ACCESS_KEY = "label_studio_access"

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from label_studio_ml.context import BackendContext
 from label_studio_ml.errors import BackendError, ModelUnavailable, NotFound, UnprocessableEntity
+from label_studio_ml.logs import redact
 from label_studio_ml.model import MODEL_VERSION_KEY, LabelStudioMLBase
-from label_studio_ml.server.logs import redact
 from label_studio_ml.studio.label_config import parse_label_config
 
 logger = logging.getLogger(__name__)
