@@ -1,12 +1,12 @@
-"""``create_app`` (and upstream's ``init_app``): the Label Studio ML backend protocol over Flask. Routes only."""
+"""``create_app`` (and upstream's ``init_app``): the Label Studio ML backend protocol over Flask.
+
+Routes only: what serves them is started by ``services``."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import sys
-import threading
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -15,18 +15,13 @@ from werkzeug.exceptions import HTTPException
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
 from label_studio_ml.errors import BackendError, ConfigurationError, NotReady
-from label_studio_ml.learning.instant import InstantUpdates
-from label_studio_ml.learning.runners import build_training_queue
-from label_studio_ml.logs import configure_logging
 from label_studio_ml.model import LabelStudioMLBase
-from label_studio_ml.projects import ProjectRegistry
 from label_studio_ml.server import protocol
 from label_studio_ml.server.auth import check_basic_auth
 from label_studio_ml.server.status import metrics_report, versions_report
 from label_studio_ml.server.webhook_auth import ensure_webhook_auth_async
-from label_studio_ml.state.files import keep_new_files_private
+from label_studio_ml.services import Services
 from label_studio_ml.state.project_adoption import adopt_id_only_project
-from label_studio_ml.state.redis_exposure import check_redis_exposure
 from label_studio_ml.studio.received import ReceivedAnnotations
 
 logger = logging.getLogger(__name__)
@@ -37,62 +32,22 @@ logger = logging.getLogger(__name__)
 SWITCH_INTERVAL_S = 0.0005
 
 
-class Readiness:
-    """Whether the model class has warmed up; ``/health`` answers 503 until then."""
-
-    def __init__(self) -> None:
-        self.ready = threading.Event()
-        self.error: str | None = None
-
-    def warm_up(self, model_class: type[LabelStudioMLBase], context: BackendContext) -> None:
-        """Run the class's optional ``warm_up`` in the background, then mark ready."""
-        hook = getattr(model_class, "warm_up", None)
-
-        def work() -> None:
-            try:
-                if callable(hook):
-                    hook(context)
-                self.ready.set()
-            except Exception as exc:
-                self.error = f"{type(exc).__name__}: {exc}"
-                logger.exception("model warm-up failed")
-
-        threading.Thread(target=work, name="warm-up", daemon=True).start()
-
-
 def create_app(
     model_class: type[LabelStudioMLBase],
     settings: Settings | None = None,
     context: BackendContext | None = None,
 ) -> Flask:
-    """A Flask app serving ``model_class`` to Label Studio."""
-    settings = settings or (context.settings if context else Settings.from_env())
+    """A Flask app serving ``model_class`` to Label Studio, over the services ``Services.start``
+    starts (``app.extensions["label_studio_ml"]["services"]``; ``services.stop()`` ends them)."""
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    keep_new_files_private()  # before the state is opened: it holds Label Studio tokens
-    check_redis_exposure(settings)  # the same tokens, in a Redis that must not be open to all
-    configure_logging(
-        settings.log_level,
-        secrets=tuple(s for s in (settings.basic_auth_pass, settings.label_studio_api_key) if s),
-    )
-    context = context or BackendContext.for_model(model_class, settings)
-    context.connections.register_all(context.state.projects())  # tokens stored before a restart
-    prepare = getattr(model_class, "prepare", None)
-    if callable(prepare):
-        prepare(context)  # fail at start-up (e.g. an unreachable hub model), not at the first request
-    registry = ProjectRegistry(model_class, context)
-    queue = build_training_queue(context, registry)
-    queue.start()  # resumes trainings a restart or crash interrupted
-    instant = InstantUpdates(registry)
-    readiness = Readiness()
-    if os.environ.get("LABEL_STUDIO_ML_ROLE") == "worker":
-        readiness.ready.set()  # a training worker never predicts: nothing to warm up
-    else:
-        readiness.warm_up(model_class, context)
+    services = Services.start(model_class, settings, context)
+    settings, context = services.settings, services.context
+    registry, queue, instant = services.registry, services.queue, services.instant
 
     app = Flask(model_class.__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.extensions["label_studio_ml"] = {
-        "registry": registry, "queue": queue, "context": context, "instant": instant,
+        "services": services, "registry": registry, "queue": queue, "context": context, "instant": instant,
     }  # fmt: skip
     _register_errors(app)
 
@@ -104,8 +59,8 @@ def create_app(
     @app.get("/health")
     def health() -> Any:
         body = {"status": "UP", "model_class": model_class.__name__}
-        if not readiness.ready.is_set():
-            detail = readiness.error or "model is loading"
+        if not services.readiness.ready.is_set():
+            detail = services.readiness.error or "model is loading"
             raise NotReady(f"{model_class.__name__} is not ready: {detail}")
         context.state.ping()  # a replica that cannot reach Redis cannot serve: 503 with the reason
         return jsonify(body)

@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from label_studio_ml.errors import ConfigurationError
@@ -68,6 +69,26 @@ def _queue_name(env: Mapping[str, str]) -> str | None:
     return name
 
 
+#: The variable ``label-studio-ml worker`` sets for the backend it loads (read by ``Settings.from_env``).
+ROLE_VARIABLE = "LABEL_STUDIO_ML_ROLE"
+
+
+class Role(StrEnum):
+    """What a process does: serve HTTP (and train, embedded mode) or only run RQ training jobs."""
+
+    SERVER = "server"
+    #: A training worker never predicts: its model class is not warmed up.
+    WORKER = "worker"
+
+
+def _role(env: Mapping[str, str]) -> Role:
+    raw = env_str(env, ROLE_VARIABLE, default=Role.SERVER) or Role.SERVER
+    try:
+        return Role(raw.lower())
+    except ValueError:
+        raise ConfigurationError(f"{ROLE_VARIABLE} must be 'server' or 'worker', got {raw!r}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the serving core reads from the environment, validated once at start-up.
@@ -93,6 +114,8 @@ class Settings:
     training_timeout_seconds: int = 86400
     #: Accept a ``REDIS_URL`` without a password on a public address (see ``redis_exposure``).
     allow_insecure_redis: bool = False
+    #: What this process does (``LABEL_STUDIO_ML_ROLE``, which ``label-studio-ml worker`` sets).
+    role: Role = Role.SERVER
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -131,6 +154,7 @@ class Settings:
             rq_queue=_queue_name(env),
             training_timeout_seconds=env_int(env, "TRAINING_TIMEOUT_SECONDS", 86400, minimum=60),
             allow_insecure_redis=env_bool(env, "ALLOW_INSECURE_REDIS", False),
+            role=_role(env),
         )
 
     @property

@@ -7,8 +7,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from label_studio_ml.background import BackgroundThreads
 from label_studio_ml.config import Settings
 from label_studio_ml.errors import ConfigurationError
 from label_studio_ml.logs import SecretRegistry, process_secrets
@@ -33,6 +34,18 @@ def namespace_of(model_class: type) -> str:
     return name
 
 
+class ModelClassHooks(Protocol):
+    """What building a context needs of a model class (``LabelStudioMLBase`` declares both hooks)."""
+
+    __name__: str
+
+    def settings_from_env(self, environ: Mapping[str, str] | None = None) -> Any:
+        """The model's own settings, read from ``environ``."""
+
+    def owns_legacy_data(self, model_dir: Path) -> bool:
+        """Whether a pre-namespace ``MODEL_DIR`` is this class's."""
+
+
 @dataclass(frozen=True)
 class BackendContext:
     """Process-wide services shared by the API, the training queue and model instances.
@@ -41,7 +54,8 @@ class BackendContext:
     (storage every replica and worker shares) or ``MODEL_DIR/<namespace>``. ``state`` is SQLite in
     ``MODEL_DIR/<namespace>`` or, with ``REDIS_URL``, Redis. ``model_settings`` is whatever the
     model class reads from the environment (``settings_from_env``), validated once at start-up and
-    handed to every instance.
+    handed to every instance. ``threads`` are the background threads the framework started for
+    this backend (the model class's ``stop`` joins them).
     """
 
     settings: Settings
@@ -50,6 +64,7 @@ class BackendContext:
     namespace: str = "default"
     model_settings: Any = None
     secrets: SecretRegistry = field(default_factory=process_secrets, repr=False)
+    threads: BackgroundThreads = field(default_factory=BackgroundThreads, repr=False, compare=False)
 
     @classmethod
     def from_settings(
@@ -66,7 +81,7 @@ class BackendContext:
 
     @classmethod
     def for_model(
-        cls, model_class: type, settings: Settings, environ: Mapping[str, str] | None = None
+        cls, model_class: ModelClassHooks, settings: Settings, environ: Mapping[str, str] | None = None
     ) -> BackendContext:
         """The context a server of ``model_class`` runs with: its namespace and its own settings.
 
@@ -74,9 +89,8 @@ class BackendContext:
         """
         namespace = namespace_of(model_class)
         if not settings.distributed:
-            adopt_legacy_layout(settings.model_dir, namespace, model_class)
-        reader = getattr(model_class, "settings_from_env", None)
-        model_settings = reader(environ) if callable(reader) else None
+            adopt_legacy_layout(settings.model_dir, namespace, model_class.owns_legacy_data)
+        model_settings = model_class.settings_from_env(environ)
         return cls.from_settings(settings, namespace=namespace, model_settings=model_settings)
 
     @property

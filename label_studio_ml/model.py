@@ -8,6 +8,7 @@ project's ``model_version`` or label config changes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from label_studio_sdk.label_interface import LabelInterface
@@ -15,6 +16,7 @@ from label_studio_sdk.label_interface import LabelInterface
 from label_studio_ml.compat.helpers import UpstreamHelpers
 from label_studio_ml.context import BackendContext, default_context
 from label_studio_ml.errors import LabelStudioNotConnected, UnprocessableEntity
+from label_studio_ml.lifecycle import ModelLifecycle
 from label_studio_ml.response import ModelResponse
 from label_studio_ml.state.project_key import label_studio_id
 from label_studio_ml.studio.client import LabelStudioAccess
@@ -28,8 +30,13 @@ MODEL_VERSION_KEY = "model_version"
 VERSIONS_KEY = "model_versions"
 
 
-class LabelStudioMLBase(UpstreamHelpers):
-    """Base class of every model served by ``label_studio_ml``; upstream's helpers come from the mixin."""
+#: Receives the fields of each ``report_progress`` call.
+ProgressSink = Callable[[dict[str, Any]], None]
+
+
+class LabelStudioMLBase(UpstreamHelpers, ModelLifecycle):
+    """Base class of every model served by ``label_studio_ml``; upstream's helpers and the process
+    lifecycle hooks (``prepare``, ``warm_up``, ``stop``, ...) come from the mixins."""
 
     INITIAL_MODEL_VERSION = "0.0.1"
     #: Upstream models often never change ``model_version`` after ``fit``; the server then bumps
@@ -43,6 +50,9 @@ class LabelStudioMLBase(UpstreamHelpers):
         "START_TRAINING",
     )
     _in_setup = False
+    #: Where ``report_progress`` sends its fields: the framework sets it on the instance that runs a
+    #: training (the run's log and lease heartbeat, shown by ``/metrics``); ``None`` otherwise.
+    progress_sink: ProgressSink | None = None
 
     def __init__(
         self,
@@ -56,7 +66,6 @@ class LabelStudioMLBase(UpstreamHelpers):
         self.context = context or default_context(type(self))
         self.label_config: str | None = None
         self._label_interface: LabelInterface | None = None
-        self._progress_sink: Any = None
         if label_config is not None:
             self.use_label_config(label_config)
         elif self.has("label_config"):
@@ -211,8 +220,8 @@ class LabelStudioMLBase(UpstreamHelpers):
 
     def report_progress(self, **fields: Any) -> None:
         """Record training progress (epoch, step, loss, ...) for logs and ``/metrics``."""
-        if self._progress_sink is not None:
-            self._progress_sink(fields)
+        if self.progress_sink is not None:
+            self.progress_sink(fields)
 
     def resolve_text(self, value: Any, value_type: str | None = None) -> str | None:
         """Task text as a string; with ``valueType="url"`` read through the project's Label Studio only.

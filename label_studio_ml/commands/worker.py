@@ -1,9 +1,11 @@
 """``label-studio-ml worker DIR``: RQ training workers for a backend directory (distributed mode).
 
-A worker loads the backend exactly as a serving process does (its ``_wsgi.py`` app: the model class,
-its settings, the Redis state and the shared model store), serves no HTTP, and runs the training
-jobs of the backend's queue one at a time in its own process (RQ's ``SimpleWorker``: a ``kill -9``
-of the worker kills its training too, and the expired lease hands it to another worker).
+A worker loads the backend exactly as a serving process does (its ``_wsgi.py``, which names the
+model class and starts its services: settings, the Redis state and the shared model store), in the
+worker role (``Settings.role``: no warm-up), serves no HTTP, and runs the training jobs of the
+backend's queue (``commands.training_job``) one at a time in its own process (RQ's
+``SimpleWorker``: a ``kill -9`` of the worker kills its training too, and the expired lease hands
+it to another worker).
 """
 
 from __future__ import annotations
@@ -20,20 +22,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from label_studio_ml.commands.training_job import serve_jobs_with
+from label_studio_ml.config import ROLE_VARIABLE, Role
 from label_studio_ml.errors import ConfigurationError
-from label_studio_ml.learning.runner_rq import model_path, queue_name, register_worker_app
+from label_studio_ml.learning.runner_rq import queue_name
+from label_studio_ml.services import Services
 from label_studio_ml.state.training_state import HOST
 
 logger = logging.getLogger(__name__)
 
-#: Set for the backend's code while it runs in a training worker (``create_app`` skips warming
-#: the inference cache there: a worker never predicts).
-ROLE_VARIABLE = "LABEL_STUDIO_ML_ROLE"
 _MAX_BACKOFF_S = 30.0
 
 
-def load_backend_app(directory: Path) -> Any:
-    """The Flask app ``directory/_wsgi.py`` builds, imported as gunicorn would import it."""
+def load_backend_services(directory: Path) -> Services:
+    """The services ``directory/_wsgi.py`` starts for its model class, imported as gunicorn would
+    import it (an upstream-style ``_wsgi.py`` names its model class only through its ``app``)."""
     directory = directory.resolve()
     for path in (str(Path.cwd()), str(directory)):
         if path not in sys.path:
@@ -45,9 +48,10 @@ def load_backend_app(directory: Path) -> Any:
     sys.modules["_wsgi"] = module
     spec.loader.exec_module(module)
     app = getattr(module, "app", None)
-    if app is None or "label_studio_ml" not in getattr(app, "extensions", {}):
+    services = getattr(app, "extensions", {}).get("label_studio_ml", {}).get("services")
+    if not isinstance(services, Services):
         raise ConfigurationError(f"{directory}/_wsgi.py defines no label_studio_ml app named 'app'")
-    return app
+    return services
 
 
 def run_one(directory: Path, burst: bool = False) -> int:
@@ -56,13 +60,12 @@ def run_one(directory: Path, burst: bool = False) -> int:
     from redis.exceptions import ConnectionError as RedisConnectionError
     from rq import SimpleWorker
 
-    os.environ[ROLE_VARIABLE] = "worker"
-    app = load_backend_app(directory)
-    services = app.extensions["label_studio_ml"]
-    context = services["context"]
+    os.environ[ROLE_VARIABLE] = Role.WORKER.value  # read by the settings the backend's _wsgi.py starts with
+    services = load_backend_services(directory)
+    context = services.context
     if not context.settings.distributed:
         raise SystemExit("label-studio-ml worker needs REDIS_URL (distributed mode)")
-    register_worker_app(model_path(services["registry"].model_class), app)
+    serve_jobs_with(services)
     name = queue_name(context)
     # RQ blocks on Redis for minutes while it waits for a job: no socket timeout on its connection.
     connection = redis.Redis.from_url(context.settings.redis_url, health_check_interval=30)

@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 #: How much nicer than the request threads the learning thread runs. On a machine with as many
 #: busy threads as cores, the kernel then gives a core to a request before the refit behind it.
 NICENESS = 10
+#: What the learning thread finds in line when the backend stops.
+_STOP = None
 
 
 def lower_this_threads_priority(step: int = NICENESS) -> bool:
@@ -42,7 +44,8 @@ class InstantUpdates:
     def __init__(self, registry: ProjectRegistry) -> None:
         self.registry = registry
         self.events: tuple[str, ...] = tuple(getattr(registry.model_class, "INSTANT_EVENTS", ()) or ())
-        self._line: queue.Queue[tuple[str, str, dict[str, Any]]] = queue.Queue()
+        self._threads = registry.context.threads  # stopping the backend ends the learning thread
+        self._line: queue.Queue[tuple[str, str, dict[str, Any]] | None] = queue.Queue()
         self._pending: dict[str, int] = {}
         self._lock = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -55,16 +58,22 @@ class InstantUpdates:
         """Queue one event; returns immediately."""
         with self._lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="instant-updates", daemon=True)
-                self._thread.start()
+                self._thread = self._threads.start(self._run, "instant-updates", waker=self._wake)
             self._pending[project] = self._pending.get(project, 0) + 1
         self._line.put((project, action, data))
 
+    def _wake(self) -> None:
+        """Unblock the learning thread's wait for events: the backend stops."""
+        self._line.put(_STOP)
+
     def _run(self) -> None:
         lower_this_threads_priority()  # learning waits for requests, never the other way round
-        while True:
-            for project, events in _by_project(self._drain()):
+        while not self._threads.stopping.is_set():
+            batch = self._drain()
+            for project, events in _by_project([item for item in batch if item is not _STOP]):
                 self._learn(project, events)
+            if _STOP in batch:
+                return
 
     def _learn(self, project: str, events: list[tuple[str, dict[str, Any]]]) -> None:
         try:
@@ -76,7 +85,7 @@ class InstantUpdates:
                 self._pending[project] -= len(events)
                 self._lock.notify_all()
 
-    def _drain(self) -> list[tuple[str, str, dict[str, Any]]]:
+    def _drain(self) -> list[tuple[str, str, dict[str, Any]] | None]:
         """The next event, and every event queued behind it: a burst is learned in one update."""
         batch = [self._line.get()]
         while True:

@@ -10,7 +10,6 @@ for a real reason is reported in ``/metrics`` and not retried.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 import time
@@ -18,7 +17,8 @@ import uuid
 from typing import Any
 
 from label_studio_ml.context import BackendContext
-from label_studio_ml.learning.training_run import execute_run
+from label_studio_ml.learning.training import TrainingQueue
+from label_studio_ml.learning.training_run import ModelFactory, execute_run
 from label_studio_ml.state.contract import StateStore
 from label_studio_ml.state.training_state import ACTIVE, TrainingState, owner_id
 
@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 
 #: How long RQ keeps a finished job's result (nothing reads it: /metrics reads the state).
 RESULT_TTL_S = 3600
+#: The job a worker runs, by dotted name as RQ recommends: the worker imports it (with the backend's
+#: services around it); a function object would tie this module to the worker's code.
+TRAINING_JOB = "label_studio_ml.commands.training_job.run_training"
 
 
 def queue_name(context: BackendContext) -> str:
@@ -61,7 +64,7 @@ class RQRunner:
         readable = re.sub(r"[^A-Za-z0-9_-]", "_", f"{self.context.namespace}-{project}")
         job_id = f"lsml-{readable}-{uuid.uuid4().hex[:12]}"
         self._queue().enqueue_call(
-            train_job,
+            TRAINING_JOB,
             args=(self.model_path, self.context.namespace, project, claimed_by, data),
             timeout=self.context.settings.training_timeout_seconds,
             result_ttl=RESULT_TTL_S,
@@ -102,38 +105,15 @@ def _redis_of(state: StateStore) -> Any:
     return client
 
 
-#: The apps of this worker process, by model path (registered by ``label-studio-ml worker``).
-_WORKER_APPS: dict[str, Any] = {}
-
-
-def register_worker_app(path: str, app: Any) -> None:
-    """Let jobs for the model ``path`` run with ``app``'s context and model registry."""
-    _WORKER_APPS[path] = app
-
-
-def _worker_app(path: str) -> Any:
-    if path not in _WORKER_APPS:
-        # A plain `rq worker` with the backend on sys.path: build the app from the class.
-        from label_studio_ml.api import create_app
-
-        module, _, name = path.partition(":")
-        register_worker_app(path, create_app(getattr(importlib.import_module(module), name)))
-    return _WORKER_APPS[path]
-
-
-def train_job(path: str, namespace: str, project: str, claimed_by: str, data: dict[str, Any]) -> str:
-    """The RQ job: run the claimed training of ``project`` in this worker process."""
-    services = _worker_app(path).extensions["label_studio_ml"]
-    context, registry, queue = services["context"], services["registry"], services["queue"]
-    if context.namespace != namespace:
-        raise RuntimeError(f"job for namespace {namespace!r} reached a worker of {context.namespace!r}")
-
-    def make_model(name: str) -> Any:
-        return registry.create(name, None)
-
+def run_claimed(
+    queue: TrainingQueue, make_model: ModelFactory, project: str, claimed_by: str, data: dict[str, Any]
+) -> str:
+    """Run the training ``claimed_by`` queued for ``project`` in this worker process (the job's work,
+    see ``TRAINING_JOB``); a follow-up requested meanwhile goes back on the queue. Returns a summary."""
+    context = queue.context
     follow_up = execute_run(queue.state, make_model, context.secrets.values, project, claimed_by, data)
     if follow_up is not None:
-        queue.runner.submit(project, owner_id(), {"action": follow_up, "project": {"id": project}})
+        queue.runner.submit(project, owner_id(), follow_up)
     row = context.state.training_row(project) or {}
     version = context.state.get(project, "model_version")
     return f"project {project}: {row.get('state')}, model_version {version}"

@@ -6,21 +6,35 @@ import queue
 import threading
 from typing import Any
 
+from label_studio_ml.background import BackgroundThreads
 from label_studio_ml.learning.training_run import ModelFactory, execute_run
 from label_studio_ml.state.training_state import TrainingState, owner_id
 
+#: What a slot finds in line when the backend stops.
+_STOP = None
+
 
 class ThreadRunner:
-    """Runs claimed trainings in ``slots`` background threads; the rest wait in line, in order."""
+    """Runs claimed trainings in ``slots`` background threads; the rest wait in line, in order.
+
+    The slots belong to ``threads``: stopping them lets a running training finish and starts no
+    other (the runs left in line keep their claim, released by ``TrainingQueue.release``).
+    """
 
     def __init__(
-        self, state: TrainingState, make_model: ModelFactory, secrets: Any, slots: int
+        self,
+        state: TrainingState,
+        make_model: ModelFactory,
+        secrets: Any,
+        slots: int,
+        threads: BackgroundThreads | None = None,
     ) -> None:
         self.state = state
         self.make_model = make_model
         self.secrets = secrets
         self.slots = slots
-        self._line: queue.Queue[tuple[str, str, dict[str, Any]]] = queue.Queue()
+        self.threads = threads or BackgroundThreads()
+        self._line: queue.Queue[tuple[str, str, dict[str, Any]] | None] = queue.Queue()
         self._lock = threading.Condition()
         self._waiting: list[str] = []  # in line, oldest first
         self._running: set[str] = set()
@@ -33,7 +47,7 @@ class ThreadRunner:
                 return
             self._started = True
         for index in range(self.slots):
-            threading.Thread(target=self._slot, name=f"training-slot-{index}", daemon=True).start()
+            self.threads.start(self._slot, f"training-slot-{index}", waker=lambda: self._line.put(_STOP))
 
     def submit(self, project: str, claimed_by: str, data: dict[str, Any]) -> None:
         """Put a run this process claimed in line."""
@@ -43,22 +57,24 @@ class ThreadRunner:
         self._line.put((project, claimed_by, data))
 
     def _slot(self) -> None:
-        while True:
-            project, claimed_by, data = self._line.get()
+        # A run still in line when the backend stops keeps its claim (released for another process).
+        while (item := self._line.get()) is not _STOP and not self.threads.stopping.is_set():
+            self._run(*item)
+
+    def _run(self, project: str, claimed_by: str, data: dict[str, Any]) -> None:
+        with self._lock:
+            self._waiting.remove(project)
+            self._running.add(project)
+        try:
+            secrets = self.secrets.values
+            follow_up = execute_run(self.state, self.make_model, secrets, project, claimed_by, data)
+            if follow_up is not None:
+                # A coalesced follow-up trains on whatever is labeled by then; it waits its turn.
+                self.submit(project, owner_id(), follow_up)
+        finally:
             with self._lock:
-                self._waiting.remove(project)
-                self._running.add(project)
-            try:
-                follow_up = execute_run(
-                    self.state, self.make_model, self.secrets.values, project, claimed_by, data
-                )
-                if follow_up is not None:
-                    # A coalesced follow-up trains on whatever is labeled by then; it waits its turn.
-                    self.submit(project, owner_id(), {"action": follow_up, "project": {"id": project}})
-            finally:
-                with self._lock:
-                    self._running.discard(project)
-                    self._lock.notify_all()
+                self._running.discard(project)
+                self._lock.notify_all()
 
     def report(self) -> dict[str, Any]:
         """This process's training slots: how many, which projects run and which wait, in order."""

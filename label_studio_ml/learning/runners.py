@@ -20,6 +20,6 @@ def build_training_queue(context: BackendContext, registry: ProjectRegistry) -> 
     else:
         runner = ThreadRunner(
             state, lambda project: registry.create(project, None), context.secrets,
-            context.settings.max_concurrent_trainings,
+            context.settings.max_concurrent_trainings, context.threads,
         )  # fmt: skip
     return TrainingQueue(context, state, runner)

@@ -16,11 +16,10 @@ from typing import Any, Protocol
 
 from label_studio_ml.context import BackendContext
 from label_studio_ml.model import MODEL_VERSION_KEY
-from label_studio_ml.state.training_state import TrainingState, owner_id
+from label_studio_ml.state.training_state import START_TRAINING, TrainingState, owner_id, run_data
 
 logger = logging.getLogger(__name__)
 
-START_TRAINING = "START_TRAINING"
 COUNTED_EVENTS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_CREATED", "ANNOTATIONS_DELETED")
 
 
@@ -95,7 +94,7 @@ class TrainingQueue:
             claim = self.state.claim(project, event, resume=True)
             if claim.started:
                 logger.warning("project %s: resuming a training interrupted by a restart or crash", project)
-                self.runner.submit(project, claim.owner, {"action": event, "project": {"id": project}})
+                self.runner.submit(project, claim.owner, run_data(project, event))
                 resumed.append(project)
         return resumed
 
@@ -107,7 +106,8 @@ class TrainingQueue:
                 return
             self._started = True
         self.runner.start()
-        threading.Thread(target=self._maintain, name="training-maintenance", daemon=True).start()
+        # Stopping the backend (``LabelStudioMLBase.stop``) ends the thread's wait at once.
+        self.context.threads.start(self._maintain, "training-maintenance", waker=self._stop.set)
         atexit.register(self.release)
 
     def release(self) -> None:

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from label_studio_ml.logs import redact
-from label_studio_ml.model import MODEL_VERSION_KEY, LabelStudioMLBase
-from label_studio_ml.state.training_state import MAX_ATTEMPTS, Run, TrainingState, owner_id
+from label_studio_ml.model import MODEL_VERSION_KEY, LabelStudioMLBase, ProgressSink
+from label_studio_ml.state.training_state import MAX_ATTEMPTS, Run, TrainingState, owner_id, run_data
 
 logger = logging.getLogger(__name__)
 
@@ -25,25 +25,30 @@ def execute_run(
     project: str,
     claimed_by: str,
     data: dict[str, Any],
-) -> str | None:
+) -> dict[str, Any] | None:
     """Run the training ``claimed_by`` queued for ``project`` in this process.
 
-    Returns the event of a follow-up run that was requested meanwhile (now queued for this process),
-    or ``None``. Does nothing when the run was taken over by another process while it waited.
+    Returns the data of a follow-up run that was requested meanwhile (now queued for this process,
+    to be submitted to the runner), or ``None``. Does nothing when the run was taken over by another
+    process while it waited.
     """
     me = owner_id()
     run = state.start(project, claimed_by, runner=me)
     if run is None:
         return None
     stop = threading.Event()
-    beat = threading.Thread(target=_keep_alive, args=(state, project, me, stop), daemon=True)
+    beat = threading.Thread(
+        target=_keep_alive, args=(state, project, me, stop), name=f"training-heartbeat-{project}", daemon=True
+    )
     beat.start()
     try:
         error, metrics = _fit(state, make_model, secrets, project, me, run, data)
     finally:
         stop.set()
+        beat.join()  # the run's threads end with the run (a stopped backend leaves none behind)
     version = state.store.get(project, MODEL_VERSION_KEY)  # what a follow-up run starts from
-    return state.finish(project, me, error=error, metrics=metrics, version=version)
+    follow_up = state.finish(project, me, error=error, metrics=metrics, version=version)
+    return None if follow_up is None else run_data(project, follow_up)
 
 
 def _fit(
@@ -66,7 +71,7 @@ def _fit(
             # The interrupted attempt published its version before it died: publish nothing twice.
             logger.info("project %s: resumed training had already published %s", project, model.model_version)
             return None, None
-        model._progress_sink = _progress_sink(state, project, me)
+        model.progress_sink = _progress_sink(state, project, me)
         before = model.model_version
         metrics = model.fit(run.event, data) or {}
         if model.AUTO_BUMP_VERSION and model.model_version == before:
@@ -79,7 +84,7 @@ def _fit(
         return redact(f"{type(exc).__name__}: {exc}", secrets), None
 
 
-def _progress_sink(state: TrainingState, project: str, me: str) -> Callable[[dict[str, Any]], None]:
+def _progress_sink(state: TrainingState, project: str, me: str) -> ProgressSink:
     def sink(fields: dict[str, Any]) -> None:
         logger.info("project %s: training progress %s", project, json_ready(fields))
         state.heartbeat(project, me, json_ready(fields))

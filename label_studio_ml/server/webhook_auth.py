@@ -92,4 +92,4 @@ def ensure_webhook_auth_async(context: BackendContext, project: str, backend_roo
             with _in_flight_lock:
                 _in_flight.discard(project)
 
-    threading.Thread(target=work, name=f"webhook-auth-{project}", daemon=True).start()
+    context.threads.start(work, f"webhook-auth-{project}")

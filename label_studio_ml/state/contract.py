@@ -14,15 +14,29 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
 Result = TypeVar("Result")
 #: ``change(row) -> (fields to write or None, result)``, applied under the row's lock.
 RowChange = Callable[[dict[str, Any]], tuple[dict[str, Any] | None, Result]]
 
+
+class TrainingStatus(StrEnum):
+    """A training row's ``state`` (a ``str``: stored, compared and served as the plain value)."""
+
+    IDLE = "idle"
+    #: Claimed by a process, waiting for a training slot or a worker.
+    QUEUED = "queued"
+    RUNNING = "running"
+    FAILED = "failed"
+    #: Only reported (``TrainingState.status``): queued or running, but its owner died or went silent.
+    INTERRUPTED = "interrupted"
+
+
 #: Every field of a training row, with its value before the project ever trained.
 TRAINING_DEFAULTS: dict[str, Any] = {
-    "state": "idle",
+    "state": TrainingStatus.IDLE,
     "changes": 0,
     "pending": False,
     "pending_event": None,

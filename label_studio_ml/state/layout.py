@@ -13,7 +13,7 @@ import fcntl
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -44,13 +44,11 @@ def _legacy_projects(database: Path) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
-def adopt_legacy_layout(model_dir: Path, namespace: str, model_class: type) -> bool:
-    """Move a pre-namespace ``MODEL_DIR`` into ``MODEL_DIR/namespace``; True when something moved."""
+def adopt_legacy_layout(model_dir: Path, namespace: str, owns: Callable[[Path], bool]) -> bool:
+    """Move a pre-namespace ``MODEL_DIR`` into ``MODEL_DIR/namespace`` when ``owns(model_dir)`` (the
+    model class's ``owns_legacy_data``); True when something moved."""
     legacy = model_dir / LEGACY_STATE
-    if not legacy.is_file():
-        return False
-    owns = getattr(model_class, "owns_legacy_data", None)
-    if callable(owns) and not owns(model_dir):
+    if not legacy.is_file() or not owns(model_dir):
         return False
     target = model_dir / namespace
     with _directory_lock(model_dir):

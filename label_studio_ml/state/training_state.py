@@ -1,10 +1,10 @@
 """Training rows: change counters, single-flight leases and outcomes, per project.
 
-A project's training is ``idle``, ``queued`` (claimed by a process, waiting for a training slot
-or a worker), ``running`` or ``failed``. The claiming process owns the row and keeps its heartbeat
-fresh; a row whose owner died (a ``kill -9``, a restart) or whose heartbeat went stale is
-*interrupted* and is claimed again by whichever process notices first, so no requested training
-is forgotten (and none is retried forever: after ``MAX_ATTEMPTS`` interruptions it fails).
+A project's training (``TrainingStatus``) is ``idle``, ``queued`` (claimed by a process, waiting
+for a training slot or a worker), ``running`` or ``failed``. The claiming process owns the row and
+keeps its heartbeat fresh; a row whose owner died (a ``kill -9``, a restart) or whose heartbeat
+went stale is *interrupted* and is claimed again by whichever process notices first, so no
+requested training is forgotten (and none is retried forever: after ``MAX_ATTEMPTS`` interruptions it fails).
 
 Every operation is one atomic ``update_training`` on the state store (a SQLite transaction or a
 Redis ``WATCH``/``MULTI``), so two processes, or two machines, never both own a project's training.
@@ -18,13 +18,25 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from label_studio_ml.state.contract import StateStore, now
+from label_studio_ml.state.contract import StateStore, TrainingStatus, now
 
 HOST = socket.gethostname()
-ACTIVE = ("queued", "running")
+ACTIVE = (TrainingStatus.QUEUED, TrainingStatus.RUNNING)
+#: The event of a run no event named (Label Studio's "Start Training" button sends it too).
+START_TRAINING = "START_TRAINING"
 #: A training interrupted this many times in a row (say, it kills its process) is given up.
 MAX_ATTEMPTS = 3
 _incarnation: tuple[int, str] = (0, "")
+
+
+def run_event(event: str | None) -> str:
+    """The event a run answers: the one recorded, else ``START_TRAINING``."""
+    return event or START_TRAINING
+
+
+def run_data(project: str, event: str) -> dict[str, Any]:
+    """The webhook body a run that no webhook brought trains with: a follow-up or a resumed run."""
+    return {"action": event, "project": {"id": project}}
 
 
 def owner_id() -> str:
@@ -116,13 +128,14 @@ class TrainingState:
 
         def change(row: dict[str, Any]) -> tuple[dict[str, Any] | None, Claim]:
             if self.live(row):
-                if row["state"] == "running":
+                if row["state"] == TrainingStatus.RUNNING:
                     return {"pending": True, "pending_event": event}, Claim(False, row["owner"])
                 return None, Claim(False, row["owner"])
             if resume and row["state"] not in ACTIVE:
                 return None, Claim(False, row["owner"] or "")  # resumed meanwhile by someone else
             fields = {
-                "state": "queued", "owner": me, "heartbeat": now(), "queued_at": now(), "event": event,
+                "state": TrainingStatus.QUEUED, "owner": me, "heartbeat": now(), "queued_at": now(),
+                "event": event,
                 "pending": False, "pending_event": None, "progress": None, "changes": 0,
                 # A run released by a clean shutdown (no owner) was not interrupted by its own doing.
                 "attempts": row["attempts"] + int(row["owner"] is not None) if resume else 0,
@@ -137,11 +150,14 @@ class TrainingState:
         a training worker takes the lease over); ``None`` if the run was taken over meanwhile."""
 
         def change(row: dict[str, Any]) -> tuple[dict[str, Any] | None, Run | None]:
-            if row["owner"] != claimed_by or row["state"] != "queued":
+            if row["owner"] != claimed_by or row["state"] != TrainingStatus.QUEUED:
                 return None, None
-            run = Run(row["event"] or "START_TRAINING", row["base_version"], row["attempts"], row["resumed"])
+            run = Run(run_event(row["event"]), row["base_version"], row["attempts"], row["resumed"])
             owner = runner or claimed_by
-            return {"state": "running", "owner": owner, "started_at": now(), "heartbeat": now()}, run
+            fields = {
+                "state": TrainingStatus.RUNNING, "owner": owner, "started_at": now(), "heartbeat": now(),
+            }  # fmt: skip
+            return fields, run
 
         return self.store.update_training(project, change)
 
@@ -181,13 +197,14 @@ class TrainingState:
                 "error": error, "metrics": metrics if metrics else row["metrics"], "progress": None,
             }  # fmt: skip
             if row["pending"]:
-                follow_up = row["pending_event"] or "START_TRAINING"
+                follow_up = run_event(row["pending_event"])
                 fields.update(
-                    state="queued", queued_at=finished, heartbeat=finished, event=follow_up,
+                    state=TrainingStatus.QUEUED, queued_at=finished, heartbeat=finished, event=follow_up,
                     pending=False, pending_event=None, attempts=0, base_version=version, resumed=False,
                 )  # fmt: skip
                 return fields, follow_up
-            fields.update(state="failed" if error is not None else "idle", owner=None)
+            outcome = TrainingStatus.FAILED if error is not None else TrainingStatus.IDLE
+            fields.update(state=outcome, owner=None)
             return fields, None
 
         return self.store.update_training(project, change)
@@ -199,7 +216,7 @@ class TrainingState:
     def interrupted(self) -> list[tuple[str, str]]:
         """``(project, event)`` of each queued or running training whose owner died or went silent."""
         return [
-            (row["project"], row["event"] or "START_TRAINING")
+            (row["project"], run_event(row["event"]))
             for row in self.store.training_rows()
             if row["state"] in ACTIVE and not self.live(row)
         ]
@@ -220,7 +237,8 @@ class TrainingState:
             def change(row: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
                 if row["owner"] != owner or row["state"] not in ACTIVE:
                     return None, False
-                return {"state": "queued", "owner": None, "heartbeat": None, "progress": None}, True
+                fields = {"state": TrainingStatus.QUEUED, "owner": None, "heartbeat": None, "progress": None}
+                return fields, True
 
             if self.store.update_training(project, change):
                 released.append(project)
@@ -231,10 +249,10 @@ class TrainingState:
         is gone: it is resumed by the next process that looks)."""
         row = self.store.training_row(project)
         if row is None:
-            return {"state": "idle", "changes": 0, "runs": 0, "failures": 0}
+            return {"state": TrainingStatus.IDLE, "changes": 0, "runs": 0, "failures": 0}
         if row["state"] in ACTIVE and not self.live(row):
-            row["state"] = "interrupted"
-        if row["state"] == "running":
+            row["state"] = TrainingStatus.INTERRUPTED
+        if row["state"] == TrainingStatus.RUNNING:
             row["running_in"] = str(row["owner"]).rsplit(":", 1)[0]  # host:pid, to tell workers apart
         for private in ("project", "owner", "pending_event", "base_version", "resumed"):
             row.pop(private, None)

@@ -201,7 +201,8 @@ _DEFAULT = re.compile(r"^\$\{(\w+):-(.*)\}$")
 
 def _code_defaults() -> dict[str, Any]:
     """Every variable the code reads, with its default (None: unset)."""
-    defaults = {f.name.upper(): f.default for f in dataclasses.fields(Settings)}
+    # The role is no user setting: ``label-studio-ml worker`` sets it (``LABEL_STUDIO_ML_ROLE``).
+    defaults = {f.name.upper(): f.default for f in dataclasses.fields(Settings) if f.name != "role"}
     defaults |= {f.name.upper(): f.default for f in dataclasses.fields(HFSettings)}
     options = cli.build_parser({}).parse_args(["start", "dir"])
     defaults |= {"WORKERS": options.workers, "THREADS": options.threads, "GUNICORN_TIMEOUT": options.timeout}
