@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-import time
-from collections import OrderedDict
+import math
 from dataclasses import dataclass
 
+from label_studio_ml.caching import BackOff, BoundedCache
 from label_studio_ml.context import BackendContext
 from label_studio_ml.errors import BackendError, ModelUnavailable, NotFound, UnprocessableEntity
 from label_studio_ml.logs import redact
@@ -17,23 +16,15 @@ from label_studio_ml.studio.label_config import parse_label_config
 
 logger = logging.getLogger(__name__)
 
-#: A project whose model failed to load is tried again after this many seconds, not on every request.
+#: A project whose model failed to load is tried again after this many seconds, not on every request
+#: (``label_studio_ml.caching`` says why a model folder has a back-off of its own too).
 RETRY_AFTER_S = 5.0
 
 
 @dataclass(frozen=True)
 class _Entry:
-    config_hash: str
     version: str | None
     instance: LabelStudioMLBase
-
-
-@dataclass(frozen=True)
-class _Failure:
-    config_hash: str
-    version: str | None
-    message: str
-    retry_at: float
 
 
 def _hash(config: str | None) -> str:
@@ -51,10 +42,10 @@ class ProjectRegistry:
         self.model_class = model_class
         self.context = context
         self.capacity = capacity
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
-        self._lock = threading.Lock()
-        self._project_locks: dict[str, threading.Lock] = {}
-        self._failures: dict[str, _Failure] = {}
+        # Keyed by project, stamped with (config hash, version): another one is a miss. One load
+        # per project at a time; a failure is forgotten when its back-off ends, never for room.
+        self._entries: BoundedCache[str, _Entry] = BoundedCache(capacity, single_flight=True)
+        self._failures: BackOff[str] = BackOff(RETRY_AFTER_S, remembered=math.inf)
 
     def instance(self, project: str, label_config: str | None = None) -> LabelStudioMLBase:
         """The live instance for ``project``; ``label_config`` defaults to the last one seen."""
@@ -63,26 +54,19 @@ class ProjectRegistry:
         if not config:
             raise NotFound(f"unknown project {project}: send its label config or call /setup first")
         version = state.get(project, MODEL_VERSION_KEY)
-        wanted = _hash(config)
-        entry = self._lookup(project)
-        if entry and entry.config_hash == wanted and entry.version == version:
-            return entry.instance
-        with self._project_lock(project):
-            entry = self._lookup(project)
-            if entry and entry.config_hash == wanted and entry.version == version:
-                return entry.instance
-            instance = self._create_or_explain(project, config, wanted, version)
-            self._store(project, _Entry(wanted, version, instance))
-            return instance
+        stamp = (_hash(config), version)
+        entry = self._entries.get_or_compute(
+            project, lambda: _Entry(version, self._create_or_explain(project, config, stamp)), stamp
+        )
+        return entry.instance
 
     def _create_or_explain(
-        self, project: str, config: str, config_hash: str, version: str | None
+        self, project: str, config: str, stamp: tuple[str, str | None]
     ) -> LabelStudioMLBase:
         """A new instance; a model that fails to load makes this project (only) answer 503 for a while."""
-        failure = self._failures.get(project)
-        same = failure is not None and (failure.config_hash, failure.version) == (config_hash, version)
-        if same and time.monotonic() < failure.retry_at:
-            raise ModelUnavailable(failure.message)
+        refusal = self._failures.refusal(project, lambda: stamp)
+        if refusal is not None:
+            raise ModelUnavailable(refusal)
         try:
             instance = self.create(project, config)
         except BackendError:
@@ -91,13 +75,12 @@ class ProjectRegistry:
             logger.exception("project %s: the model could not be loaded", project)
             message = redact(
                 f"the model of project {project} could not be loaded ({type(exc).__name__}: {exc}); "
-                f"retrying in {RETRY_AFTER_S:.0f} s",
+                f"retrying in {self._failures.seconds:.0f} s",
                 self.context.secrets.values,
             )
-            retry_at = time.monotonic() + RETRY_AFTER_S
-            self._failures[project] = _Failure(config_hash, version, message, retry_at)
+            self._failures.failed(project, stamp, message)
             raise ModelUnavailable(message) from exc
-        self._failures.pop(project, None)
+        self._failures.succeeded(project)
         return instance
 
     def take_label_config(self, project: str, label_config: str) -> bool:
@@ -128,26 +111,7 @@ class ProjectRegistry:
 
     def loaded_projects(self) -> dict[str, str | None]:
         """Projects with a live instance in this process, and the model version each one serves."""
-        with self._lock:
-            return {
-                project: entry.version or entry.instance.INITIAL_MODEL_VERSION
-                for project, entry in self._entries.items()
-            }
-
-    def _lookup(self, project: str) -> _Entry | None:
-        with self._lock:
-            entry = self._entries.get(project)
-            if entry is not None:
-                self._entries.move_to_end(project)
-            return entry
-
-    def _store(self, project: str, entry: _Entry) -> None:
-        with self._lock:
-            self._entries[project] = entry
-            self._entries.move_to_end(project)
-            while len(self._entries) > self.capacity:
-                self._entries.popitem(last=False)
-
-    def _project_lock(self, project: str) -> threading.Lock:
-        with self._lock:
-            return self._project_locks.setdefault(project, threading.Lock())
+        return {
+            project: entry.version or entry.instance.INITIAL_MODEL_VERSION
+            for project, entry in self._entries.items()
+        }

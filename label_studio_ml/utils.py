@@ -7,6 +7,7 @@ import math
 from collections import OrderedDict
 from typing import Any
 
+from label_studio_ml.caching import BoundedCache
 from label_studio_ml.errors import LabelConfigMismatch
 from label_studio_ml.studio.task_data import (  # noqa: F401 - upstream names
     CLOUD_SCHEMES,
@@ -72,10 +73,10 @@ def get_image_size(filepath: str) -> tuple[int, int]:
 
 
 class InMemoryLRUDictCache:
-    """A dict that keeps only the ``capacity`` most recently used keys."""
+    """A dict that keeps only the ``capacity`` most recently used keys (upstream's API, thread-safe)."""
 
     def __init__(self, capacity: int = 1) -> None:
-        self.cache: OrderedDict[Any, Any] = OrderedDict()
+        self.cache: BoundedCache[Any, Any] = BoundedCache(capacity)
         self.capacity = capacity
 
     def __contains__(self, key: Any) -> bool:
@@ -83,21 +84,14 @@ class InMemoryLRUDictCache:
 
     def get(self, key: Any) -> Any:
         """The value of ``key`` (now the most recent), or ``None``."""
-        if key not in self.cache:
-            return None
-        self.cache.move_to_end(key)
-        return self.cache[key]
+        return self.cache.get(key)
 
     def put(self, key: Any, value: Any) -> None:
         """Store ``value``; the least recently used key goes when the cache is full."""
-        if key in self.cache:
-            self.cache.move_to_end(key)
-        elif len(self.cache) >= self.capacity:
-            self.cache.popitem(last=False)
-        self.cache[key] = value
+        self.cache.put(key, value)
 
     def __str__(self) -> str:
-        return str(self.cache)
+        return str(OrderedDict(self.cache.items()))  # upstream printed its OrderedDict
 
 
 def match_labels(input: str, labels: list[str]) -> list[str]:

@@ -15,7 +15,6 @@ import hashlib
 import json
 import logging
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from hf_text.runtime.device import inference_dtype, pad_multiple
 from hf_text.runtime.loader import load_tokenizer
 from hf_text.text.batching import map_batched
 from hf_text.text.windows import Window, split_windows, window_length
+from label_studio_ml.caching import BoundedCache
 
 logger = logging.getLogger(__name__)
 
@@ -80,35 +80,6 @@ def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-class EmbeddingCache:
-    """The most recently used embeddings of one encoder, by text hash."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._entries: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> np.ndarray | None:
-        """The cached embedding, or ``None``."""
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
-
-    def put(self, key: str, vector: np.ndarray) -> None:
-        """Remember ``vector``, dropping the least recently used beyond ``size``."""
-        with self._lock:
-            self._entries[key] = vector
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
-
-
 class SentenceEncoder:
     """The frozen baseline encoder of one folder on one device, with its embedding cache."""
 
@@ -124,7 +95,7 @@ class SentenceEncoder:
         trained_for = self.info.max_length or max_length
         self.max_length = window_length(self.tokenizer, self.model.config, min(max_length, trained_for))
         self.stride = min(stride, self.max_length // 4)
-        self.cache = EmbeddingCache(cache_size)
+        self.cache: BoundedCache[str, np.ndarray] = BoundedCache(cache_size)  # by text hash
         self.dimension = int(self.model.config.hidden_size)
         logger.info("sentence encoder %s on %s (%s pooling)", folder, device, self.info.pooling)
 

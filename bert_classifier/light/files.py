@@ -4,16 +4,14 @@ once per process (a version folder never changes)."""
 from __future__ import annotations
 
 import base64
-import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
 from bert_classifier.light.instant_head import LightHead
+from label_studio_ml.caching import BoundedCache
 
-_HEADS: OrderedDict[str, LightHead] = OrderedDict()
-_HEADS_LOCK = threading.Lock()
+_HEADS: BoundedCache[str, LightHead] = BoundedCache(64)
 
 
 def encode_vector(vector: np.ndarray) -> str:
@@ -28,18 +26,9 @@ def decode_vector(text: str) -> np.ndarray:
 
 def load_head(path: Path) -> LightHead:
     """A published head, read once per process (a version folder never changes)."""
-    key = str(path)
-    with _HEADS_LOCK:
-        found = _HEADS.get(key)
-    if found is None:
-        found = LightHead.from_bytes(path.read_bytes())
-        remember_head(path, found)
-    return found
+    return _HEADS.get_or_compute(str(path), lambda: LightHead.from_bytes(path.read_bytes()))
 
 
 def remember_head(path: Path, head: LightHead) -> None:
     """Keep ``head`` as the one published at ``path`` (the refit that fitted it hands it over)."""
-    with _HEADS_LOCK:
-        _HEADS[str(path)] = head
-        while len(_HEADS) > 64:
-            _HEADS.popitem(last=False)
+    _HEADS.put(str(path), head)

@@ -26,14 +26,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import re
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from hf_text.model_store import ModelStore
+from label_studio_ml.caching import BoundedCache
 from label_studio_ml.state.disk_bounds import Bounds, Ledger
 from label_studio_ml.state.files import safe_file_name, write_atomically
 
@@ -62,35 +63,26 @@ def _control_folder(from_name: str) -> str:
     return f"{safe}-{digest}"
 
 
-class _ReadCache:
-    """Parsed record files of this process, reused while a file's size and time are unchanged."""
-
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
-        self._lock = threading.Lock()
-
-    def read(self, path: str, stamp: tuple[int, int]) -> dict[str, Any] | None:
-        with self._lock:
-            cached = self._entries.get(path)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        try:
-            with open(path, encoding="utf-8") as file:
-                record = json.load(file)
-        except (OSError, ValueError):
-            return None  # deleted meanwhile, or a foreign file
-        with self._lock:
-            self._entries[path] = (stamp, record)
-        return record
-
-    def forget_missing(self, folder: Path, present: set[str]) -> None:
-        prefix = str(folder) + os.sep
-        with self._lock:
-            for key in [k for k in self._entries if k.startswith(prefix) and k not in present]:
-                del self._entries[key]
+#: Parsed record files of this process by path, reused while a file's (size, time) stamp is
+#: unchanged; bounded by the record files themselves (``RECORD_BOUNDS``), each forgotten when gone.
+_READS: BoundedCache[str, Any] = BoundedCache(math.inf)
 
 
-_READS = _ReadCache()
+def _read(path: str, stamp: tuple[int, int]) -> Any:
+    try:
+        return _READS.get_or_compute(path, lambda: _parse(path), stamp)
+    except (OSError, ValueError):
+        return None  # deleted meanwhile, or a foreign file
+
+
+def _parse(path: str) -> Any:
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)
+
+
+def _forget_missing(folder: Path, present: set[str]) -> None:
+    prefix = str(folder) + os.sep
+    _READS.forget_where(lambda key: key.startswith(prefix) and key not in present)
 
 
 class InstantRecords:
@@ -142,8 +134,8 @@ class InstantRecords:
     def all(self) -> list[dict[str, Any]]:
         """Every record, in file-name order."""
         files = self._files()
-        _READS.forget_missing(self.folder, {path for path, _ in files})
-        return [record for path, stamp in files if (record := _READS.read(path, stamp)) is not None]
+        _forget_missing(self.folder, {path for path, _ in files})
+        return [record for path, stamp in files if (record := _read(path, stamp)) is not None]
 
     def fingerprint(self) -> str:
         """Changes whenever a record is added, replaced or removed."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from collections import OrderedDict
 from pathlib import Path
+
+from label_studio_ml.caching import BoundedCache
 
 #: Files ``AutoTokenizer`` never reads: weights, the model config (which differs between versions in
 #: its labels; only its ``model_type``/``tokenizer_class`` matter and are hashed separately) and notes.
@@ -69,23 +69,9 @@ class TokenizerFingerprints:
     """Content hashes of folders' tokenizer files, remembered per folder while it is unchanged."""
 
     def __init__(self, remembered: int = _REMEMBERED) -> None:
-        self._remembered = remembered
-        self._known: OrderedDict[str, tuple[Signature, str]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._known: BoundedCache[str, str] = BoundedCache(remembered)
 
     def of(self, folder: Path) -> str:
         """The hash of ``folder``'s tokenizer files (raises ``OSError`` when it cannot be read)."""
-        key = str(folder)
         signature = folder_signature(folder)
-        with self._lock:
-            known = self._known.get(key)
-            if known is not None and known[0] == signature:
-                self._known.move_to_end(key)
-                return known[1]
-        fingerprint = _hash_tokenizer(Path(folder))
-        with self._lock:
-            self._known[key] = (signature, fingerprint)
-            self._known.move_to_end(key)
-            while len(self._known) > self._remembered:
-                self._known.popitem(last=False)
-        return fingerprint
+        return self._known.get_or_compute(str(folder), lambda: _hash_tokenizer(Path(folder)), signature)

@@ -4,15 +4,15 @@ A published version folder never changes, so its path is a safe model cache key.
 keyed by the content of their files instead: every version saves its own copy of the same
 tokenizer, and all of them share one in memory. A model that fails to load answers
 ``ModelUnavailable`` (503) for its project only; the load is retried after a short back-off, or
-at once when the folder changed (repaired or replaced).
+at once when the folder changed (repaired or replaced). ``label_studio_ml.caching`` holds both
+caches and the back-off, and says why the framework has a back-off of its own too.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+import math
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +21,8 @@ from typing import Any
 import torch
 
 from hf_text.runtime.backends import INT8_FILE, ONNX_INT8, TORCH, LogitsRunner, TorchRunner, open_onnx
-from hf_text.runtime.fingerprint import Signature, TokenizerFingerprints, folder_signature
+from hf_text.runtime.fingerprint import TokenizerFingerprints, folder_signature
+from label_studio_ml.caching import BackOff, BoundedCache
 from label_studio_ml.errors import ConfigurationError, ModelUnavailable
 
 logger = logging.getLogger(__name__)
@@ -88,13 +89,6 @@ class LoadedModel:
         return [str(id2label[index]) for index in range(len(id2label))]
 
 
-@dataclass(frozen=True)
-class _Failure:
-    at: float
-    signature: Signature
-    reason: str
-
-
 def _reason(exc: BaseException) -> str:
     first_line = (str(exc).strip().splitlines() or [""])[0]
     return f"{type(exc).__name__}: {first_line}"[:_REASON_CHARS]
@@ -109,76 +103,50 @@ class ModelCache:
     def __init__(
         self, retry_seconds: float = LOAD_RETRY_SECONDS, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self.retry_seconds = retry_seconds
-        self._clock = clock
-        self._entries: OrderedDict[tuple[Any, ...], LoadedModel] = OrderedDict()
-        self._failures: OrderedDict[tuple[Any, ...], _Failure] = OrderedDict()
-        self._key_locks: dict[tuple[Any, ...], threading.Lock] = {}
-        self._lock = threading.Lock()
+        # Bounded by each call's ``keep`` instead (the settings' ``MODEL_CACHE_SIZE``).
+        self._entries: BoundedCache[tuple[Any, ...], LoadedModel] = BoundedCache(math.inf, single_flight=True)
+        self._failures: BackOff[tuple[Any, ...]] = BackOff(
+            retry_seconds, remembered=_REMEMBERED_FAILURES, clock=clock
+        )
 
     def get(
         self, key: tuple[Any, ...], folder: Path, load: Callable[[], LoadedModel], keep: int
     ) -> LoadedModel:
         """The cached model for ``key``, else ``load()``'s, keeping at most ``keep`` models."""
-        with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
-                return self._entries[key]
-            failure = self._failures.get(key)
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
-        if failure is not None and self._backing_off(failure, folder):
-            raise ModelUnavailable(f"cannot load the model in {folder}: {failure.reason}")
-        with key_lock:
-            with self._lock:
-                if key in self._entries:
-                    return self._entries[key]
-            try:
-                loaded = load()
-            except Exception as exc:  # any failure of one folder must not become a 500 or a crash
-                self._remember_failure(key, folder, exc)
-                raise ModelUnavailable(f"cannot load the model in {folder}: {_reason(exc)}") from exc
-            with self._lock:
-                self._failures.pop(key, None)
-                self._entries[key] = loaded
-                while len(self._entries) > max(1, keep):
-                    self._entries.popitem(last=False)
-                self._key_locks.pop(key, None)
+        found = self._entries.get(key)
+        if found is not None:
+            return found
+        refusal = self._failures.refusal(key, lambda: folder_signature(folder))
+        if refusal is not None:
+            raise ModelUnavailable(f"cannot load the model in {folder}: {refusal}")
+        loaded = self._entries.get_or_compute(key, lambda: self._load(key, folder, load))
+        self._entries.trim(max(1, keep))
         return loaded
 
     def retire(self, root: Path, current: Path) -> int:
         """Forget models under ``root`` that are not under ``current`` (a project's replaced
         versions); returns how many were dropped."""
-        with self._lock:
-            stale = [key for key in self._entries if _superseded(Path(key[0]), root, current)]
-            for key in stale:
-                del self._entries[key]
-            for key in [key for key in self._failures if _superseded(Path(key[0]), root, current)]:
-                del self._failures[key]
-        return len(stale)
+        self._failures.forget_where(lambda key: _superseded(Path(key[0]), root, current))
+        return self._entries.forget_where(lambda key: _superseded(Path(key[0]), root, current))
 
     def folders(self) -> list[Path]:
         """The folders of the cached models, least recently used first."""
-        with self._lock:
-            return [Path(key[0]) for key in self._entries]
+        return [Path(key[0]) for key in self._entries]
 
     def clear(self) -> None:
         """Forget every model and every remembered failure."""
-        with self._lock:
-            self._entries.clear()
-            self._failures.clear()
+        self._entries.clear()
+        self._failures.clear()
 
-    def _backing_off(self, failure: _Failure, folder: Path) -> bool:
-        recent = self._clock() - failure.at < self.retry_seconds
-        return recent and folder_signature(folder) == failure.signature
-
-    def _remember_failure(self, key: tuple[Any, ...], folder: Path, exc: Exception) -> None:
-        logger.warning("cannot load the model in %s: %s", folder, _reason(exc))
-        with self._lock:
-            self._failures[key] = _Failure(self._clock(), folder_signature(folder), _reason(exc))
-            self._failures.move_to_end(key)
-            while len(self._failures) > _REMEMBERED_FAILURES:
-                self._failures.popitem(last=False)
-            self._key_locks.pop(key, None)
+    def _load(self, key: tuple[Any, ...], folder: Path, load: Callable[[], LoadedModel]) -> LoadedModel:
+        try:
+            loaded = load()
+        except Exception as exc:  # any failure of one folder must not become a 500 or a crash
+            logger.warning("cannot load the model in %s: %s", folder, _reason(exc))
+            self._failures.failed(key, folder_signature(folder), _reason(exc))
+            raise ModelUnavailable(f"cannot load the model in {folder}: {_reason(exc)}") from exc
+        self._failures.succeeded(key)
+        return loaded
 
 
 def _superseded(folder: Path, root: Path, current: Path) -> bool:
@@ -191,40 +159,31 @@ class TokenizerCache:
     def __init__(self, size: int = TOKENIZER_CACHE_SIZE) -> None:
         self.size = size
         self._fingerprints = TokenizerFingerprints()
-        self._entries: OrderedDict[str, Any] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries: BoundedCache[str, Any] = BoundedCache(size)
 
     def get(self, folder: Path) -> Any:
         """The (fast) tokenizer of ``folder``; tokenizers are read-only in use, so sharing is safe."""
-        from transformers import AutoTokenizer
-
         try:
             key = self._fingerprints.of(folder)
         except OSError as exc:
             raise ConfigurationError(f"cannot read a tokenizer from {folder}: {exc}") from exc
-        with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
-                return self._entries[key]
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(str(folder))
-        except (OSError, ValueError) as exc:
-            raise ConfigurationError(f"cannot load a tokenizer from {folder}: {exc}") from exc
-        with self._lock:
-            tokenizer = self._entries.setdefault(key, tokenizer)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-        return tokenizer
+        return self._entries.get_or_compute(key, lambda: _read_tokenizer(folder))
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        return len(self._entries)
 
     def clear(self) -> None:
         """Forget every tokenizer."""
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()
+
+
+def _read_tokenizer(folder: Path) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(folder))
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"cannot load a tokenizer from {folder}: {exc}") from exc
 
 
 #: This process's caches: models and tokenizers are process resources, shared by every project.

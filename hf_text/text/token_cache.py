@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from hf_text.text.windows import Window
+from hf_text.text.window import Window
+from label_studio_ml.caching import BoundedCache
 
 #: Tokens one tokenizer's cache holds (about 36 MiB); far more than a training's texts.
 MAX_TOKENS = 2_000_000
@@ -71,31 +71,40 @@ def text_key(text: str, max_length: int, stride: int) -> Key:
     return (max_length, stride, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
 
 
+def _tokens(windows: tuple[_Packed, ...]) -> int:
+    return sum(len(window.input_ids) for window in windows)
+
+
 class WindowCache:
-    """Windows of texts already cut by one tokenizer, least recently used dropped past a token bound."""
+    """Windows of texts already cut by one tokenizer, least recently used dropped past a token bound.
+
+    A text with more tokens than the whole bound is not kept.
+    """
 
     def __init__(self, max_tokens: int = MAX_TOKENS) -> None:
         self.max_tokens = max_tokens
-        self.tokens = 0
-        self._entries: OrderedDict[Key, tuple[_Packed, ...]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries: BoundedCache[Key, tuple[_Packed, ...]] = BoundedCache(max_tokens, getsizeof=_tokens)
+
+    @property
+    def tokens(self) -> int:
+        """The tokens kept now."""
+        return int(self._entries.currsize)
 
     def split(
         self, split: Splitter, tokenizer: Any, texts: Sequence[str], max_length: int, stride: int
     ) -> list[Window]:
         """``split(tokenizer, texts, max_length, stride)``'s windows, cutting only unseen texts."""
         keys = [text_key(text, max_length, stride) for text in texts]
-        with self._lock:
-            known = {key: self._entries[key] for key in keys if key in self._entries}
-            for key in known:
-                self._entries.move_to_end(key)
+        found = {key: self._entries.get(key) for key in dict.fromkeys(keys)}
+        known = {key: windows for key, windows in found.items() if windows is not None}
         missing = list(dict.fromkeys(i for i, key in enumerate(keys) if key not in known))
         first = {}
         for index in missing:
             first.setdefault(keys[index], index)
         fresh = self._cut(split, tokenizer, [texts[i] for i in first.values()], max_length, stride)
         packed = {**known, **dict(zip(first, fresh, strict=True))}
-        self._store({key: packed[key] for key in first})
+        for key in first:
+            self._entries.setdefault(key, packed[key])
         return [window.window(index) for index, key in enumerate(keys) for window in packed[key]]
 
     def _cut(
@@ -106,19 +115,8 @@ class WindowCache:
             grouped[window.text_index].append(_Packed.of(window))
         return [tuple(group) for group in grouped]
 
-    def _store(self, fresh: dict[Key, tuple[_Packed, ...]]) -> None:
-        with self._lock:
-            for key, windows in fresh.items():
-                if key not in self._entries:
-                    self._entries[key] = windows
-                    self.tokens += sum(len(window.input_ids) for window in windows)
-            while self.tokens > self.max_tokens and self._entries:
-                _, dropped = self._entries.popitem(last=False)
-                self.tokens -= sum(len(window.input_ids) for window in dropped)
-
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        return len(self._entries)
 
 
 def cache_of(tokenizer: Any) -> WindowCache:

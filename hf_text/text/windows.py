@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from hf_text.text.token_cache import cache_of
+from hf_text.text.window import Window
 from label_studio_ml.errors import ConfigurationError
 
 # Tokenizers without a real limit report a huge sentinel as model_max_length.
@@ -21,36 +22,6 @@ _NO_LIMIT = 1_000_000
 # request threads (and the training thread) at once can fail with "Already borrowed". Tokenizing
 # is milliseconds next to the forward pass, so one lock costs nothing measurable.
 _TOKENIZER_LOCK = threading.Lock()
-
-
-@dataclass(frozen=True)
-class Window:
-    """One model input: a slice of text ``text_index`` with its special tokens."""
-
-    text_index: int
-    input_ids: list[int]
-    attention_mask: list[int]
-    token_type_ids: list[int] | None
-    offsets: list[tuple[int, int]]
-    """Code-point ``(start, end)`` of each token in its text; ``(0, 0)`` for special tokens."""
-    special: list[bool]
-    """True for tokens that belong to no text (``[CLS]``, ``[SEP]``, ...)."""
-    word_ids: list[int | None]
-
-    def __len__(self) -> int:
-        return len(self.input_ids)
-
-    @property
-    def content_length(self) -> int:
-        """How many of the text's tokens this window carries."""
-        return len(self.special) - sum(self.special)
-
-    def features(self) -> dict[str, list[int]]:
-        """The model inputs, ready for a padding collator."""
-        row = {"input_ids": self.input_ids, "attention_mask": self.attention_mask}
-        if self.token_type_ids is not None:
-            row["token_type_ids"] = self.token_type_ids
-        return row
 
 
 def window_length(tokenizer: Any, model_config: Any, requested: int) -> int:
@@ -81,8 +52,6 @@ def split_windows(tokenizer: Any, texts: Sequence[str], max_length: int, stride:
     text this tokenizer already cut with the same ``max_length`` and stride is not tokenized again
     (``hf_text.text.token_cache``).
     """
-    from hf_text.text.token_cache import cache_of  # it stores Windows: imported here, not at the top
-
     if not texts:
         return []
     if not getattr(tokenizer, "is_fast", False):
