@@ -178,7 +178,7 @@ def run_backend(train: list[Example], test_texts: list[str], seed: int) -> tuple
             model.store.root / model.model_version / head["dir"], model.TASK_KIND, model.device,
             inference_dtype(model.device),
         )  # fmt: skip
-        probabilities = model.probabilities(loaded, test_texts, head)
+        probabilities = model.task.probabilities(loaded, test_texts, head)
     predicted = [
         frozenset(item["result"][0]["value"]["choices"]) if item["result"] else frozenset() for item in items
     ]

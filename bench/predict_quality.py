@@ -124,11 +124,11 @@ def scores_by_backend(
         serving = model.serving_heads(model.model_version)[0]
         loaded = model.load_serving(serving, model.model_version)
         examples = model.collect_examples(held_out, serving.control)
-        metrics = model.evaluate(loaded, examples, serving.control, serving.head)
-        scores[loaded.backend] = metrics[model.HEADLINE_METRIC]
-        scores["metric"], scores["examples"] = model.HEADLINE_METRIC, len(examples)
+        metrics = model.task.evaluate(loaded, examples, serving.control, serving.head)
+        scores[loaded.backend] = metrics[model.task.HEADLINE_METRIC]
+        scores["metric"], scores["examples"] = model.task.HEADLINE_METRIC, len(examples)
         texts = [example.text for example in examples]
-        predictions.append(model.predict_texts(loaded, texts, serving.control, serving.head))
+        predictions.append(model.task.predict_texts(loaded, texts, serving.control, serving.head))
     scores["decisions_changed"] = changed_decisions(*predictions)
     return scores
 

@@ -16,14 +16,17 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from bert_classifier.forward_check import fine_tuned_correct
 from bert_classifier.light import abstain, layers, zero_shot
 from bert_classifier.light.embeddings import SentenceEncoder, encoder_info, sentence_encoder
 from bert_classifier.light.files import decode_vector, encode_vector, load_head, remember_head
 from bert_classifier.light.instant_head import LightHead, fit_head
+from bert_classifier.task import ChoicesTask
+from hf_text.base import HFTextModel
 from hf_text.data.controls import ControlSpec
 from hf_text.instant import visible_version
 from hf_text.instant.learning import Labeled
@@ -31,15 +34,14 @@ from hf_text.instant.records import ProjectTexts, is_instant_version, publish_ve
 from hf_text.runtime.device import choose_device
 from hf_text.runtime.resolve import resolve_model_folder
 from hf_text.settings import HFSettings
-
-if TYPE_CHECKING:
-    from bert_classifier.model import BertClassifier
+from label_studio_ml.server.status import SERVED_KEY
 
 logger = logging.getLogger(__name__)
 
-SERVED_KEY = "served"
 #: Instant versions kept per project (the served one is never removed).
 KEEP_INSTANT_VERSIONS = 5
+
+
 def baseline_encoder(settings: HFSettings) -> SentenceEncoder:
     """The frozen baseline as this process's sentence encoder (loaded once, shared by projects)."""
     return sentence_encoder(
@@ -64,10 +66,12 @@ def _zero_shot_head(encoder: SentenceEncoder, labels: tuple[str, ...], texts: tu
 
 
 class ClassifierLayers:
-    """Zero-shot and the instant head for one ``BertClassifier`` instance (one project)."""
+    """Zero-shot and the instant head for one project: its model (``BertClassifier``, through the
+    shared ``HFTextModel`` surface: its controls, texts, state and fine-tuned versions) and its task."""
 
-    def __init__(self, model: BertClassifier) -> None:
+    def __init__(self, model: HFTextModel, task: ChoicesTask) -> None:
         self.model = model
+        self.task = task
         self.settings = model.hf_settings
 
     # -- shared pieces -------------------------------------------------------------------------
@@ -122,7 +126,7 @@ class ClassifierLayers:
         if fine is None:
             return {}
         try:
-            [outcome] = self.model.fine_tuned_correct(fine, control, [(item.text, item.target)])
+            [outcome] = fine_tuned_correct(self.model, self.task, fine, control, [(item.text, item.target)])
         except Exception as exc:  # a broken version must not stop instant learning
             logger.warning("project %s: cannot check %s on a label: %s", self.model.project_id, fine, exc)
             return {}
@@ -227,9 +231,9 @@ class ClassifierLayers:
         return choice.version
 
     # -- predict -------------------------------------------------------------------------------
-    def probabilities(self, version: str, control: ControlSpec, embeddings: np.ndarray) -> tuple[
-        np.ndarray, tuple[str, ...]
-    ] | None:
+    def probabilities(
+        self, version: str, control: ControlSpec, embeddings: np.ndarray
+    ) -> tuple[np.ndarray, tuple[str, ...]] | None:
         """``(probabilities, labels)`` of ``version``'s light layer for ``control``, or ``None``."""
         if is_instant_version(version):
             store = version_store(self.model.context.data_dir, self.model.project_id)

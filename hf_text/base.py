@@ -1,32 +1,39 @@
 """``HFTextModel``: what every Hugging Face text backend shares (settings, weights, predict/fit).
 
 A subclass says what kind of head it trains (``TASK_KIND``), which control tag it serves
-(``CONTROL_TAG``) and supplies the task-specific pieces: targets from annotation results, the
-model's label list, training rows, a collator, evaluation and decoding of predictions. One
-fine-tuned model ("head") is trained per control; a version folder holds one sub-folder per head.
+(``CONTROL_TAG``) and builds its task description (``task``, a ``hf_text.task.TextTask``): targets
+from annotation results, the model's label list, training rows, a collator, evaluation and decoding
+of predictions. The shared machinery (training, instant learning) receives that task description,
+never the model. One fine-tuned model ("head") is trained per control; a version folder holds one
+sub-folder per head.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hf_text.data.collect import Collected, collect
+import torch
+
+from hf_text.data.collect import Collected, collect, unlabeled_tasks
 from hf_text.data.controls import ControlSpec, Example, require_controls
 from hf_text.instant.learning import LearnsInstantly
 from hf_text.instant.records import is_instant_version, version_store
 from hf_text.instant.visible_version import serving_version
 from hf_text.model_store import ModelStore, legacy_version_metas
+from hf_text.runtime.backends import TORCH
 from hf_text.runtime.device import choose_device, default_token_budget
 from hf_text.runtime.head_loading import load_head
 from hf_text.runtime.loader import LoadedModel, retire_versions
-from hf_text.runtime.serving import Prediction, ServingHead, TaskPredictions, version_heads
+from hf_text.runtime.serving import Prediction, ServingHead, predict_per_control, version_heads
 from hf_text.runtime.startup import prepare_baseline, warm_cache
 from hf_text.settings import HFSettings
+from hf_text.task import TextTask, TrainingRun
 from hf_text.text.text_limit import CutCounter, cut_text
-from hf_text.training.fitting import fit_model
+from hf_text.training.fitting import ControlData, fit_model, prune_versions
 from label_studio_ml.context import BackendContext
 from label_studio_ml.errors import BackendError, ModelUnavailable
 from label_studio_ml.model import VERSIONS_KEY, LabelStudioMLBase
@@ -44,8 +51,6 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
     #: ``fit`` publishes its own versions; a fit that had nothing to learn keeps the current one.
     AUTO_BUMP_VERSION = False
     DEFAULT_LEARNING_RATE: float = 2e-5
-    #: The metric of ``evaluate`` that says how good a head is (the int8 check compares it).
-    HEADLINE_METRIC: str = "macro_f1"
 
     def __init__(self, *args: Any, hf_settings: HFSettings | None = None, **kwargs: Any) -> None:
         self._hf_settings = hf_settings
@@ -111,8 +116,13 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
             self._hf_settings = self.settings_in(self.context)
         return self._hf_settings
 
+    @functools.cached_property
+    def task(self) -> TextTask:
+        """This backend's task description (``hf_text.task``), built from its settings."""
+        raise NotImplementedError
+
     @property
-    def device(self) -> Any:
+    def device(self) -> torch.device:
         """The torch device for inference and training."""
         return choose_device(self.hf_settings.device)
 
@@ -172,17 +182,16 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
         if light is not None:
             items = [{**item, "model_version": version} for item in light]
             return ModelResponse(model_version=version, predictions=items)
-        heads = self.serving_heads(version)
+        heads = {serving.control.from_name: serving for serving in self.serving_heads(version)}
         # Models of this project's older versions will not be asked again: free them now.
         retire_versions(self.store.root, self.store.root / version)
-        gathered = TaskPredictions(len(tasks))
-        for serving in heads:
-            texts = [self.task_text(task, serving.control) for task in tasks]
-            present = [index for index, text in enumerate(texts) if text]
-            if present:
-                loaded = self.load_serving(serving, version)
-                texts = [texts[i] for i in present]
-                gathered.add(present, self.predict_texts(loaded, texts, serving.control, serving.head))
+
+        def answer(control: ControlSpec, texts: list[str]) -> list[Prediction]:
+            serving = heads[control.from_name]
+            return self.task.predict_texts(self.load_serving(serving, version), texts, control, serving.head)
+
+        controls = [serving.control for serving in heads.values()]
+        gathered = predict_per_control(tasks, controls, self.task_text, answer)
         return ModelResponse(model_version=version, predictions=gathered.serialize(version))
 
     def serving_heads(self, version: str) -> list[ServingHead]:
@@ -200,7 +209,7 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
                     f"({self.store.root}); restore its folder or train again"
                 )
             return []
-        return version_heads(meta, self.store.root / version, self.controls(), self.head_matches)
+        return version_heads(meta, self.store.root / version, self.controls(), self.task.head_matches)
 
     def load_serving(self, serving: ServingHead, version: str) -> LoadedModel:
         """The cached inference model of a serving head (``ModelUnavailable`` names why not)."""
@@ -214,9 +223,32 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
 
     # -- fit -----------------------------------------------------------------------------------
     def fit(self, event: str, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        """Train one head per control on every labeled example, publish a version, bump it
-        (``hf_text.training.fitting``); the summary ``/metrics`` shows."""
-        return fit_model(self, event)
+        """Train one head per control on every labeled example, publish a version and serve it (at
+        once, or as the instant layer decides: ``publish_fine_tuned``); the summary ``/metrics``
+        shows (``hf_text.training.fitting``)."""
+        settings = self.hf_settings
+        learning_rate = settings.learning_rate_or(self.DEFAULT_LEARNING_RATE)
+        run = TrainingRun(settings, self.device, self.store, event, learning_rate, type(self).__name__,
+                          self.project_id, self.report_progress)  # fmt: skip
+        tasks = self.labeled_tasks()
+        fitted = fit_model(self.task, run, self.training_data(tasks), len(tasks), self.model_version)
+        if fitted.version is not None:
+            self.publish_fine_tuned(fitted.version)
+            prune_versions(run, fitted.version)
+        return fitted.summary
+
+    def training_data(self, tasks: list[dict[str, Any]]) -> list[ControlData]:
+        """Every control's examples from the labeled ``tasks``; for a control with any, the texts of
+        unlabeled tasks (no version trained on them) for the int8 check, unless none is built."""
+        settings = self.hf_settings
+        checked = settings.quantization_check_examples if settings.inference_backend != TORCH else 0
+        unlabeled = unlabeled_tasks(self, checked)
+        controls = []
+        for control in self.controls():
+            collected = self.gather_examples(tasks, control)
+            texts = [self.task_text(task, control) for task in unlabeled] if collected.examples else []
+            controls.append(ControlData(control, collected, [text for text in texts if text]))
+        return controls
 
     def gather_examples(self, tasks: list[dict[str, Any]], control: ControlSpec) -> Collected:
         """The control's examples (one per distinct text) and counts of the tasks that gave none."""
@@ -224,59 +256,9 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
             tasks,
             control,
             lambda task: self.task_text(task, control),
-            lambda results, text: self.target_from_results(results, text, control),
+            lambda results, text: self.task.target_from_results(results, text, control),
         )
 
     def collect_examples(self, tasks: list[dict[str, Any]], control: ControlSpec) -> list[Example]:
         """One example per distinct text; a text labeled twice keeps its most recent annotation."""
         return self.gather_examples(tasks, control).examples
-
-    # -- subclass hooks ------------------------------------------------------------------------
-    def target_from_results(
-        self, results: list[dict[str, Any]], text: str, control: ControlSpec
-    ) -> Any | None:
-        """The training target from one annotation's results for ``control`` (``None``: skip the task)."""
-        raise NotImplementedError
-
-    def model_labels(self, control: ControlSpec) -> list[str]:
-        """The head's output labels, in output order."""
-        raise NotImplementedError
-
-    def head_config(self, control: ControlSpec, labels: list[str]) -> dict[str, Any]:
-        """Config overrides for a new head (label names in both directions by default)."""
-        return {
-            "num_labels": len(labels),
-            "id2label": dict(enumerate(labels)),
-            "label2id": {label: index for index, label in enumerate(labels)},
-        }
-
-    def head_matches(self, head: dict[str, Any], control: ControlSpec) -> bool:
-        """Whether a trained head can still serve ``control`` as configured now."""
-        return True
-
-    def training_rows(
-        self,
-        tokenizer: Any,
-        examples: list[Example],
-        control: ControlSpec,
-        labels: list[str],
-        max_length: int,
-    ) -> list[dict[str, Any]]:
-        """Tokenized training rows (features plus ``labels``) for the Trainer."""
-        raise NotImplementedError
-
-    def collator(self, tokenizer: Any) -> Any:
-        """The Trainer's data collator (dynamic padding)."""
-        raise NotImplementedError
-
-    def evaluate(
-        self, loaded: LoadedModel, examples: list[Example], control: ControlSpec, head: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Metrics of a trained head on ``examples`` (``training.evaluation`` passes ones it never saw)."""
-        raise NotImplementedError
-
-    def predict_texts(
-        self, loaded: LoadedModel, texts: list[str], control: ControlSpec, head: dict[str, Any]
-    ) -> list[Prediction]:
-        """Decoded predictions for non-empty ``texts``, one per text, in order."""
-        raise NotImplementedError

@@ -9,14 +9,18 @@ first training.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from hf_text.data.controls import ControlSpec
 from hf_text.runtime.loader import load_tokenizer
 from hf_text.runtime.resolve import resolve_model_folder
+from hf_text.runtime.serving import ServingHead
 from hf_text.settings import HFSettings
 from hf_text.text.windows import window_length
 from huggingface_ner.labels import LabelMap
+from huggingface_ner.task import SpansTask
 
 
 @functools.lru_cache(maxsize=8)
@@ -46,3 +50,9 @@ def baseline_head(settings: HFSettings, label_map: LabelMap) -> dict[str, Any] |
         "max_length": window_length(load_tokenizer(folder), config, settings.max_length),
         "window_stride": settings.window_stride,
     }
+
+
+def baseline_heads(task: SpansTask, controls: Iterable[ControlSpec]) -> list[ServingHead]:
+    """The baseline model itself, for the ``controls`` whose labels its NER head knows."""
+    found = [(control, baseline_head(task.settings, task.label_map(control))) for control in controls]
+    return [ServingHead(control, head, head["folder"]) for control, head in found if head]

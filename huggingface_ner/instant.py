@@ -4,55 +4,48 @@ A record keeps a labeled task's text and its spans for one control. A refit buil
 of every record (``huggingface_ner.propagation``) and publishes it as an ``instant-...`` version
 that names the fine-tuned version it is combined with (the newest, or none before the first
 training, when a baseline with an NER head still predicts as before). Predictions combine them
-with ``COMBINATION`` (measured by ``bench/instant_curves.py --task conll``, README).
+with ``COMBINATION`` (measured by ``bench/instant_curves.py --task conll``, docs/instant_curves.md).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from hf_text.base import HFTextModel
 from hf_text.data.controls import ControlSpec
 from hf_text.instant import visible_version
 from hf_text.instant.learning import Labeled
 from hf_text.instant.records import is_instant_version, publish_version, version_store
 from hf_text.runtime.loader import retire_versions
-from hf_text.runtime.serving import ServingHead, TaskPredictions
+from hf_text.runtime.serving import Prediction, ServingHead, predict_per_control
+from huggingface_ner.baseline import baseline_heads
 from huggingface_ner.bio import Span, text_score
 from huggingface_ner.propagation import AnnotatedText, EntityDictionary, Propagator
 from huggingface_ner.regions import Target, regions_from_spans
-
-if TYPE_CHECKING:
-    from huggingface_ner.model import HuggingFaceNER
+from huggingface_ner.task import SpansTask
+from label_studio_ml.caching import BoundedCache
+from label_studio_ml.server.status import SERVED_KEY
 
 logger = logging.getLogger(__name__)
 
 #: How the model's spans and the dictionary's are combined (see ``Propagator.combine``).
 COMBINATION = "model-first"
 KEEP_INSTANT_VERSIONS = 5
-SERVED_KEY = "served"
-_PROPAGATORS: OrderedDict[str, Propagator] = OrderedDict()
-_PROPAGATORS_LOCK = threading.Lock()
+_PROPAGATORS: BoundedCache[str, Propagator] = BoundedCache(64)
 
 
 def _propagator(path: Any) -> Propagator:
     """A published dictionary, read once per process (a version folder never changes)."""
-    key = str(path)
-    with _PROPAGATORS_LOCK:
-        found = _PROPAGATORS.get(key)
-    if found is None:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        found = Propagator(EntityDictionary.from_json(data).entries())
-        with _PROPAGATORS_LOCK:
-            _PROPAGATORS[key] = found
-            while len(_PROPAGATORS) > 64:
-                _PROPAGATORS.popitem(last=False)
-    return found
+    return _PROPAGATORS.get_or_compute(str(path), lambda: _read_propagator(path))
+
+
+def _read_propagator(path: Any) -> Propagator:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return Propagator(EntityDictionary.from_json(data).entries())
 
 
 def _annotated(record: dict[str, Any]) -> AnnotatedText:
@@ -61,10 +54,12 @@ def _annotated(record: dict[str, Any]) -> AnnotatedText:
 
 
 class PropagationLayer:
-    """The span dictionary of one ``HuggingFaceNER`` instance (one project)."""
+    """The span dictionary of one project: its model (``HuggingFaceNER``, through the shared
+    ``HFTextModel`` surface: its controls, texts, state and fine-tuned versions) and its task."""
 
-    def __init__(self, model: HuggingFaceNER) -> None:
+    def __init__(self, model: HFTextModel, task: SpansTask) -> None:
         self.model = model
+        self.task = task
 
     def records(self, control: ControlSpec, items: Sequence[Labeled]) -> list[dict[str, Any]]:
         """Each item's text and spans (code points)."""
@@ -122,21 +117,18 @@ class PropagationLayer:
             retire_versions(self.model.store.root, self.model.store.root / fine)
         heads = {serving.control.from_name: serving for serving in self.model_heads(fine)}
         files = {head["from_name"]: store.root / version / head["file"] for head in meta.get("heads", [])}
-        gathered = TaskPredictions(len(tasks))
-        for control in self.model.controls():
-            texts = [self.model.task_text(task, control) for task in tasks]
-            present = [index for index, text in enumerate(texts) if text]
-            if present:
-                found = files.get(control.from_name)
-                propagator = _propagator(found) if found is not None else None
-                serving = heads.get(control.from_name)
-                chosen = [texts[i] for i in present]
-                gathered.add(present, self.combined(chosen, control, serving, fine, propagator))
+
+        def answer(control: ControlSpec, texts: list[str]) -> list[Prediction]:
+            found = files.get(control.from_name)
+            propagator = _propagator(found) if found is not None else None
+            return self.combined(texts, control, heads.get(control.from_name), fine, propagator)
+
+        gathered = predict_per_control(tasks, self.model.controls(), self.model.task_text, answer)
         return gathered.serialize(version)
 
     def model_heads(self, fine: str | None) -> list[ServingHead]:
         """The fine-tuned version's heads, or the baseline's when it has an NER head."""
-        return self.model.serving_heads(fine) if fine else self.model.baseline_heads()
+        return self.model.serving_heads(fine) if fine else baseline_heads(self.task, self.model.controls())
 
     def combined(
         self,
@@ -149,7 +141,7 @@ class PropagationLayer:
         """Regions and a score per text: the model's spans combined with the dictionary's."""
         if serving is not None:
             loaded = self.model.load_serving(serving, fine or "baseline")
-            tagged = self.model.predict_spans(loaded, texts, control, serving.head)
+            tagged = self.task.predict_spans(loaded, texts, control, serving.head)
         else:
             tagged = [([], []) for _ in texts]
         target = Target(control.from_name, control.to_name)

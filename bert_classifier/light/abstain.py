@@ -34,22 +34,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from bert_classifier.light import layers as served_layers
 from bert_classifier.light import transductive
+from bert_classifier.light.embeddings import SentenceEncoder
 from bert_classifier.light.files import decode_vector, encode_vector
+from bert_classifier.light.zero_shot import ZeroShotHead
+from hf_text.base import HFTextModel
 from hf_text.data.controls import ControlSpec
+from hf_text.instant.records import ProjectTexts
+from hf_text.settings import HFSettings
+from label_studio_ml.caching import BoundedCache
 from label_studio_ml.server.status import SERVED_KEY
-
-if TYPE_CHECKING:
-    from bert_classifier.instant import ClassifierLayers
 
 #: Fewer known texts than this: zero-shot stays silent (measured: at 10 texts the rule served BBC
 #: in 94% of samples and tweets in 2%; from 20, 100% and 0%).
@@ -62,6 +63,25 @@ MIN_AGREEMENT = transductive.MIN_AGREEMENT
 RUNGS = (MIN_TEXTS, 50, 100, 200, 500, 1000)
 ON = "on"
 _CACHE_SIZE = 256
+
+
+class ZeroShotLayers(Protocol):
+    """What the rule reads of a project's light layers (``bert_classifier.instant.ClassifierLayers``):
+    the project's model, its zero-shot heads, and the embeddings kept of its texts."""
+
+    model: HFTextModel
+    settings: HFSettings
+
+    @property
+    def encoder(self) -> SentenceEncoder: ...
+
+    def zero_shot_reason(self, control: ControlSpec) -> str | None: ...
+
+    def zero_shot_head(self, control: ControlSpec) -> ZeroShotHead | None: ...
+
+    def zero_shot_version(self) -> str | None: ...
+
+    def project_texts(self, control: ControlSpec) -> ProjectTexts: ...
 
 
 @dataclass(frozen=True)
@@ -114,31 +134,10 @@ def rung(count: int) -> int:
     return max((size for size in RUNGS if size <= count), default=0)
 
 
-class _LRU(OrderedDict):
-    """A small thread-safe least-recently-used map (this process's decisions)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lock = threading.Lock()
-
-    def find(self, key: Any) -> Any:
-        with self.lock:
-            if key in self:
-                self.move_to_end(key)
-                return self[key]
-        return None
-
-    def keep(self, key: Any, value: Any) -> None:
-        with self.lock:
-            self[key] = value
-            self.move_to_end(key)
-            while len(self) > _CACHE_SIZE:
-                self.popitem(last=False)
-
-
-_SAMPLES = _LRU()  # folder -> (its mtime, the sample's file names, how many texts)
-_SEPARATIONS = _LRU()  # (folder, sample, label directions) -> Separation
-_REPORTED = _LRU()  # project -> the last report this process wrote
+# This process's decisions.
+_SAMPLES: BoundedCache[str, tuple[tuple[str, ...], int]] = BoundedCache(_CACHE_SIZE)  # stamp: mtime
+_SEPARATIONS: BoundedCache[tuple[Any, ...], Separation] = BoundedCache(_CACHE_SIZE)  # by sample, labels
+_REPORTED: BoundedCache[str, dict[str, Any]] = BoundedCache(_CACHE_SIZE)  # project -> last report written
 
 
 def _oldest_first(folder: Path) -> list[str]:
@@ -164,13 +163,12 @@ def sample(folder: Path) -> tuple[tuple[str, ...], int]:
         stamp = os.stat(folder).st_mtime_ns  # adding a file changes its folder's time
     except FileNotFoundError:
         return (), 0
-    cached = _SAMPLES.find(str(folder))
-    if cached is not None and cached[0] == stamp:
-        return cached[1], cached[2]
+    return _SAMPLES.get_or_compute(str(folder), lambda: _sample_now(folder), stamp)
+
+
+def _sample_now(folder: Path) -> tuple[tuple[str, ...], int]:
     names = _oldest_first(folder)
-    chosen = tuple(names[: rung(len(names))])
-    _SAMPLES.keep(str(folder), (stamp, chosen, len(names)))
-    return chosen, len(names)
+    return tuple(names[: rung(len(names))]), len(names)
 
 
 def _vectors(folder: Path, names: tuple[str, ...]) -> np.ndarray:
@@ -183,7 +181,7 @@ def _vectors(folder: Path, names: tuple[str, ...]) -> np.ndarray:
     return np.stack(rows) if rows else np.zeros((0, 1), dtype=np.float32)
 
 
-def separation(layers: ClassifierLayers, control: ControlSpec) -> Separation | None:
+def separation(layers: ZeroShotLayers, control: ControlSpec) -> Separation | None:
     """``control``'s separation over the project's texts; ``None`` when this rule does not apply
     (zero-shot off for the config, or forced with ``ZERO_SHOT=on``)."""
     if layers.settings.zero_shot == ON or layers.zero_shot_reason(control) is not None:
@@ -197,27 +195,26 @@ def separation(layers: ClassifierLayers, control: ControlSpec) -> Separation | N
         return None
     key = (str(folder), hashlib.sha256("\0".join(names).encode()).hexdigest(), head.labels,
            hashlib.sha256(head.matrix.tobytes()).hexdigest())  # fmt: skip
-    found = _SEPARATIONS.find(key)
-    if found is None:
-        vectors = _vectors(folder, names)
-        found = measure(head.matrix, vectors) if len(vectors) >= MIN_TEXTS else Separation(len(vectors))
-        _SEPARATIONS.keep(key, found)
-    return found
+    return _SEPARATIONS.get_or_compute(key, lambda: _measured(head.matrix, _vectors(folder, names)))
 
 
-def abstains(layers: ClassifierLayers, control: ControlSpec) -> str | None:
+def _measured(directions: np.ndarray, vectors: np.ndarray) -> Separation:
+    return measure(directions, vectors) if len(vectors) >= MIN_TEXTS else Separation(len(vectors))
+
+
+def abstains(layers: ZeroShotLayers, control: ControlSpec) -> str | None:
     """Why zero-shot stays silent on ``control`` although its config allows it (``None``: it
     serves, or the config rules it out: ``ClassifierLayers.zero_shot_reason`` says why)."""
     found = separation(layers, control)
     return None if found is None else found.why_not()
 
 
-def status(layers: ClassifierLayers, control: ControlSpec) -> str:
+def status(layers: ZeroShotLayers, control: ControlSpec) -> str:
     """``"on"``, or why zero-shot does not serve ``control`` (the config, or this project's texts)."""
     return layers.zero_shot_reason(control) or abstains(layers, control) or ON
 
 
-def keep_texts(layers: ClassifierLayers, control: ControlSpec, tasks: list[dict[str, Any]]) -> None:
+def keep_texts(layers: ZeroShotLayers, control: ControlSpec, tasks: list[dict[str, Any]]) -> None:
     """Keep the embeddings of ``tasks`` not kept yet, where zero-shot may serve ``control``: its
     decision (and the instant head's refinement) reads them. Called before the version is chosen,
     so a batch's own texts count; embeddings are cached, so predicting them after costs nothing."""
@@ -233,7 +230,7 @@ def keep_texts(layers: ClassifierLayers, control: ControlSpec, tasks: list[dict[
         kept.add_many([(ids[p], encode_vector(v)) for p, v in zip(new, vectors, strict=True)])
 
 
-def report_before_labels(layers: ClassifierLayers) -> None:
+def report_before_labels(layers: ZeroShotLayers) -> None:
     """``/metrics``' ``served`` before a refit chose a layer: zero-shot or nothing, and why per
     control. Written when it changes; a refit's own report (it knows more) is never replaced."""
     model = layers.model
@@ -253,9 +250,9 @@ def report_before_labels(layers: ClassifierLayers) -> None:
     report = {"layer": layer, "model_version": version, "why": why, "zero_shot": statuses,
               "zero_shot_separation": measured, "before_labels": True}  # fmt: skip
     project = f"{model.context.data_dir}|{model.project_id}"
-    if _REPORTED.find(project) == report:
+    if _REPORTED.get(project) == report:
         return
     existing = model.get(SERVED_KEY)
     if not (isinstance(existing, dict) and existing and not existing.get("before_labels")):
         model.set(SERVED_KEY, report)
-    _REPORTED.keep(project, report)  # written, or a refit's report stays: either way, done for it
+    _REPORTED.put(project, report)  # written, or a refit's report stays: either way, done for it

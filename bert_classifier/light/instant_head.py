@@ -1,7 +1,7 @@
 """The instant head: a light classifier on frozen sentence embeddings, refit on every annotation.
 
 Two candidates, both linear on the embeddings (``logits = X W^T + b``), measured on BBC News and
-tweet sentiment (``bench/instant_heads.py``, README):
+tweet sentiment (``bench/instant_heads.py``, docs/instant_heads.md):
 
 * ``prototypes``: zero-shot's logits plus, for each annotated label, the similarity to its mean
   embedding *relative to the mean of the annotated labels' means*. A label nobody annotated keeps

@@ -12,6 +12,14 @@ dictionary) to refit once on all of them and publish a new version.
 * ``ANNOTATIONS_CREATED`` (bulk, from the Data Manager) carries no task data: the records are
   rebuilt from Label Studio's labeled tasks, as they are the first time a project is seen (after an
   upgrade, or with annotations made before the backend was connected).
+
+The learner works for a project (``LabeledProject``: its controls, texts and labeled tasks) with
+its task description (``hf_text.task.TextTask``: the targets annotations teach) and never imports
+the model class. Between the instant layer and fine-tuning the dependency points one way: the
+instant layer builds on fine-tuned versions (it reads them from the model store and predicts with
+them to compare or combine), fine-tuning knows nothing of the instant layer. A training
+(``hf_text.training.fitting``) only publishes its version and returns it; the model hands it to
+``LearnsInstantly.publish_fine_tuned``, which lets the instant layer decide what serves.
 """
 
 from __future__ import annotations
@@ -20,18 +28,17 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import torch
 
 from hf_text.data.annotations import annotation_time, chosen_annotation, results_for
 from hf_text.data.controls import ControlSpec
 from hf_text.instant.records import InstantRecords
+from hf_text.task import TextTask
+from label_studio_ml.context import BackendContext
 from label_studio_ml.model import MODEL_VERSION_KEY, VERSIONS_KEY
 from label_studio_ml.studio.labeled_source import LABEL_STUDIO
-
-if TYPE_CHECKING:
-    from hf_text.base import HFTextModel
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +69,24 @@ class InstantLayer(Protocol):
         """Refit on every record (by control name), publish, choose what serves; the served version."""
 
 
+class LabeledProject(Protocol):
+    """What instant learning reads of a project (``HFTextModel`` is one): where it keeps its state,
+    its controls, a task's text for a control, and its labeled tasks with where they came from."""
+
+    project_id: Any
+    #: Where the last ``labeled_tasks`` came from (``label_studio_ml.studio.labeled_source``).
+    labeled_tasks_source: str
+
+    @property
+    def context(self) -> BackendContext: ...
+
+    def controls(self) -> list[ControlSpec]: ...
+
+    def task_text(self, task: dict[str, Any], control: ControlSpec) -> str | None: ...
+
+    def labeled_tasks(self) -> list[dict[str, Any]]: ...
+
+
 def _annotation_id(annotation: dict[str, Any]) -> Any:
     return annotation.get("id")
 
@@ -69,32 +94,33 @@ def _annotation_id(annotation: dict[str, Any]) -> Any:
 class InstantLearner:
     """Applies one webhook event to a project's records, then refits its instant layer."""
 
-    def __init__(self, model: HFTextModel, layer: InstantLayer) -> None:
-        self.model = model
+    def __init__(self, project: LabeledProject, task: TextTask, layer: InstantLayer) -> None:
+        self.project = project
+        self.task = task
         self.layer = layer
 
     def store(self, control: ControlSpec) -> InstantRecords:
         """The records of ``control``."""
-        return InstantRecords(self.model.context.data_dir, self.model.project_id, control.from_name)
+        return InstantRecords(self.project.context.data_dir, self.project.project_id, control.from_name)
 
     def learn_many(self, events: Sequence[tuple[str, dict[str, Any]]]) -> str | None:
         """Apply ``events`` in order, then refit once (a burst of annotations costs one refit, not one
         each); the version served afterwards. An event that cannot be applied is logged and skipped."""
         torch.set_num_threads(1)  # this thread only: a small refit must not fight the request threads
         started = time.monotonic()
-        controls = self.model.controls()
+        controls = self.project.controls()
         changed = False
         for event, data in events:
             try:
                 changed = self.apply(controls, event, data) or changed
             except Exception:  # one bad event must not cost the others what they teach
-                logger.exception("project %s: cannot learn from %s at once", self.model.project_id, event)
+                logger.exception("project %s: cannot learn from %s at once", self.project.project_id, event)
         if not changed:
             return None
         version = self.refit(controls)
         logger.info(
             "project %s: learned from %d event(s) at once in %.2f s; serving %s",
-            self.model.project_id, len(events), time.monotonic() - started, version,
+            self.project.project_id, len(events), time.monotonic() - started, version,
         )  # fmt: skip
         return version
 
@@ -135,11 +161,11 @@ class InstantLearner:
         self, task: dict[str, Any], annotation: dict[str, Any], control: ControlSpec
     ) -> Labeled | None:
         """What ``annotation`` of ``task`` teaches about ``control``, or ``None``."""
-        text = self.model.task_text(task, control)
+        text = self.project.task_text(task, control)
         if text is None:
             return None
         results = results_for(annotation, control.from_name, control.to_name)
-        target = self.model.target_from_results(results, text, control)
+        target = self.task.target_from_results(results, text, control)
         if target is None:
             return None
         when = annotation_time(annotation).isoformat()
@@ -147,16 +173,16 @@ class InstantLearner:
 
     def resync(self, controls: list[ControlSpec]) -> bool:
         """Rebuild every record from the project's labeled tasks in Label Studio; whether it could."""
-        project = self.model.project_id
+        project = self.project.project_id
         if not self.store(controls[0]).resync_allowed():
             return False
         try:
-            tasks = self.model.labeled_tasks()
+            tasks = self.project.labeled_tasks()
         except Exception as exc:  # Label Studio unreachable: learn from the events alone meanwhile
             self.store(controls[0]).postpone_resync(RESYNC_BACKOFF_S)
             logger.warning("project %s: cannot read labeled tasks to learn from: %s", project, exc)
             return False
-        if self.model.labeled_tasks_source != LABEL_STUDIO:
+        if self.project.labeled_tasks_source != LABEL_STUDIO:
             # Only what the webhooks brought, which the records hold already (and records kept
             # before an upgrade would be lost): the events alone meanwhile, as when unreachable.
             self.store(controls[0]).postpone_resync(RESYNC_BACKOFF_S)
@@ -228,7 +254,7 @@ class LearnsInstantly:
         """Apply every queued event's annotation change, then refit and publish once."""
         layer = self.instant_layer() if self.hf_settings.instant_learning else None
         if layer is not None:
-            InstantLearner(self, layer).learn_many(events)
+            InstantLearner(self, self.task, layer).learn_many(events)
 
     def publish_fine_tuned(self: Any, version: str) -> None:
         """Serve a freshly trained version, or, with instant learning, let the instant layer decide."""
@@ -239,7 +265,7 @@ class LearnsInstantly:
         versions = list(self.get(VERSIONS_KEY) or [])
         if version not in versions:  # listed by /versions even while the instant layer serves
             self.set(VERSIONS_KEY, [*versions, version])
-        InstantLearner(self, layer).refit(self.controls())
+        InstantLearner(self, self.task, layer).refit(self.controls())
 
     def predict_light(self, tasks: list[dict[str, Any]], version: str) -> list[dict[str, Any]] | None:
         """Predictions of a light version (zero-shot, instant); ``None`` for a fine-tuned one."""

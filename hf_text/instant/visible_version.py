@@ -9,7 +9,7 @@ only
 * when the layer, the label config or what the head builds on (NER: the fine-tuned version its
   dictionary is combined with) changes: a real new version, which Label Studio must predict again;
 * once ``INSTANT_VERSION_EVERY`` newer heads have served under the visible one (measured in the
-  README: how stale stored predictions get against how many versions appear).
+  docs/visible_versions.md: how stale stored predictions get against how many versions appear).
 
 A task Label Studio never predicted (the next one an annotator opens, usually) is asked for and
 answered by the newest head; a prediction Label Studio already holds is fewer than

@@ -11,6 +11,10 @@ from hf_text.data.controls import ControlSpec
 
 #: A head's decoded output for one text: its result items and their score.
 Prediction = tuple[list[dict[str, Any]], float]
+#: ``(task, control) -> text`` (``None``: the task has no usable text for the control).
+TextOf = Callable[[dict[str, Any], ControlSpec], "str | None"]
+#: ``(control, texts) -> one prediction per text`` (``None``: nothing answers for the control).
+PredictControl = Callable[[ControlSpec, list[str]], "list[Prediction] | None"]
 
 
 @dataclass(frozen=True)
@@ -58,3 +62,22 @@ class TaskPredictions:
             {"result": items, "score": round(sum(s) / len(s), 6) if s else 0.0, "model_version": version}
             for items, s in zip(self._items, self._scores, strict=True)
         ]
+
+
+def predict_per_control(
+    tasks: list[dict[str, Any]], controls: Iterable[ControlSpec], text_of: TextOf, predict: PredictControl
+) -> TaskPredictions:
+    """Every control's predictions for the tasks that have a text for it, gathered per task.
+
+    ``predict`` sees only the present texts, in task order (a control no task has a text for is
+    not asked at all); a task without a text for a control gets nothing from it.
+    """
+    gathered = TaskPredictions(len(tasks))
+    for control in controls:
+        texts = [text_of(task, control) for task in tasks]
+        present = [index for index, text in enumerate(texts) if text]
+        if present:
+            found = predict(control, [texts[index] for index in present])
+            if found is not None:
+                gathered.add(present, found)
+    return gathered

@@ -14,15 +14,13 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any, Protocol
-
-import torch
+from typing import Any
 
 from hf_text.data.controls import ControlSpec, Example
 from hf_text.data.trained_on import example_key, read_record
-from hf_text.model_store import ModelStore
 from hf_text.runtime.device import inference_dtype
-from hf_text.runtime.loader import LoadedModel, load_for_inference
+from hf_text.runtime.loader import load_for_inference
+from hf_text.task import TextTask, TrainingRun
 from hf_text.training.quantization import int8_metrics
 
 logger = logging.getLogger(__name__)
@@ -33,30 +31,15 @@ SELECTION = (
 )
 
 
-class Evaluator(Protocol):
-    """What forward evaluation needs from a model class."""
-
-    TASK_KIND: str
-
-    @property
-    def device(self) -> torch.device: ...
-
-    def head_matches(self, head: dict[str, Any], control: ControlSpec) -> bool: ...
-
-    def evaluate(
-        self, loaded: LoadedModel, examples: list[Example], control: ControlSpec, head: dict[str, Any]
-    ) -> dict[str, Any]: ...
-
-
 def not_evaluated(version: str | None, reason: str) -> dict[str, Any]:
     """The record of an evaluation that could not run, and why."""
     return {"model_version": version, "examples": 0, "reason": reason}
 
 
-def served_head(meta: dict[str, Any], control: ControlSpec, owner: Evaluator) -> dict[str, Any] | None:
+def served_head(meta: dict[str, Any], control: ControlSpec, task: TextTask) -> dict[str, Any] | None:
     """The head of a version's ``meta`` that serves ``control`` as configured now, if any."""
     for head in meta.get("heads", []):
-        if head.get("from_name") == control.from_name and owner.head_matches(head, control):
+        if head.get("from_name") == control.from_name and task.head_matches(head, control):
             return head
     return None
 
@@ -70,18 +53,15 @@ def unseen_examples(folder: Path, examples: list[Example]) -> list[Example] | No
 
 
 def forward_evaluation(
-    owner: Evaluator,
-    store: ModelStore,
-    version: str,
-    control: ControlSpec,
-    examples: list[Example],
-    limit: int,
+    task: TextTask, run: TrainingRun, version: str, control: ControlSpec, examples: list[Example]
 ) -> dict[str, Any]:
-    """Score the served ``version`` of ``store`` on the ``examples`` it never saw.
+    """Score the served ``version`` of the run's store on the ``examples`` it never saw (at most
+    ``EVALUATION_MAX_EXAMPLES``).
 
     With nothing new since it was trained, the served version's own record of the evaluation
     before it is the latest honest one and is returned as it is (it names its own version).
     """
+    store, limit, device = run.store, run.settings.evaluation_max_examples, run.device
     meta = store.meta(version)
     if meta is None:
         return not_evaluated(
@@ -89,7 +69,7 @@ def forward_evaluation(
         )
     if limit <= 0:
         return not_evaluated(version, "EVALUATION_MAX_EXAMPLES is 0")
-    head = served_head(meta, control, owner)
+    head = served_head(meta, control, task)
     if head is None:
         return not_evaluated(version, f"{version} has no head serving {control.from_name} as configured now")
     folder = store.root / version / head["dir"]
@@ -104,12 +84,12 @@ def forward_evaluation(
     chosen = sorted(unseen, key=lambda example: example.annotated_at, reverse=True)[:limit]
     started = time.monotonic()
     try:
-        loaded = load_for_inference(folder, owner.TASK_KIND, owner.device, inference_dtype(owner.device))
+        loaded = load_for_inference(folder, task.TASK_KIND, device, inference_dtype(device))
     except Exception as exc:  # a broken old version (any loader error) must not stop the new one
         logger.warning("cannot score %s on new examples: %s", version, exc)
         return not_evaluated(version, f"{version} could not be loaded: {type(exc).__name__}")
-    metrics = owner.evaluate(loaded, chosen, control, head)
-    int8 = int8_metrics(owner, folder, chosen, control, head)  # type: ignore[arg-type]
+    metrics = task.evaluate(loaded, chosen, control, head)
+    int8 = int8_metrics(task, run.settings, folder, chosen, control, head)
     logger.info("scored %s (%s) on %d example(s) it never saw", version, control.from_name, len(chosen))
     return {
         **({"int8_metrics": int8} if int8 is not None else {}),

@@ -13,52 +13,49 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hf_text.data.controls import ControlSpec, Example
 from hf_text.data.trained_on import example_key, read_record, write_record
-from hf_text.model_store import ModelStore
 from hf_text.runtime.loader import load_for_training
+from hf_text.task import TextTask, TrainingRun
 from hf_text.text.windows import window_length
 from hf_text.training.evaluation import served_head
 from hf_text.training.quantization import publish_int8
 from hf_text.training.trainer import train_model
 from hf_text.training.warm_start import ServedHead, TrainingPlan, plan_training
 
-if TYPE_CHECKING:
-    from hf_text.base import HFTextModel
-
 _SUMMARY_KEYS = ("train_size", "training_rows", "train_loss", "train_seconds", "steps")
 
 
 def plan_head(
-    owner: HFTextModel,
-    event: str,
+    task: TextTask,
+    run: TrainingRun,
     control: ControlSpec,
     examples: list[Example],
     baseline: Path,
-    store: ModelStore,
     served: str,
 ) -> TrainingPlan:
     """Whether ``control``'s next head warm-starts from the ``served`` version's, and on what."""
+    store = run.store
     meta = store.meta(served)
-    head = served_head(meta, control, owner) if meta is not None else None
+    head = served_head(meta, control, task) if meta is not None else None
     current = None
     if meta is not None and head is not None:
         folder = store.root / served / head["dir"]
         hyper = meta.get("hyper_parameters") or {}
         current = ServedHead(served, folder, head, hyper, read_record(folder))
-    labels = owner.model_labels(control)
-    return plan_training(event, owner.hf_settings, baseline, current, examples, labels, example_key)
+    labels = task.model_labels(control)
+    return plan_training(run.event, run.settings, baseline, current, examples, labels, example_key)
 
 
 def train_head(
-    owner: HFTextModel,
+    task: TextTask,
+    run: TrainingRun,
     control: ControlSpec,
     plan: TrainingPlan,
     examples: list[Example],
     out: Path,
-    learning_rate: float,
     held_out: dict[str, Any] | None = None,
     unlabeled: list[str] | None = None,
 ) -> dict[str, Any]:
@@ -68,26 +65,25 @@ def train_head(
     it is saved (the served head knew those a warm start does not train on again). ``held_out``
     is the forward evaluation of the served version, which the int8 check takes into account, as it
     does ``unlabeled`` texts of the project (never trained on).
-    ``owner`` supplies the task-specific hooks (labels, rows, collator). Returns the head's
-    metadata: what it predicts and how it was trained.
+    ``task`` supplies the task-specific pieces (labels, rows, collator), ``run`` the settings,
+    device, learning rate and progress callback. Returns the head's metadata: what it predicts and
+    how it was trained.
     """
     from transformers import set_seed
 
-    settings = owner.hf_settings
-    labels = owner.model_labels(control)
+    settings = run.settings
+    labels = task.model_labels(control)
     set_seed(settings.seed)  # a new head's initial weights and the batch order depend on it
-    tokenizer, model = load_for_training(
-        plan.start_from, owner.TASK_KIND, **owner.head_config(control, labels)
-    )
+    tokenizer, model = load_for_training(plan.start_from, task.TASK_KIND, **task.head_config(control, labels))
     max_length = window_length(tokenizer, model.config, settings.max_length)
-    rows = owner.training_rows(tokenizer, plan.train, control, labels, max_length)
+    rows = task.training_rows(tokenizer, plan.train, control, labels, max_length)
 
     def progress(**fields: Any) -> None:
-        owner.report_progress(head=control.from_name, **fields)
+        run.progress(head=control.from_name, **fields)
 
     with tempfile.TemporaryDirectory(prefix="hf-text-trainer-") as scratch:
         stats = train_model(
-            model, tokenizer, rows, owner.collator(tokenizer), settings, learning_rate, owner.device,
+            model, tokenizer, rows, task.collator(tokenizer), settings, run.learning_rate, run.device,
             Path(scratch), progress=progress, warm=plan.warm,
         )  # fmt: skip
     model.save_pretrained(out)
@@ -108,7 +104,8 @@ def train_head(
         "steps": stats.steps,
         "training": {**plan.record(), "learning_rate": stats.learning_rate},
     }
-    head["quantization"] = publish_int8(owner, control, head, out, examples, held_out, unlabeled or [])
+    unseen = unlabeled or []
+    head["quantization"] = publish_int8(task, settings, control, head, out, examples, held_out, unseen)
     return head
 
 

@@ -32,13 +32,14 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from hf_text.data.controls import ControlSpec, Example
 from hf_text.runtime.backends import INT8_FILE, ONNX_INT8, TORCH, inference_threads, open_onnx
 from hf_text.runtime.loader import LoadedModel, load_tokenizer
 from hf_text.runtime.serving import Prediction
 from hf_text.settings import HFSettings
+from hf_text.task import TextTask
 from hf_text.training.onnx_export import export_fp32, quantize_int8
 
 logger = logging.getLogger(__name__)
@@ -54,43 +55,26 @@ CHECK_SET = (
 )
 
 
-class Quantizable(Protocol):
-    """What building and checking the int8 model needs from a model class."""
-
-    TASK_KIND: str
-    HEADLINE_METRIC: str
-
-    @property
-    def hf_settings(self) -> HFSettings: ...
-
-    def evaluate(
-        self, loaded: LoadedModel, examples: list[Example], control: ControlSpec, head: dict[str, Any]
-    ) -> dict[str, Any]: ...
-
-    def predict_texts(
-        self, loaded: LoadedModel, texts: list[str], control: ControlSpec, head: dict[str, Any]
-    ) -> list[Prediction]: ...
-
-
 def check_set(examples: list[Example], limit: int) -> list[Example]:
     """The ``limit`` most recently annotated examples."""
     return sorted(examples, key=lambda example: example.annotated_at, reverse=True)[:limit]
 
 
 def _score(
-    owner: Quantizable,
+    task: TextTask,
     loaded: LoadedModel,
     examples: list[Example],
     control: ControlSpec,
     head: dict[str, Any],
 ) -> float | None:
-    value = owner.evaluate(loaded, examples, control, head).get(owner.HEADLINE_METRIC)
+    value = task.evaluate(loaded, examples, control, head).get(task.HEADLINE_METRIC)
     return None if value is None else float(value)
 
 
 def int8_metrics(
-    owner: Quantizable, folder: Path, examples: list[Example], control: ControlSpec, head: dict[str, Any]
-) -> dict[str, Any] | None:
+    task: TextTask, settings: HFSettings, folder: Path, examples: list[Example], control: ControlSpec,
+    head: dict[str, Any],
+) -> dict[str, Any] | None:  # fmt: skip
     """The int8 model's metrics on ``examples`` (``None``: the head in ``folder`` has none).
 
     The forward evaluation calls this next to the fp32 scoring, on the examples the head never
@@ -98,8 +82,8 @@ def int8_metrics(
     """
     if not (folder / INT8_FILE).is_file():
         return None
-    threads = inference_threads(owner.hf_settings.inference_threads)
-    return owner.evaluate(_onnx_model(folder, folder / INT8_FILE, threads, "int8"), examples, control, head)
+    threads = inference_threads(settings.inference_threads)
+    return task.evaluate(_onnx_model(folder, folder / INT8_FILE, threads, "int8"), examples, control, head)
 
 
 def _decisions(prediction: Prediction) -> frozenset[str]:
@@ -144,7 +128,8 @@ def decide(fp32: float | None, int8: float | None, held_out: float | None) -> tu
 
 
 def publish_int8(
-    owner: Quantizable,
+    task: TextTask,
+    settings: HFSettings,
     control: ControlSpec,
     head: dict[str, Any],
     folder: Path,
@@ -157,7 +142,6 @@ def publish_int8(
     ``folder`` holds the saved head described by ``head``; ``examples`` are what it trained on,
     ``unlabeled`` texts of the project it never trained on.
     """
-    settings = owner.hf_settings
     if settings.inference_backend == TORCH:
         return {"serves": TORCH, "reason": "INFERENCE_BACKEND=torch: no int8 model built"}
     started = time.monotonic()
@@ -165,23 +149,23 @@ def publish_int8(
     threads = inference_threads(settings.inference_threads)
     try:
         with tempfile.TemporaryDirectory(prefix="hf-text-onnx-") as scratch:
-            fp32_path = export_fp32(folder, owner.TASK_KIND, Path(scratch) / "model.fp32.onnx")
+            fp32_path = export_fp32(folder, task.TASK_KIND, Path(scratch) / "model.fp32.onnx")
             int8_path = quantize_int8(fp32_path, folder / INT8_FILE)
             models = {name: _onnx_model(folder, path, threads, name)
                       for name, path in (("fp32", fp32_path), ("int8", int8_path))}  # fmt: skip
-            scores = {name: _score(owner, loaded, checked, control, head) if checked else None
+            scores = {name: _score(task, loaded, checked, control, head) if checked else None
                       for name, loaded in models.items()}  # fmt: skip
-            unseen = _unseen(owner, models, list(unlabeled), control, head)
+            unseen = _unseen(task, models, list(unlabeled), control, head)
     except Exception as exc:  # an architecture the exporter cannot handle still publishes, with torch
         (folder / INT8_FILE).unlink(missing_ok=True)
         logger.warning("no int8 model for %s: %s: %s", control.from_name, type(exc).__name__, exc)
         return {"serves": TORCH, "reason": f"int8 export failed: {type(exc).__name__}"}
-    loss = held_out_loss(held_out, owner.HEADLINE_METRIC)
+    loss = held_out_loss(held_out, task.HEADLINE_METRIC)
     serves, reason = decide(scores["fp32"], scores["int8"], loss)
     record = {
         "serves": serves,
         "reason": reason,
-        "metric": owner.HEADLINE_METRIC,
+        "metric": task.HEADLINE_METRIC,
         "fp32": scores["fp32"],
         "int8": scores["int8"],
         "examples": len(checked),
@@ -195,7 +179,7 @@ def publish_int8(
 
 
 def _unseen(
-    owner: Quantizable, models: Mapping[str, LoadedModel], texts: list[str], control: ControlSpec,
+    task: TextTask, models: Mapping[str, LoadedModel], texts: list[str], control: ControlSpec,
     head: dict[str, Any],
 ) -> dict[str, Any]:  # fmt: skip
     """How many of fp32's decisions int8 changes on ``texts``."""
@@ -203,7 +187,7 @@ def _unseen(
     if not texts:
         return {"texts": 0, "decisions_changed": None}
     try:
-        fp32, int8 = (owner.predict_texts(models[name], texts, control, head) for name in ("fp32", "int8"))
+        fp32, int8 = (task.predict_texts(models[name], texts, control, head) for name in ("fp32", "int8"))
     except Exception as exc:  # a report only: it must not cost the version its int8 model
         logger.warning("int8 of %s: unlabeled texts not compared: %s", control.from_name, exc)
         return {"texts": len(texts), "decisions_changed": None, "error": type(exc).__name__}

@@ -113,7 +113,7 @@ def test_single_choice_rows_carry_a_class_index_and_multi_choice_a_multi_hot_vec
         ]
         if not control.multiple:
             tasks[0]["annotations"] = [annotation(1, ["angry"])]
-        rows = model.training_rows(
+        rows = model.task.training_rows(
             tokenizer, model.collect_examples(tasks, control), control, list(control.labels), 32
         )
         assert len(rows) > 1  # a long text trains on all of its windows
@@ -139,7 +139,7 @@ def test_a_multi_choice_annotation_that_ticks_nothing_teaches_that_no_label_appl
     }
     assert collected.skipped.no_usable_annotation == 1  # the removed label is still no answer
     tokenizer = load_tokenizer(resolve_model_folder(""))
-    rows = multi.training_rows(tokenizer, collected.examples, control, list(control.labels), 32)
+    rows = multi.task.training_rows(tokenizer, collected.examples, control, list(control.labels), 32)
     assert [row["labels"] for row in rows] == [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]
 
     single = make(context)  # a single choice left empty is no answer at all
@@ -150,7 +150,7 @@ def test_fit_publishes_a_version_and_a_failed_fit_leaves_it_serving(context, mon
     model = make(context)
     model.labeled_tasks = mood_tasks
     progress: list[dict] = []
-    model._progress_sink = progress.append
+    model.progress_sink = progress.append
     metrics = model.fit("START_TRAINING", {})
 
     version = model.model_version

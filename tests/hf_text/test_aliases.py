@@ -92,7 +92,7 @@ def test_classifier_predicts_the_alias_also_from_a_head_trained_before_the_alias
 def test_ner_trains_on_alias_and_value_regions_alike(context) -> None:
     model = HuggingFaceNER(project_id="2", label_config=LABELS, context=context, hf_settings=settings())
     control = model.controls()[0]
-    assert model.model_labels(control) == bio_labels(["PER", "LOC", "ORG"])
+    assert model.task.model_labels(control) == bio_labels(["PER", "LOC", "ORG"])
     tasks = [
         labels_task(1, "Anna lives here.", "Anna", "PER"),
         labels_task(2, "Visit Oslo soon.", "Oslo", "Place"),

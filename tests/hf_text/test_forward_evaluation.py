@@ -28,20 +28,20 @@ def task(ident: int, text: str, label: str, updated: str = "2026-01-01T00:00:00Z
 
 
 def spy_on_evaluation(model, monkeypatch) -> list[list[str]]:
-    """The texts each forward evaluation (``model.evaluate`` of a served version) scored, call by call.
+    """The texts each forward evaluation (``model.task.evaluate`` of a served version) scored, call by call.
 
     Publishing a version also scores its ONNX fp32 and int8 models on training examples
     (``hf_text.training.quantization``); those calls are the int8 check, not a forward evaluation.
     """
     calls: list[list[str]] = []
-    real = model.evaluate
+    real = model.task.evaluate
 
     def evaluate(loaded, examples, control, head):
         if not loaded.backend.startswith("onnx"):
             calls.append([example.text for example in examples])
         return real(loaded, examples, control, head)
 
-    monkeypatch.setattr(model, "evaluate", evaluate)
+    monkeypatch.setattr(model.task, "evaluate", evaluate)
     return calls
 
 

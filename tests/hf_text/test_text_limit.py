@@ -50,7 +50,7 @@ def publish(model: HFTextModelLike, kind: str, labels: list[str], favourite: int
     torch.manual_seed(0)
     control = model.controls()[0]
     tokenizer, network = load_for_training(
-        resolve_model_folder(""), kind, **model.head_config(control, labels)
+        resolve_model_folder(""), kind, **model.task.head_config(control, labels)
     )
     if favourite is not None:
         with torch.no_grad():

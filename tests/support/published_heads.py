@@ -26,7 +26,7 @@ def publish_head(
     """
     control = model.controls()[0]
     torch.manual_seed(0)
-    config = model.head_config(control, head_labels)
+    config = model.task.head_config(control, head_labels)
     tokenizer, network = load_for_training(resolve_model_folder(""), model.TASK_KIND, **config)
     if winner is not None:
         with torch.no_grad():
