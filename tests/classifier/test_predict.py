@@ -35,7 +35,7 @@ def publish_head(
 ) -> str:
     """Publish the baseline with a seeded random head (optionally biased) as the current version."""
     torch.manual_seed(0)
-    config = model.head_config(model.controls()[0], labels)
+    config = model.task.head_config(model.controls()[0], labels)
     tokenizer, network = load_for_training(resolve_model_folder(""), SEQUENCE_CLASSIFICATION, **config)
     if bias is not None:
         with torch.no_grad():
@@ -162,6 +162,12 @@ def test_multi_label_emits_every_label_over_the_threshold(context) -> None:
 
 def test_a_head_trained_single_label_does_not_answer_a_multiple_choice_config(context) -> None:
     single = make(context)
-    publish_head(single, HEAD_LABELS, multiple=False)
-    multiple = make(context, MULTIPLE)
-    assert multiple.predict(tasks("Anything")).serialize()[0]["result"] == []
+    version = publish_head(single, HEAD_LABELS, multiple=False)
+    assert single.predict(tasks("Anything")).serialize()[0]["result"]  # it answers its own config
+    # Every label over this threshold: any head that answered would emit some.
+    multiple = make(context, MULTIPLE, multilabel_threshold=1e-6)
+    [item] = multiple.predict(tasks("Anything")).serialize()
+    assert item["model_version"] == version and item["result"] == []
+    # Positive control: the same config, threshold and project answer once a multi-label head serves.
+    publish_head(multiple, HEAD_LABELS, multiple=True)
+    assert multiple.predict(tasks("Anything")).serialize()[0]["result"]

@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.test_end_to_end import (
+from tests.support import bbc_news
+from tests.support.backend_server import BERT_CLASSIFIER_DIR, HUGGINGFACE_NER_DIR
+from tests.support.e2e_steps import (
     FAST_TRAINING,
     NER_TRAINING,
     connect,
@@ -25,8 +27,6 @@ from tests.e2e.test_end_to_end import (
     refreshed_predictions,
     wait_for_runs,
 )
-from tests.support import bbc_news
-from tests.support.backend_server import BERT_CLASSIFIER_DIR, HUGGINGFACE_NER_DIR
 from tests.support.label_studio_server import LabelStudioServer
 from tests.support.ls_user import LabelStudioUser
 

@@ -16,7 +16,8 @@ import requests
 from label_studio_ml.errors import TaskDataUnreadable
 from label_studio_ml.studio.client import LabelStudioAccess
 from tests.conftest import BACKENDS
-from tests.e2e.test_end_to_end import (
+from tests.support.backend_server import StartBackend
+from tests.support.e2e_steps import (
     choice,
     connect,
     js_slice,
@@ -26,7 +27,6 @@ from tests.e2e.test_end_to_end import (
     spans_result,
     wait_for_runs,
 )
-from tests.support.backend_server import StartBackend
 from tests.support.label_studio_server import LabelStudioServer
 from tests.support.ls_user import LabelStudioUser
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.test_end_to_end import FAST_TRAINING, choice, connect, only_predictions
 from tests.support import bbc_news
 from tests.support.backend_server import BERT_CLASSIFIER_DIR, BackendServer
+from tests.support.e2e_steps import FAST_TRAINING, choice, connect, only_predictions
 from tests.support.ls_user import LabelStudioUser, project_entry, wait_for
 from tests.support.processes import ManagedProcess
 

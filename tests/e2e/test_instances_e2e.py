@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.test_end_to_end import choice, connect, log_tail
 from tests.support import bbc_news
 from tests.support.backend_server import BERT_CLASSIFIER_DIR, StartBackend
+from tests.support.e2e_steps import choice, connect, log_tail
 from tests.support.label_studio_server import LabelStudioServer
 from tests.support.ls_user import LabelStudioUser, wait_for
 

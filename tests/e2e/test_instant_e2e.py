@@ -23,9 +23,9 @@ import requests
 
 from hf_text.settings import HFSettings
 from label_studio_ml.state.project_key import project_key
-from tests.e2e.test_end_to_end import choice, connect, metrics, spans_result, wait_for_runs
 from tests.support import bbc_news
 from tests.support.backend_server import BERT_CLASSIFIER_DIR, HUGGINGFACE_NER_DIR, BackendServer
+from tests.support.e2e_steps import choice, connect, metrics, spans_result, wait_for_runs
 from tests.support.ls_user import LabelStudioUser, wait_for
 
 pytestmark = pytest.mark.e2e

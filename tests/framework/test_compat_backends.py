@@ -13,7 +13,7 @@ from typing import Any
 import requests
 
 from tests.conftest import BACKENDS
-from tests.support.compat_fake_label_studio import FakeLabelStudio, Served, serving
+from tests.support.fake_label_studio import FakeLabelStudio, Served, serving
 from tests.support.servers import backend
 
 TOKEN = "ls-token-0123456789"

@@ -17,7 +17,7 @@ from label_studio_ml import utils
 from label_studio_ml.errors import DataAccessDenied, LabelConfigMismatch
 from label_studio_ml.model import LabelStudioMLBase
 from label_studio_ml.response import ModelResponse
-from tests.support.compat_fake_label_studio import FakeLabelStudio, Served, serving
+from tests.support.fake_label_studio import FakeLabelStudio, Served, serving
 
 TOKEN = "token-for-project-1"
 NER = """<View>

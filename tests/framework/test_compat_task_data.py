@@ -14,7 +14,7 @@ import pytest
 
 from label_studio_ml.errors import DataAccessDenied, TaskDataUnreadable
 from label_studio_ml.studio.client import LabelStudioAccess
-from tests.support.compat_fake_label_studio import FakeLabelStudio, Recorder, Served, serving
+from tests.support.fake_label_studio import FakeLabelStudio, Recorder, Served, serving
 
 TOKEN = "secret-token-1234"
 ACCENTED = "Zoë Saldaña à Paris, 💩 naïve café"

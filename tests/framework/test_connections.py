@@ -15,7 +15,7 @@ from label_studio_ml.errors import ConfigurationError
 from label_studio_ml.logs import RedactingFilter, SecretRegistry, redact
 from label_studio_ml.studio.connections import ConnectionBook
 from tests.conftest import BACKENDS, load_fixture, load_keyword_model, wait_healthy
-from tests.support.fake_label_studio import fake_label_studio
+from tests.support.fake_label_studio import FakeLabelStudio, fake_label_studio, serving
 from tests.support.servers import backend
 
 #: The key of the project in the captured requests: "<id>.<created_at>", as Label Studio names it.
@@ -48,40 +48,36 @@ def train_and_wait(app, client) -> dict:
 
 def test_a_hostname_without_its_token_never_receives_the_stored_token(client):
     app, client = client
-    seen_a: list[str] = []
-    seen_b: list[str] = []
     with (
-        fake_label_studio(LABELED, TOKEN_A, seen_a) as (host_a, _),
-        fake_label_studio(LABELED, TOKEN_B, seen_b) as (host_b, _),
+        serving(FakeLabelStudio(TOKEN_A, tasks=LABELED)) as host_a,
+        serving(FakeLabelStudio(TOKEN_B, tasks=LABELED)) as host_b,
     ):
-        assert client.post("/setup", json=setup_body(host_a, TOKEN_A)).status_code == 200
+        assert client.post("/setup", json=setup_body(host_a.url, TOKEN_A)).status_code == 200
         # Anyone who can reach the backend tries to point the stored token at another host.
-        assert client.post("/setup", json=setup_body(host_b, None)).status_code == 200
+        assert client.post("/setup", json=setup_body(host_b.url, None)).status_code == 200
         assert client.post("/setup", json=setup_body(None, "some-other-token")).status_code == 200
         training = train_and_wait(app, client)
     assert training["state"] == "idle", training
-    assert seen_a and set(seen_a) == {f"Token {TOKEN_A}"}
-    assert seen_b == []
+    assert host_a.seen and {seen.authorization for seen in host_a.seen} == {f"Token {TOKEN_A}"}
+    assert host_b.seen == []
 
 
 def test_a_new_hostname_with_its_own_token_moves_the_connection_and_the_old_token_stays_home(
     client, caplog
 ):
     app, client = client
-    seen_a: list[str] = []
-    seen_b: list[str] = []
     with (
-        fake_label_studio(LABELED, TOKEN_A, seen_a) as (host_a, _),
-        fake_label_studio(LABELED, TOKEN_B, seen_b) as (host_b, _),
+        serving(FakeLabelStudio(TOKEN_A, tasks=LABELED)) as host_a,
+        serving(FakeLabelStudio(TOKEN_B, tasks=LABELED)) as host_b,
     ):
-        client.post("/setup", json=setup_body(host_a, TOKEN_A))
+        client.post("/setup", json=setup_body(host_a.url, TOKEN_A))
         caplog.set_level(logging.INFO, logger="label_studio_ml.studio.connections")
-        client.post("/setup", json=setup_body(host_b, TOKEN_B))
+        client.post("/setup", json=setup_body(host_b.url, TOKEN_B))
         train_and_wait(app, client)
-    assert seen_a == []
-    assert seen_b and set(seen_b) == {f"Token {TOKEN_B}"}
+    assert host_a.seen == []
+    assert host_b.seen and {seen.authorization for seen in host_b.seen} == {f"Token {TOKEN_B}"}
     moved = [r.getMessage() for r in caplog.records if "moved" in r.getMessage()]
-    expected = f"project {PROJECT}: Label Studio moved from {host_a} to {host_b}"
+    expected = f"project {PROJECT}: Label Studio moved from {host_a.url} to {host_b.url}"
     expected += " (new credentials came with it)"
     assert moved == [expected]
     assert TOKEN_A not in caplog.text and TOKEN_B not in caplog.text

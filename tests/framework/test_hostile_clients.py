@@ -15,7 +15,7 @@ import pytest
 
 from label_studio_ml.errors import DataAccessDenied
 from label_studio_ml.studio.client import LabelStudioAccess
-from tests.support.compat_fake_label_studio import FakeLabelStudio, Served, serving
+from tests.support.fake_label_studio import FakeLabelStudio, Served, serving
 
 TOKEN = "secret-token-1234"
 URL_TEXT_CONFIG = (
@@ -238,7 +238,7 @@ def test_create_app_refuses_an_exposed_redis_before_touching_it(tmp_path, monkey
     from label_studio_ml.api import create_app
     from label_studio_ml.config import Settings
     from label_studio_ml.errors import ConfigurationError
-    from label_studio_ml.state.contract import redis_exposure
+    from label_studio_ml.state import redis_exposure
     from tests.conftest import load_keyword_model
 
     monkeypatch.setattr(redis_exposure, "resolve", _resolver({"redis.example.test": ["93.184.216.34"]}))

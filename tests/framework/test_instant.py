@@ -7,6 +7,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from label_studio_ml.api import create_app
 from tests.conftest import load_fixture, load_keyword_model, wait_healthy
 
@@ -15,6 +17,8 @@ CREATED = load_fixture("classification_webhook_annotation_created.json")
 DELETED = load_fixture("classification_webhook_annotations_deleted.json")
 #: The project of the captured requests, as Label Studio names it: "<id>.<created_at>".
 PROJECT = load_fixture("classification_setup.json")["project"]
+#: ``sys.getswitchinterval()`` in a fresh interpreter.
+PYTHON_DEFAULT_SWITCH_INTERVAL_S = 0.005
 
 
 def serving(model_class: type, make_context) -> tuple:
@@ -84,8 +88,18 @@ def test_learning_runs_at_a_lower_priority_than_the_requests(make_context):
     assert PriorityModel.niceness == [min(19, requests_niceness + 10)]
 
 
-def test_a_serving_process_hands_the_gil_over_quickly(make_context):
+@pytest.fixture
+def default_switch_interval():
+    """Python's default switch interval for one test: every earlier ``create_app`` changed it."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(PYTHON_DEFAULT_SWITCH_INTERVAL_S)
+    yield
+    sys.setswitchinterval(before)
+
+
+def test_a_serving_process_hands_the_gil_over_quickly(make_context, default_switch_interval):
     # A background refit's Python code must not hold a request up for Python's default 5 ms a turn.
+    assert sys.getswitchinterval() == PYTHON_DEFAULT_SWITCH_INTERVAL_S
     create_app(KeywordModel, context=make_context(start_training_each_n_updates=0))
     assert sys.getswitchinterval() <= 0.001
 

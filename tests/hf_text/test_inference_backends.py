@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from bert_classifier.model import BertClassifier
-from hf_text.runtime import backends, inference, loader
+from hf_text.runtime import backends, inference
 from hf_text.runtime.backends import INT8_FILE, ONNX_INT8, TORCH, open_onnx, serving_backend
 from hf_text.runtime.head_loading import configure_threads
 from hf_text.runtime.loader import LoadedModel
@@ -28,7 +28,6 @@ from hf_text.training.onnx_export import export_fp32
 from huggingface_ner import HuggingFaceNER
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
-from label_studio_ml.errors import ConfigurationError
 from tests.classifier.test_fit import CONFIG as MOOD_CONFIG
 from tests.classifier.test_fit import mood_tasks
 from tests.conftest import load_fixture
@@ -128,7 +127,7 @@ def test_an_int8_prediction_does_not_depend_on_the_tasks_asked_beside_it(ner) ->
     assert loaded.backend == ONNX_INT8
     short = "Paris said Alan Turing is lovely."
     long = " ".join(["Ada Lovelace met Satya Nadella in Seattle and Warsaw."] * 4)
-    spec = model.window_spec(serving.head)
+    spec = model.task.window_spec(serving.head)
     windows = [window for text in spec.split(loaded.tokenizer, [short, long]) for window in text]
     alone = inference.window_logits(loaded, windows[:1], 10_000)
     together = inference.window_logits(loaded, windows, 10_000)  # one padded batch
@@ -169,8 +168,8 @@ def test_comparing_on_unlabeled_texts_never_costs_a_version_its_int8_model(class
     class Failing:
         """The classifier, except that predicting the unlabeled texts fails."""
 
-        TASK_KIND, HEADLINE_METRIC = classifier.TASK_KIND, classifier.HEADLINE_METRIC
-        hf_settings, evaluate = classifier.hf_settings, classifier.evaluate
+        TASK_KIND, HEADLINE_METRIC = classifier.task.TASK_KIND, classifier.task.HEADLINE_METRIC
+        evaluate = classifier.task.evaluate
 
         def predict_texts(self, *args):
             raise RuntimeError("cannot predict")
@@ -178,8 +177,8 @@ def test_comparing_on_unlabeled_texts_never_costs_a_version_its_int8_model(class
     serving = classifier.serving_heads(classifier.model_version)[0]
     folder = Path(shutil.copytree(_head_folder(classifier), tmp_path / "head"))
     examples = classifier.collect_examples(mood_tasks(), serving.control)
-    record = quantization.publish_int8(Failing(), serving.control, serving.head, folder, examples,
-                                       unlabeled=["So much joy today."])  # fmt: skip
+    record = quantization.publish_int8(Failing(), classifier.hf_settings, serving.control, serving.head,
+                                       folder, examples, unlabeled=["So much joy today."])  # fmt: skip
     assert record["serves"] == ONNX_INT8 and (folder / INT8_FILE).is_file()
     assert record["unlabeled"] == {"texts": 1, "decisions_changed": None, "error": "RuntimeError"}
 
@@ -216,7 +215,7 @@ def test_ner_regions_and_utf16_offsets_are_identical_on_every_back_end(ner, tmp_
     int8_model = _again(ner, inference_backend="auto").load_serving(serving, ner.model_version)
     assert (torch_model.backend, int8_model.backend) == (TORCH, ONNX_INT8)
     onnx_model = replace(torch_model, runner=fp32_onnx)
-    outputs = {m.backend: ner.predict_texts(m, texts, serving.control, serving.head)
+    outputs = {m.backend: ner.task.predict_texts(m, texts, serving.control, serving.head)
                for m in (torch_model, onnx_model, int8_model)}  # fmt: skip
     assert any(items for items, _ in outputs[TORCH]), "the tiny model found no entity at all"
     regions = {name: [[r["value"] for r in items] for items, _ in out] for name, out in outputs.items()}
@@ -279,57 +278,3 @@ def test_thread_counts_follow_inference_threads(classifier) -> None:
         torch.set_num_threads(before)
     session = open_onnx(_head_folder(classifier) / INT8_FILE, 1).session
     assert session.get_session_options().intra_op_num_threads == 1
-
-
-def test_inference_backend_is_validated() -> None:
-    assert HFSettings.from_env({"INFERENCE_BACKEND": "ONNX"}).inference_backend == "onnx"
-    assert HFSettings.from_env({}).inference_backend == "auto"
-    with pytest.raises(ConfigurationError, match="INFERENCE_BACKEND"):
-        HFSettings.from_env({"INFERENCE_BACKEND": "tensorrt"})
-    with pytest.raises(ConfigurationError, match="INFERENCE_THREADS"):
-        HFSettings.from_env({"INFERENCE_THREADS": "-1"})
-
-
-class RecordingSession:
-    """An ONNX Runtime session stand-in: records each run's feeds, answers zero logits of their width."""
-
-    def __init__(self, token_logits: bool = False) -> None:
-        self.token_logits, self.feeds = token_logits, []
-
-    def run(self, _outputs, feeds):
-        self.feeds.append(feeds)
-        width = feeds["input_ids"].shape[1]
-        return [np.zeros((1, width, 3) if self.token_logits else (1, 2), dtype=np.float32)]
-
-
-def test_a_missing_token_type_input_is_fed_as_zeros() -> None:
-    session = RecordingSession()
-    runner = backends.OnnxRunner(session, ("input_ids", "attention_mask", "token_type_ids"))
-    runner([{"input_ids": [101, 7, 102], "attention_mask": [1, 1, 1]}])
-    [feeds] = session.feeds
-    assert feeds["token_type_ids"].tolist() == [[0, 0, 0]]
-    assert all(array.dtype == np.int64 for array in feeds.values())
-
-
-def test_the_onnx_runner_is_never_given_padding_and_answers_each_window_at_its_own_length() -> None:
-    session = RecordingSession(token_logits=True)
-    runner = backends.OnnxRunner(session, ("input_ids", "attention_mask"))
-    rows = [{"input_ids": [101, 7, 8, 9, 102], "attention_mask": [1] * 5},
-            {"input_ids": [101, 102], "attention_mask": [1, 1]}]  # fmt: skip
-    logits = runner(rows)
-    assert [feeds["input_ids"].tolist() for feeds in session.feeds] == [[[101, 7, 8, 9, 102]], [[101, 102]]]
-    assert [array.shape for array in logits] == [(5, 3), (2, 3)]
-
-
-def test_start_up_builds_nothing_for_a_project_before_its_first_training(make_context, monkeypatch) -> None:
-    def refuse(*args, **kwargs):
-        raise AssertionError("an ONNX export outside a training")
-
-    monkeypatch.setattr(quantization, "export_fp32", refuse)
-    loader.clear_cache()
-    model = HuggingFaceNER(project_id="9", label_config=NER_CONFIG, context=make_context(), hf_settings=TINY)
-    HuggingFaceNER.prepare(model.context)
-    HuggingFaceNER.warm_up(model.context)
-    assert all(
-        item["result"] == [] for item in model.predict(load_fixture("ner_predict.json")["tasks"]).serialize()
-    )

@@ -58,9 +58,14 @@ def test_the_least_recently_used_texts_go_beyond_the_token_bound(tokenizer) -> N
 
 
 def test_split_windows_goes_through_the_tokenizers_cache(tokenizer, monkeypatch) -> None:
+    text = "A text only this test uses, 42 times."
+    uncached = cut_windows(tokenizer, [text], 48, 8)
     counting = Counting()
     monkeypatch.setattr(windows_module, "cut_windows", counting)
-    text = "A text only this test uses, 42 times."
-    assert split_windows(tokenizer, [text], 48, 8) == split_windows(tokenizer, [text], 48, 8)
+    assert split_windows(tokenizer, [text], 48, 8) == uncached
+    assert split_windows(tokenizer, [text], 48, 8) == uncached
     assert counting.asked == [[text]]
-    assert cache_of(tokenizer) is cache_of(tokenizer) and len(cache_of(tokenizer)) >= 1
+    # The windows are kept on the tokenizer's own cache: asked there, it has nothing left to cut.
+    nothing_to_cut = Counting()
+    assert cache_of(tokenizer).split(nothing_to_cut, tokenizer, [text], 48, 8) == uncached
+    assert nothing_to_cut.asked == []

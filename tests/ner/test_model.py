@@ -88,7 +88,7 @@ def test_fit_publishes_a_version_and_predictions_follow_the_contract(make_contex
     model = make_model(make_context, epochs=2.0)
     monkeypatch.setattr(model, "labeled_tasks", lambda: tasks)
     progress = []
-    model._progress_sink = progress.append
+    model.progress_sink = progress.append
 
     metrics = model.fit("START_TRAINING", {})
 
@@ -97,11 +97,13 @@ def test_fit_publishes_a_version_and_predictions_follow_the_contract(make_contex
     assert progress and "loss" in progress[-1]
     head = model.trained_meta()["heads"][0]
     assert head["labels"] == ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
-    long_text = " ".join(["Angela Merkel visited Berlin."] * 60)  # several 64-token windows
+    # Several 64-token windows, each sentence after astral characters (two UTF-16 units each).
+    long_text = " ".join(["👩‍👩‍👧 Angela Merkel visited Berlin."] * 60)
     texts = ["👩‍👩‍👧 Marie Curie loves Warsaw.", "", long_text, "nothing here"]
     response = model.predict([{"id": i, "data": {"text": t}} for i, t in enumerate(texts)])
     assert len(response.serialize()) == len(texts)
     assert response.serialize()[1]["result"] == []
+    assert response.serialize()[2]["result"], "the long text's regions are checked below"
     for text, item in zip(texts, response.serialize(), strict=True):
         assert 0.0 <= item["score"] <= 1.0 and item["model_version"] == model.model_version
         starts = [region["value"]["start"] for region in item["result"]]
