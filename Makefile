@@ -31,9 +31,10 @@ install-test: $(TEST_STAMP)
 run: install
 	$(VENV)/bin/python -m label_studio_ml.commands.run_both
 
-## Install test dependencies, lint, and run the whole suite.
+## Install test dependencies, lint, check the architecture contract, and run the whole suite.
 test: install-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/python -m pytest -q -rs
 
 ## Run every benchmark (tens of minutes on a CPU); tables are printed, numbers saved in bench/results/.
@@ -47,6 +48,7 @@ bench: install
 
 lint: install-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

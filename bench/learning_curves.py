@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.fit_project import fit_project
-from bench.report import RESULTS, markdown_table, mean_and_spread
+from bench.report import RESULTS, markdown_table, mean_and_spread, write_generated
 from bert_classifier.metrics import classification_metrics
 from hf_text.settings import HFSettings
 from tests.support import bbc_news, ner_conll
@@ -202,8 +202,7 @@ def write_report(runs: list[dict[str, Any]], docs: Path) -> str:
             header = ["labeled examples", *[TITLES.get(line, line) for line in lines]]
             parts.append(f"### {title}\n\n" + markdown_table(header, summary_rows(runs, task)))
     markdown = "\n\n".join(parts) + "\n\nEach cell: mean ± half the range over the seeds (number of seeds)."
-    docs.mkdir(parents=True, exist_ok=True)
-    (docs / "learning_curves.md").write_text(markdown + "\n")
+    write_generated(docs / "learning_curves.md", markdown, "bench.learning_curves")
     plot(runs, docs / "learning_curves.png")
     return markdown
 

@@ -111,7 +111,7 @@ class HFSettings:
     evaluation_max_examples: int = 200
     zero_shot: str = "auto"
     instant_learning: bool = True
-    instant_version_every: int = 10  # README, "A calm version list": stale predictions vs versions
+    instant_version_every: int = 10  # docs/visible_versions.md: stale predictions vs versions
     embedding_cache_size: int = 20000
     inference_backend: str = "auto"
     inference_threads: int = 0
@@ -119,7 +119,7 @@ class HFSettings:
     full_retrain_every: int = 5  # 4 warm starts, then a full re-train (bench.incremental: within 1 point)
     replay_ratio: float = 4.0
     warm_learning_rate_factor: float = 0.05
-    #: README, "Long texts": 100,000 characters took 11-13 s to /predict on 2 CPU cores (either
+    #: docs/long_texts.md: 100,000 characters took 11-13 s to /predict on 2 CPU cores (either
     #: backend, fp32): under Label Studio's 100 s with a factor of ~8 for slower or busier CPUs.
     max_text_chars: int = 100_000
 
