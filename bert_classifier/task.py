@@ -19,7 +19,7 @@ from hf_text.runtime.inference import sigmoid, softmax, window_logits
 from hf_text.runtime.loader import SEQUENCE_CLASSIFICATION, LoadedModel
 from hf_text.runtime.serving import Prediction
 from hf_text.task import TaskBase
-from hf_text.text.windows import split_windows
+from hf_text.text.windows import split_windows, window_length
 
 
 class ChoicesTask(TaskBase):
@@ -99,7 +99,10 @@ class ChoicesTask(TaskBase):
     def probabilities(self, loaded: LoadedModel, texts: list[str], head: dict[str, Any]) -> np.ndarray:
         """``(len(texts), len(head labels))`` probabilities, long texts combined over windows."""
         stride = int(head.get("window_stride", self.settings.window_stride))
-        windows = split_windows(loaded.tokenizer, texts, int(head["max_length"]), stride)
+        # Within the model's positions: a head published before position limits were known may have
+        # recorded a length its position table cannot hold.
+        max_length = window_length(loaded.tokenizer, loaded.config, int(head["max_length"]))
+        windows = split_windows(loaded.tokenizer, texts, max_length, stride)
         logits = window_logits(loaded, windows, self.token_budget)
         squash = sigmoid if head.get("multiple") else softmax
         totals = np.zeros((len(texts), len(head["labels"])), dtype=np.float64)

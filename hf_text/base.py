@@ -76,8 +76,9 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
 
     @classmethod
     def prepare(cls, context: BackendContext) -> None:
-        """Validate settings and resolve the baseline model at start-up (a hub id is downloaded)."""
-        prepare_baseline(cls.settings_in(context))
+        """Validate settings and resolve the baseline model at start-up (a hub id is downloaded);
+        refuse one that cannot train or serve this task kind."""
+        prepare_baseline(cls.settings_in(context), cls.TASK_KIND)
 
     @classmethod
     def warm_up(cls, context: BackendContext) -> None:

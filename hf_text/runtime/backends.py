@@ -10,6 +10,7 @@ identically. Which one serves a head is decided here (``serving_backend``) from
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -139,10 +140,22 @@ def serving_backend(setting: str, device: torch.device, head: Mapping[str, Any],
     ``onnx`` serves the artifact on a CPU whenever there is one, even where that check rejected it.
     Everything else (a GPU, a head published without an artifact, a baseline) serves with torch.
     """
-    if setting == TORCH or device.type != "cpu" or not (folder / INT8_FILE).is_file():
+    if setting == TORCH:
+        return TORCH
+    quantization = head.get("quantization")
+    if device.type != "cpu" or not (folder / INT8_FILE).is_file():
+        if setting == "onnx":  # asked for by name: say why torch serves instead
+            why = f"runs on {device}" if device.type != "cpu" else "has no int8 model"
+            recorded = quantization.get("reason") if isinstance(quantization, Mapping) else None
+            _torch_serves(str(folder), f"{why} ({recorded})" if recorded else why)
         return TORCH
     if setting == "onnx":
         return ONNX_INT8
-    quantization = head.get("quantization")
     accepted = isinstance(quantization, Mapping) and quantization.get("serves") == ONNX_INT8
     return ONNX_INT8 if accepted else TORCH
+
+
+@functools.lru_cache(maxsize=256)
+def _torch_serves(folder: str, why: str) -> None:
+    """Log once per head that ``INFERENCE_BACKEND=onnx`` is served by torch, and why."""
+    logger.warning("INFERENCE_BACKEND=onnx: the head in %s %s; torch serves it", folder, why)

@@ -22,6 +22,7 @@ import torch
 
 from hf_text.runtime.backends import INT8_FILE, ONNX_INT8, TORCH, LogitsRunner, TorchRunner, open_onnx
 from hf_text.runtime.fingerprint import TokenizerFingerprints, folder_signature
+from hf_text.runtime.padding import pad_id_on_model, ready_to_pad
 from label_studio_ml.caching import BackOff, BoundedCache
 from label_studio_ml.errors import ConfigurationError, ModelUnavailable
 
@@ -181,9 +182,16 @@ def _read_tokenizer(folder: Path) -> Any:
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(str(folder))
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
     except (OSError, ValueError) as exc:
         raise ConfigurationError(f"cannot load a tokenizer from {folder}: {exc}") from exc
+    if not getattr(tokenizer, "is_fast", False):
+        # Windows, word ids and spans all come from a fast tokenizer's character offsets.
+        raise ConfigurationError(
+            f"the tokenizer in {folder} ({type(tokenizer).__name__}) is a slow (Python) tokenizer "
+            "without character offsets; save the model's fast tokenizer (tokenizer.json) there"
+        )
+    return ready_to_pad(tokenizer, folder)
 
 
 #: This process's caches: models and tokenizers are process resources, shared by every project.
@@ -209,6 +217,7 @@ def _load(
         logger.info("loaded %s model from %s: ONNX Runtime int8 on %d thread(s)", kind, folder, threads)
         return LoadedModel(tokenizer=tokenizer, runner=runner, config=model_config, folder=folder)
     model = model_class(kind).from_pretrained(str(folder), dtype=dtype, **config)
+    pad_id_on_model(model.config, tokenizer)
     model.to(device)
     model.eval()
     logger.info("loaded %s model from %s on %s (%s)", kind, folder, device, dtype)
@@ -257,6 +266,7 @@ def load_for_training(folder: Path, kind: str, **config: Any) -> tuple[Any, Any]
         )
     except (OSError, ValueError) as exc:
         raise ConfigurationError(f"cannot load a {kind} model from {folder}: {exc}") from exc
+    pad_id_on_model(model.config, tokenizer)  # saved with the head: its batches pad with this id
     return tokenizer, model
 
 

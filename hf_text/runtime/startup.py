@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from hf_text.model_store import ModelStore
+from hf_text.runtime.baseline_check import check_baseline
 from hf_text.runtime.device import choose_device
 from hf_text.runtime.head_loading import configure_threads, load_head
 from hf_text.runtime.loader import load_tokenizer
@@ -18,13 +19,19 @@ from label_studio_ml.model import MODEL_VERSION_KEY
 logger = logging.getLogger(__name__)
 
 
-def prepare_baseline(settings: HFSettings) -> Path:
-    """Validate the device and resolve (download if needed) the baseline model; raises early."""
+def prepare_baseline(settings: HFSettings, kind: str | None = None) -> Path:
+    """Validate the device and resolve (download if needed) the baseline model; raises early.
+
+    With ``kind`` (a task kind), a baseline that cannot train or serve it is refused here
+    (``hf_text.runtime.baseline_check``), not at every training or request.
+    """
     choose_device(settings.device)
     threads = configure_threads(settings)
     logger.info("inference: %s back end, %d intra-op thread(s)", settings.inference_backend, threads)
     folder = resolve_model_folder(settings.baseline_model_name)
     logger.info("baseline model %s is %s", settings.baseline_model_name, folder)
+    if kind is not None:
+        check_baseline(folder, kind)
     # transformers imports its classes lazily; a training thread importing them while the warm-up
     # thread does can see a half-initialised module ("cannot import name 'set_seed'"). Import the
     # training side here, in the one thread that starts the server.

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from hf_text.text.positions import position_limit
 from hf_text.text.token_cache import cache_of
 from hf_text.text.window import Window
 from label_studio_ml.errors import ConfigurationError
@@ -25,13 +26,14 @@ _TOKENIZER_LOCK = threading.Lock()
 
 
 def window_length(tokenizer: Any, model_config: Any, requested: int) -> int:
-    """``requested`` clamped to what both the tokenizer and the model's positions allow."""
+    """``requested`` clamped to what both the tokenizer and the model's positions allow
+    (``hf_text.text.positions``: RoBERTa's offset table, GPT-2's ``n_positions``)."""
     limits = [requested]
     tokenizer_limit = getattr(tokenizer, "model_max_length", None)
     if isinstance(tokenizer_limit, int) and 0 < tokenizer_limit < _NO_LIMIT:
         limits.append(tokenizer_limit)
-    positions = getattr(model_config, "max_position_embeddings", None)
-    if isinstance(positions, int) and positions > 0:
+    positions = position_limit(model_config)
+    if positions is not None:
         limits.append(positions)
     return min(limits)
 

@@ -49,6 +49,8 @@ TOLERANCE = 0.01
 #: A held-out comparison overrides the check set only from this many examples on (one point is
 #: then at most one example's decision).
 HELD_OUT_MIN_EXAMPLES = 100
+#: How much of an export error ``/metrics`` shows.
+_REASON_CHARS = 200
 CHECK_SET = (
     "the {count} most recently annotated examples of the training data (the published model trains "
     "on every example; the held-out comparison comes from the next training's forward evaluation)"
@@ -127,6 +129,24 @@ def decide(fp32: float | None, int8: float | None, held_out: float | None) -> tu
     return ONNX_INT8, f"int8 within {TOLERANCE} of fp32"
 
 
+def failure_reason(folder: Path, step: str, exc: Exception, setting: str) -> str:
+    """Why the head in ``folder`` has no int8 model, for ``/metrics``: its architecture, the step
+    that failed and the error's first line (``setting``: ``INFERENCE_BACKEND``)."""
+    detail = (str(exc).strip().splitlines() or [""])[0][:_REASON_CHARS]
+    reason = f"int8 export failed for {_architecture(folder)} in {step}: {type(exc).__name__}: {detail}"
+    if setting == "onnx":
+        return f"{reason}; INFERENCE_BACKEND=onnx has no int8 model to serve, so torch serves this head"
+    return f"{reason}; serving torch"
+
+
+def _architecture(folder: Path) -> str:
+    try:
+        names = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("architectures")
+    except (OSError, ValueError, AttributeError):
+        names = None
+    return str(names[0]) if isinstance(names, list) and names else f"the model in {folder}"
+
+
 def publish_int8(
     task: TextTask,
     settings: HFSettings,
@@ -147,10 +167,13 @@ def publish_int8(
     started = time.monotonic()
     checked = check_set(examples, settings.quantization_check_examples)
     threads = inference_threads(settings.inference_threads)
+    step = "the ONNX export"
     try:
         with tempfile.TemporaryDirectory(prefix="hf-text-onnx-") as scratch:
             fp32_path = export_fp32(folder, task.TASK_KIND, Path(scratch) / "model.fp32.onnx")
+            step = "int8 quantization"
             int8_path = quantize_int8(fp32_path, folder / INT8_FILE)
+            step = "the int8 check"
             models = {name: _onnx_model(folder, path, threads, name)
                       for name, path in (("fp32", fp32_path), ("int8", int8_path))}  # fmt: skip
             scores = {name: _score(task, loaded, checked, control, head) if checked else None
@@ -158,8 +181,9 @@ def publish_int8(
             unseen = _unseen(task, models, list(unlabeled), control, head)
     except Exception as exc:  # an architecture the exporter cannot handle still publishes, with torch
         (folder / INT8_FILE).unlink(missing_ok=True)
-        logger.warning("no int8 model for %s: %s: %s", control.from_name, type(exc).__name__, exc)
-        return {"serves": TORCH, "reason": f"int8 export failed: {type(exc).__name__}"}
+        reason = failure_reason(folder, step, exc, settings.inference_backend)
+        logger.warning("no int8 model for %s: %s", control.from_name, reason)
+        return {"serves": TORCH, "reason": reason}
     loss = held_out_loss(held_out, task.HEADLINE_METRIC)
     serves, reason = decide(scores["fp32"], scores["int8"], loss)
     record = {
