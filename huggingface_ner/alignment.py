@@ -1,13 +1,16 @@
 """Training targets: annotated character spans → one BIO tag per word → one label id per token.
 
-Rules (the same words and windows as inference, see :mod:`huggingface_ner.bio`):
+Rules (the same words and windows as inference: our words, ``huggingface_ner.words``):
 
 - A word belongs to a span when any of its characters is inside the span, so a span that starts
-  or ends inside a word is widened to whole words, as predictions will be.
+  or ends inside a word is widened to whole words, as predictions will be. A span on whitespace
+  only covers no word.
 - Overlapping spans cannot both be expressed in BIO: spans are taken by start, the longer first
   on the same start, and a span that shares a word with one already taken is dropped whole.
-- Only the first piece of each word carries its tag; special tokens, padding and continuation
-  pieces get ``-100`` (ignored by the loss), matching the piece prediction reads.
+- Only each word's first piece carries its tag (``huggingface_ner.words.tokens``); special
+  tokens, padding, whitespace-only tokens and continuation pieces get ``-100`` (ignored by the
+  loss), matching the piece prediction reads. A word in which no token begins is not trained on
+  its own: it follows the word before it when predicted (``huggingface_ner.merge``).
 """
 
 from __future__ import annotations
@@ -18,11 +21,9 @@ from dataclasses import dataclass
 
 from huggingface_ner.bio import Span, WordTag
 from huggingface_ner.labels import OUTSIDE, Tag
+from huggingface_ner.words.segmentation import Words
 
 IGNORE_INDEX = -100
-
-Offsets = Sequence[tuple[int, int]]
-WordIds = Sequence[int | None]
 
 
 @dataclass(frozen=True)
@@ -33,27 +34,12 @@ class Alignment:
     dropped: int = 0
 
 
-def word_bounds(windows: Iterable[tuple[WordIds, Offsets]]) -> dict[int, tuple[int, int]]:
-    """Each word's characters ``[start, end)``, merged over all its pieces in all windows."""
-    bounds: dict[int, tuple[int, int]] = {}
-    for word_ids, offsets in windows:
-        for word, (start, end) in zip(word_ids, offsets, strict=True):
-            if word is None or end <= start:
-                continue
-            low, high = bounds.get(word, (start, end))
-            bounds[word] = (min(low, start), max(high, end))
-    return bounds
-
-
-def align_spans(bounds: Mapping[int, tuple[int, int]], spans: Iterable[Span]) -> Alignment:
+def align_spans(words: Words, spans: Iterable[Span]) -> Alignment:
     """Tag every word ``O``, ``B-x`` or ``I-x`` from code-point spans, by the rules above."""
-    order = sorted(bounds, key=lambda w: bounds[w][0])
-    starts = [bounds[w][0] for w in order]
-    ends = [bounds[w][1] for w in order]  # words do not overlap, so ends are sorted too
-    tags: dict[int, Tag] = {word: Tag(None) for word in order}
+    tags: dict[int, Tag] = {word: Tag(None) for word in range(len(words))}
     dropped = 0
     for span in sorted(spans, key=lambda s: (s.start, s.start - s.end)):
-        covered = order[bisect_right(ends, span.start) : bisect_left(starts, span.end)]
+        covered = range(bisect_right(words.ends, span.start), bisect_left(words.starts, span.end))
         if not covered or any(tags[w].entity is not None for w in covered):
             dropped += 1
             continue
@@ -70,26 +56,18 @@ def tag_name(tag: Tag) -> str:
 
 
 def token_labels(
-    word_ids: WordIds,
-    offsets: Offsets,
-    bounds: Mapping[int, tuple[int, int]],
+    word_ids: Sequence[int | None],
+    first: Sequence[bool],
     tags: Mapping[int, Tag],
     label2id: Mapping[str, int],
 ) -> list[int]:
-    """Label ids for one window: the word's tag on its first piece, ``-100`` everywhere else.
-
-    The first piece is the one starting at the word's first character, so a window that begins
-    in the middle of a word does not label the continuation piece it starts with.
-    """
-    labels = []
-    for word, (start, _end) in zip(word_ids, offsets, strict=True):
-        if word is None or word not in tags or start != bounds[word][0]:
-            labels.append(IGNORE_INDEX)
-        else:
-            labels.append(label2id[tag_name(tags[word])])
-    return labels
+    """Label ids for one window: the word's tag on its first piece, ``-100`` everywhere else."""
+    return [
+        label2id[tag_name(tags[word])] if word is not None and is_first else IGNORE_INDEX
+        for word, is_first in zip(word_ids, first, strict=True)
+    ]
 
 
-def tagged_words(bounds: Mapping[int, tuple[int, int]], tags: Mapping[int, Tag]) -> list[WordTag]:
+def tagged_words(words: Words, tags: Mapping[int, Tag]) -> list[WordTag]:
     """Word tags as :class:`WordTag` items (probability 1), ready for ``decode_spans``."""
-    return [WordTag(bounds[w][0], bounds[w][1], tags[w]) for w in sorted(bounds, key=lambda w: bounds[w][0])]
+    return [WordTag(*words.span(word), tags[word]) for word in range(len(words))]

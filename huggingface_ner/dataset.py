@@ -6,40 +6,37 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from hf_text.text.windows import Window
-from huggingface_ner.alignment import Alignment, align_spans, tag_name, token_labels, word_bounds
+from huggingface_ner.alignment import Alignment, align_spans, tag_name, token_labels
 from huggingface_ner.bio import Span, WordTag
 from huggingface_ner.labels import Tag
+from huggingface_ner.words.tokens import TextWindows
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class AlignedText:
-    """One text's windows, its words' character bounds and their gold tags."""
+    """One text's windows read as our words, and those words' gold tags."""
 
-    windows: list[Window]
-    bounds: dict[int, tuple[int, int]]
+    text: TextWindows
     alignment: Alignment
 
     def gold_names(self) -> list[str]:
         """The gold BIO tag name of every word, in text order."""
-        ordered = sorted(self.bounds, key=lambda word: self.bounds[word][0])
-        return [tag_name(self.alignment.tags[word]) for word in ordered]
+        return [tag_name(self.alignment.tags[word]) for word in range(len(self.text.words))]
 
     def names_of(self, words: Sequence[WordTag]) -> list[str]:
         """The BIO tag names of predicted ``words`` for the same words as :meth:`gold_names`."""
         by_start = {word.start: word.tag for word in words}
-        starts = sorted(start for start, _ in self.bounds.values())
-        return [tag_name(by_start.get(start, Tag(None))) for start in starts]
+        return [tag_name(by_start.get(start, Tag(None))) for start in self.text.words.starts]
 
 
-def align_texts(per_text: Sequence[Sequence[Window]], spans: Sequence[Sequence[Span]]) -> list[AlignedText]:
-    """Align every text's spans to the words of its windows (see ``huggingface_ner.alignment``)."""
-    aligned = []
-    for windows, text_spans in zip(per_text, spans, strict=True):
-        bounds = word_bounds((window.word_ids, window.offsets) for window in windows)
-        aligned.append(AlignedText(list(windows), bounds, align_spans(bounds, text_spans)))
+def align_texts(per_text: Sequence[TextWindows], spans: Sequence[Sequence[Span]]) -> list[AlignedText]:
+    """Align every text's spans to its words (see ``huggingface_ner.alignment``)."""
+    aligned = [
+        AlignedText(text, align_spans(text.words, text_spans))
+        for text, text_spans in zip(per_text, spans, strict=True)
+    ]
     dropped = sum(item.alignment.dropped for item in aligned)
     if dropped:
         logger.info("%d annotated span(s) overlap another or cover no word; they are not trained on", dropped)
@@ -50,7 +47,7 @@ def training_rows(aligned: Sequence[AlignedText], label2id: Mapping[str, int]) -
     """One Trainer row per window: its features plus a label id (or -100) per token."""
     rows = []
     for item in aligned:
-        for window in item.windows:
-            labels = token_labels(window.word_ids, window.offsets, item.bounds, item.alignment.tags, label2id)
-            rows.append({**window.features(), "labels": labels})
+        for piece in item.text.windows:
+            labels = token_labels(piece.word_ids, piece.first, item.alignment.tags, label2id)
+            rows.append({**piece.window.features(), "labels": labels})
     return rows

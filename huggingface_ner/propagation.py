@@ -1,7 +1,8 @@
 """Span propagation: an annotated entity's text is evidence for the same text elsewhere.
 
 A dictionary is built from the spans annotators marked (``surface text -> label``). Applied to a
-new text it finds every occurrence of a known surface as whole words, with the same letter case
+new text it finds every occurrence of a known surface as whole words (NER's own words, those the
+model tags: ``huggingface_ner.words``), with the same letter case
 (``Apple`` the company is not ``apple`` the fruit), longest surface first, and never overlapping a
 region already there (another propagated one, or the fine-tuned model's). A surface annotated with
 several labels takes its most frequent one.
@@ -20,7 +21,6 @@ propagated ones, never a scan of every region (``bench/hostile.py``, ``docs/host
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 
 from huggingface_ner.bio import Span
+from huggingface_ner.words.segmentation import segment
 
 #: A surface marked (with its most frequent label) in less than this share of its occurrences in
 #: annotated texts is not propagated: it is more likely not that entity than it is.
@@ -36,59 +37,47 @@ MIN_PRECISION = 0.5
 MAX_SURFACE_CHARS = 100
 
 
-_TOKEN = re.compile(r"\w+|[^\w\s]")
-
-
-def _is_word_char(char: str) -> bool:
-    return char.isalnum() or char == "_"
-
-
-def _first_token(surface: str) -> str | None:
-    match = _TOKEN.search(surface)
-    return match.group(0) if match else None
+def _first_word(surface: str) -> str | None:
+    words = segment(surface)
+    return surface[words.starts[0] : words.ends[0]] if len(words) else None
 
 
 class SurfaceIndex:
-    """Surfaces grouped by their first token, so a text is scanned once whatever their number.
+    """Surfaces grouped by their first word, so a text is scanned once whatever their number.
 
-    At each token of the text, its group is probed once per distinct surface length (a slice and
-    a set lookup), not once per surface: the work per token is bounded by the longest surface,
-    however many surfaces share a first word (thousands of "the ..." annotated).
+    Words are NER's own (``huggingface_ner.words``), the words the model tags. At each word of the
+    text, its group is probed once per distinct surface length (a slice and a set lookup), not once
+    per surface: the work per word is bounded by the longest surface, however many surfaces share
+    a first word (thousands of "the ..." annotated).
     """
 
     def __init__(self, surfaces: Iterable[str]) -> None:
         by_first: dict[str, set[str]] = {}
         for surface in surfaces:
-            first = _first_token(surface)
+            first = _first_word(surface)
             if first is not None and surface.startswith(first):
                 by_first.setdefault(first, set()).add(surface)
-        #: first token -> (its surfaces, their distinct lengths, longest first)
+        #: first word -> (its surfaces, their distinct lengths, longest first)
         self._groups = {
             first: (group, sorted({len(s) for s in group}, reverse=True)) for first, group in by_first.items()
         }
 
     def find(self, text: str) -> Iterator[tuple[int, str]]:
-        """``(start, surface)`` of every whole-word, same-case occurrence of a surface in ``text``.
+        """``(start, surface)`` of every same-case occurrence of a surface in ``text`` as whole words.
 
-        Starts ascend; at one start the longest surface comes first.
+        An occurrence starts where a word of the text starts and ends where one ends: "Ann" is not
+        in "Anna", nor "👩" in "👩‍👩‍👧". Starts ascend; at one start the longest surface comes first.
         """
-        length = len(text)
-        for token in _TOKEN.finditer(text):
-            # A token is a whole word (or one punctuation mark): a match never starts inside a word.
-            found = self._groups.get(token.group(0))
+        words = segment(text)
+        ends = set(words.ends)
+        for start, end in zip(words.starts, words.ends, strict=True):
+            found = self._groups.get(text[start:end])
             if found is None:
                 continue
             group, sizes = found
-            start = token.start()
             for size in sizes:
-                end = start + size
-                piece = text[start:end]
-                if end > length or piece not in group:
-                    continue
-                # A surface ending inside a word of the text ("Ann" in "Anna") is no occurrence.
-                if end < length and _is_word_char(text[end]) and _is_word_char(piece[-1]):
-                    continue
-                yield start, piece
+                if start + size in ends and text[start : start + size] in group:
+                    yield start, text[start : start + size]
 
 
 class _Regions:

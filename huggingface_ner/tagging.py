@@ -1,4 +1,8 @@
-"""Inference for token classification: texts → windows → batched logits → one tag per word → spans."""
+"""Inference for token classification: texts → windows → batched logits → one tag per word → spans.
+
+The words are ours (``huggingface_ner.words``), not the tokenizer's: windows are cut by the
+tokenizer, then each token is read as one of our words by its character offsets.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,12 @@ from dataclasses import dataclass
 
 from hf_text.runtime.inference import softmax, window_logits
 from hf_text.runtime.loader import LoadedModel
-from hf_text.text.windows import Window, split_windows
+from hf_text.text.window import Window
+from hf_text.text.windows import split_windows
 from huggingface_ner.bio import WordTag
 from huggingface_ner.labels import Tag
 from huggingface_ner.merge import WindowPrediction, merge_windows
+from huggingface_ner.words.tokens import TextWindows, read_windows
 
 
 @dataclass(frozen=True)
@@ -20,33 +26,33 @@ class WindowSpec:
     max_length: int
     stride: int
 
-    def split(self, tokenizer: object, texts: Sequence[str]) -> list[list[Window]]:
-        """Each text's windows, in text order (a text with no token gets none)."""
+    def split(self, tokenizer: object, texts: Sequence[str]) -> list[TextWindows]:
+        """Each text's words and windows, in text order (a text with no token gets no window)."""
         grouped: list[list[Window]] = [[] for _ in texts]
         for window in split_windows(tokenizer, list(texts), self.max_length, self.stride):
             grouped[window.text_index].append(window)
-        return grouped
+        return [read_windows(text, windows) for text, windows in zip(texts, grouped, strict=True)]
 
 
 def tag_windows(
-    loaded: LoadedModel, per_text: Sequence[Sequence[Window]], token_budget: int, id2tag: Mapping[int, Tag]
+    loaded: LoadedModel, per_text: Sequence[TextWindows], token_budget: int, id2tag: Mapping[int, Tag]
 ) -> list[list[WordTag]]:
     """The model's tag, and its probability, for every word of every text, in text order.
 
     All windows of all texts go through the model together, batched by token budget.
     """
-    flat = [window for windows in per_text for window in windows]
+    flat = [piece.window for text in per_text for piece in text.windows]
     logits = window_logits(loaded, flat, token_budget)
     predictions = iter(logits)
     tagged = []
-    for windows in per_text:
+    for text in per_text:
         items = []
-        for window in windows:
+        for piece in text.windows:
             probabilities = softmax(next(predictions))
             items.append(
                 WindowPrediction(
-                    window.word_ids, window.offsets, probabilities.argmax(axis=-1), probabilities.max(axis=-1)
+                    piece.word_ids, piece.first, probabilities.argmax(axis=-1), probabilities.max(axis=-1)
                 )
             )
-        tagged.append(merge_windows(items, id2tag))
+        tagged.append(merge_windows(text.words, items, id2tag))
     return tagged

@@ -1,10 +1,10 @@
 """Named entities of ``<Labels>`` as a task description (``hf_text.task.TextTask``).
 
-One BIO tag per word (the tokenizer's words, read from their first piece); long texts in
-overlapping windows, each word taken from the window where it is most central. Offsets go to and
-from Label Studio in UTF-16 code units. A region's score is the mean probability of its words'
-tags; a task's is the mean of its regions' scores, or, with no region, the mean probability of the
-words' ``O`` tags (how sure the model is that there is nothing).
+One BIO tag per word (our words, ``huggingface_ner.words``, read from their first piece); long
+texts in overlapping windows, each word taken from the window where it is most central. Offsets go
+to and from Label Studio in UTF-16 code units. A region's score is the mean probability of its
+words' tags; a task's is the mean of its regions' scores, or, with no region, the mean probability
+of the words' ``O`` tags (how sure the model is that there is nothing).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from hf_text.runtime.device import pad_multiple
 from hf_text.runtime.loader import TOKEN_CLASSIFICATION, LoadedModel
 from hf_text.runtime.serving import Prediction
 from hf_text.task import TaskBase
+from hf_text.text.windows import window_length
 from huggingface_ner.bio import Span, WordTag, decode_spans, text_score
 from huggingface_ner.dataset import align_texts, training_rows
 from huggingface_ner.evaluation import entity_metrics
@@ -78,20 +79,21 @@ class SpansTask(TaskBase):
         self, loaded: LoadedModel, examples: list[Example], control: ControlSpec, head: dict[str, Any]
     ) -> dict[str, Any]:
         """Entity-level P/R/F1 (micro and per label) on held-out texts, through the inference path."""
-        spec = self.window_spec(head)
+        spec = self.window_spec(head, loaded)
         aligned = align_texts(
             spec.split(loaded.tokenizer, [e.text for e in examples]), [e.target for e in examples]
         )
         id2tag = self.label_map(control).tags_for(loaded.config.id2label)
-        words = tag_windows(loaded, [item.windows for item in aligned], self.token_budget, id2tag)
+        words = tag_windows(loaded, [item.text for item in aligned], self.token_budget, id2tag)
         predicted = [item.names_of(tagged) for item, tagged in zip(aligned, words, strict=True)]
         return entity_metrics([item.gold_names() for item in aligned], predicted)
 
     # -- inference -----------------------------------------------------------------------------
-    def window_spec(self, head: dict[str, Any]) -> WindowSpec:
-        """The windows a head was trained with."""
+    def window_spec(self, head: dict[str, Any], loaded: LoadedModel) -> WindowSpec:
+        """The windows a head was trained with, within its model's positions (a head published before
+        position limits were known may have recorded a length its position table cannot hold)."""
         stride = int(head.get("window_stride", self.settings.window_stride))
-        return WindowSpec(int(head["max_length"]), stride)
+        return WindowSpec(window_length(loaded.tokenizer, loaded.config, int(head["max_length"])), stride)
 
     def predict_texts(
         self, loaded: LoadedModel, texts: list[str], control: ControlSpec, head: dict[str, Any]
@@ -108,7 +110,7 @@ class SpansTask(TaskBase):
         self, loaded: LoadedModel, texts: list[str], control: ControlSpec, head: dict[str, Any]
     ) -> list[tuple[list[Span], list[WordTag]]]:
         """Each text's entity spans (code points) and its words' tags."""
-        spec = self.window_spec(head)
+        spec = self.window_spec(head, loaded)
         id2tag = self.label_map(control).tags_for(loaded.config.id2label)
         tagged = tag_windows(loaded, spec.split(loaded.tokenizer, texts), self.token_budget, id2tag)
         return [(decode_spans(words), words) for words in tagged]

@@ -127,8 +127,8 @@ def test_an_int8_prediction_does_not_depend_on_the_tasks_asked_beside_it(ner) ->
     assert loaded.backend == ONNX_INT8
     short = "Paris said Alan Turing is lovely."
     long = " ".join(["Ada Lovelace met Satya Nadella in Seattle and Warsaw."] * 4)
-    spec = model.task.window_spec(serving.head)
-    windows = [window for text in spec.split(loaded.tokenizer, [short, long]) for window in text]
+    spec = model.task.window_spec(serving.head, loaded)
+    windows = [piece.window for text in spec.split(loaded.tokenizer, [short, long]) for piece in text.windows]
     alone = inference.window_logits(loaded, windows[:1], 10_000)
     together = inference.window_logits(loaded, windows, 10_000)  # one padded batch
     assert len(windows) > 1 and len(windows[0]) < max(len(window) for window in windows)

@@ -7,20 +7,14 @@ import pytest
 from transformers import AutoTokenizer
 
 from hf_text.data.annotations import results_for
-from hf_text.text.windows import split_windows
-from huggingface_ner.alignment import (
-    IGNORE_INDEX,
-    align_spans,
-    tag_name,
-    tagged_words,
-    token_labels,
-    word_bounds,
-)
+from huggingface_ner.alignment import IGNORE_INDEX, align_spans, tag_name, tagged_words, token_labels
 from huggingface_ner.bio import Span, decode_spans
 from huggingface_ner.evaluation import entity_metrics
 from huggingface_ner.labels import ConfigLabel, LabelMap, Tag, bio_labels
 from huggingface_ner.merge import WindowPrediction, merge_windows
 from huggingface_ner.regions import Target, regions_from_spans, spans_from_results
+from huggingface_ner.tagging import WindowSpec
+from huggingface_ner.words.tokens import TextWindows
 from tests.support.ner_conll import conll_dir, read_conll, sentence_spans
 
 ENTITIES = ["PER", "ORG", "LOC", "MISC"]
@@ -40,22 +34,21 @@ def conll_sentences():
     return read_conll(conll_dir() / "valid.txt")
 
 
-def windows(tokenizer, text: str, max_length: int, stride: int):
-    return [(w.word_ids, w.offsets) for w in split_windows(tokenizer, [text], max_length, stride)]
+def windows(tokenizer, text: str, max_length: int, stride: int) -> TextWindows:
+    return WindowSpec(max_length, stride).split(tokenizer, [text])[0]
 
 
 def labels_then_decode(tokenizer, text: str, spans: list[Span], max_length: int = 512, stride: int = 0):
     """Training labels for ``spans``, then what inference decodes if the model predicts exactly them."""
-    parts = windows(tokenizer, text, max_length, stride)
-    bounds = word_bounds(parts)
-    alignment = align_spans(bounds, spans)
+    read = windows(tokenizer, text, max_length, stride)
+    alignment = align_spans(read.words, spans)
     predictions = []
-    for word_ids, offsets in parts:
-        ids = token_labels(word_ids, offsets, bounds, alignment.tags, LABEL2ID)
+    for piece in read.windows:
+        ids = token_labels(piece.word_ids, piece.first, alignment.tags, LABEL2ID)
         # A perfect model: right on labelled pieces, deliberately wrong (B-MISC) on ignored ones.
         guessed = [LABEL2ID["B-MISC"] if i == IGNORE_INDEX else i for i in ids]
-        predictions.append(WindowPrediction(word_ids, offsets, guessed, [1.0] * len(ids)))
-    return alignment, decode_spans(merge_windows(predictions, ID2TAG))
+        predictions.append(WindowPrediction(piece.word_ids, piece.first, guessed, [1.0] * len(ids)))
+    return alignment, decode_spans(merge_windows(read.words, predictions, ID2TAG))
 
 
 def test_conll_sentences_survive_the_round_trip_exactly(tokenizer, conll_sentences):
@@ -76,7 +69,7 @@ def test_conll_round_trip_holds_across_small_overlapping_windows(tokenizer, conl
     multi_window = 0
     for sentence in conll_sentences[600:900]:
         text, expected = sentence_spans(sentence)
-        multi_window += len(windows(tokenizer, text, 24, 8)) > 1
+        multi_window += len(windows(tokenizer, text, 24, 8).windows) > 1
         spans = [Span(s, e, label) for s, e, label in expected]
         _, decoded = labels_then_decode(tokenizer, text, spans, max_length=24, stride=8)
         assert [(s.start, s.end, s.entity) for s in decoded] == expected, text
@@ -86,12 +79,12 @@ def test_conll_round_trip_holds_across_small_overlapping_windows(tokenizer, conl
 def test_only_first_pieces_carry_labels(tokenizer):
     text = "Wojciechowski visited Tsitsipas"
     spans = [Span(0, 13, "PER"), Span(22, 31, "PER")]
-    ((word_ids, offsets),) = windows(tokenizer, text, 512, 0)
-    bounds = word_bounds([(word_ids, offsets)])
-    tags = align_spans(bounds, spans).tags
+    read = windows(tokenizer, text, 512, 0)
+    (piece,) = read.windows
+    tags = align_spans(read.words, spans).tags
     names = [
         LABELS[i] if i != IGNORE_INDEX else None
-        for i in token_labels(word_ids, offsets, bounds, tags, LABEL2ID)
+        for i in token_labels(piece.word_ids, piece.first, tags, LABEL2ID)
     ]
     # [CLS] wo ##j ##cie ##cho ##wski visited ts ##its ##ip ##as [SEP]
     assert names == [None, "B-PER", None, None, None, None, "O", "B-PER", None, None, None, None]
@@ -99,12 +92,12 @@ def test_only_first_pieces_carry_labels(tokenizer):
 
 def test_a_window_starting_mid_word_does_not_label_the_continuation(tokenizer):
     text = "a b Wojciechowski"
-    parts = windows(tokenizer, text, 6, 3)  # 4 tokens per window, 3 of them shared
-    bounds = word_bounds(parts)
-    tags = align_spans(bounds, [Span(4, 17, "PER")]).tags
+    read = windows(tokenizer, text, 6, 3)  # 4 tokens per window, 3 of them shared
+    tags = align_spans(read.words, [Span(4, 17, "PER")]).tags
     labelled = []
-    for word_ids, offsets in parts:
-        ids = token_labels(word_ids, offsets, bounds, tags, LABEL2ID)
+    for piece in read.windows:
+        ids = token_labels(piece.word_ids, piece.first, tags, LABEL2ID)
+        offsets = piece.window.offsets
         labelled += [(offsets[i], LABELS[v]) for i, v in enumerate(ids) if v != IGNORE_INDEX]
     assert ((4, 6), "B-PER") in labelled
     assert {offsets for offsets, _ in labelled} == {(0, 1), (2, 3), (4, 6)}
@@ -112,29 +105,29 @@ def test_a_window_starting_mid_word_does_not_label_the_continuation(tokenizer):
 
 def test_a_span_ending_inside_a_word_is_widened_to_the_word(tokenizer):
     text = "Obamas arrived"
-    bounds = word_bounds(windows(tokenizer, text, 512, 0))
-    alignment = align_spans(bounds, [Span(0, 5, "PER")])
-    assert decode_spans(tagged_words(bounds, alignment.tags)) == [Span(0, 6, "PER")]
+    words = windows(tokenizer, text, 512, 0).words
+    alignment = align_spans(words, [Span(0, 5, "PER")])
+    assert decode_spans(tagged_words(words, alignment.tags)) == [Span(0, 6, "PER")]
 
 
 def test_overlapping_spans_keep_the_earliest_then_longest(tokenizer):
     text = "Bank of America Tower in New York"
-    bounds = word_bounds(windows(tokenizer, text, 512, 0))
+    words = windows(tokenizer, text, 512, 0).words
     spans = [
         Span(8, 15, "LOC"),  # "America", inside the ORG: dropped
         Span(0, 15, "ORG"),  # "Bank of America": earliest start, kept
         Span(0, 4, "MISC"),  # same start, shorter: dropped
         Span(25, 33, "LOC"),  # "New York": no overlap, kept
     ]
-    alignment = align_spans(bounds, spans)
+    alignment = align_spans(words, spans)
     assert alignment.dropped == 2
-    assert decode_spans(tagged_words(bounds, alignment.tags)) == [Span(0, 15, "ORG"), Span(25, 33, "LOC")]
+    assert decode_spans(tagged_words(words, alignment.tags)) == [Span(0, 15, "ORG"), Span(25, 33, "LOC")]
 
 
 def test_adjacent_same_type_spans_get_a_fresh_b(tokenizer):
     text = "Marie Curie Pierre Curie"
-    bounds = word_bounds(windows(tokenizer, text, 512, 0))
-    tags = align_spans(bounds, [Span(0, 11, "PER"), Span(12, 24, "PER")]).tags
+    words = windows(tokenizer, text, 512, 0).words
+    tags = align_spans(words, [Span(0, 11, "PER"), Span(12, 24, "PER")]).tags
     assert [tag_name(tags[w]) for w in sorted(tags)] == ["B-PER", "I-PER", "B-PER", "I-PER"]
 
 

