@@ -84,3 +84,11 @@ def state_store(request: pytest.FixtureRequest, tmp_path: Path) -> StateStore:
     if request.param == "sqlite":
         return SqliteStateStore(tmp_path / "state.sqlite3")
     return RedisStateStore(request.getfixturevalue("redis_url"), f"test-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(scope="session")
+def model_families(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Tiny random models of each tokenizer family, each built on first use (``tests.support.families``)."""
+    from tests.support.families.build import FamilyModels
+
+    return FamilyModels(tmp_path_factory.mktemp("families"))
