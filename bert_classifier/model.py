@@ -23,6 +23,7 @@ class BertClassifier(HFTextModel):
     ``bert_classifier.task``); before and between trainings, zero-shot and the instant head."""
 
     TASK_KIND = ChoicesTask.TASK_KIND
+    TASK_CLASS = ChoicesTask
     CONTROL_TAG = "Choices"
     #: Measured on BBC News with the embedded MiniLM (200 examples, bench/learning_curves.py):
     #: macro-F1 0.31 at 2e-5, 0.85 at 5e-5, 0.96 at 1e-4 and 2e-4. A small encoder with a fresh
@@ -38,11 +39,6 @@ class BertClassifier(HFTextModel):
         settings = cls.settings_in(context)
         if light_layers_enabled(settings):
             baseline_encoder(settings)
-
-    @functools.cached_property
-    def task(self) -> ChoicesTask:
-        """Classification of ``<Choices>`` with this backend's settings."""
-        return ChoicesTask(self.hf_settings)
 
     # -- zero-shot and the instant head ----------------------------------------------------------
     @functools.cached_property

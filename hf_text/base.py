@@ -1,7 +1,7 @@
 """``HFTextModel``: what every Hugging Face text backend shares (settings, weights, predict/fit).
 
 A subclass says what kind of head it trains (``TASK_KIND``), which control tag it serves
-(``CONTROL_TAG``) and builds its task description (``task``, a ``hf_text.task.TextTask``): targets
+(``CONTROL_TAG``) and names its task description (``TASK_CLASS``, a ``hf_text.task.TextTask``): targets
 from annotation results, the model's label list, training rows, a collator, evaluation and decoding
 of predictions. The shared machinery (training, instant learning) receives that task description,
 never the model. One fine-tuned model ("head") is trained per control; a version folder holds one
@@ -25,13 +25,12 @@ from hf_text.instant.records import is_instant_version, version_store
 from hf_text.instant.visible_version import serving_version
 from hf_text.model_store import ModelStore, legacy_version_metas
 from hf_text.runtime.backends import TORCH
-from hf_text.runtime.device import choose_device, default_token_budget
 from hf_text.runtime.head_loading import load_head
 from hf_text.runtime.loader import LoadedModel, retire_versions
 from hf_text.runtime.serving import Prediction, ServingHead, predict_per_control, version_heads
 from hf_text.runtime.startup import prepare_baseline, warm_cache
 from hf_text.settings import HFSettings
-from hf_text.task import TextTask, TrainingRun
+from hf_text.task import TaskBase, TrainingRun
 from hf_text.text.text_limit import CutCounter, cut_text
 from hf_text.training.fitting import ControlData, fit_model, prune_versions
 from label_studio_ml.context import BackendContext
@@ -47,6 +46,8 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
     """Base of the Hugging Face text backends; see the module docstring for the subclass hooks."""
 
     TASK_KIND: str = ""
+    #: The task description this backend hands the shared machinery (``hf_text.task``).
+    TASK_CLASS: type[TaskBase]
     CONTROL_TAG: str = ""
     #: ``fit`` publishes its own versions; a fit that had nothing to learn keeps the current one.
     AUTO_BUMP_VERSION = False
@@ -118,19 +119,19 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
         return self._hf_settings
 
     @functools.cached_property
-    def task(self) -> TextTask:
-        """This backend's task description (``hf_text.task``), built from its settings."""
-        raise NotImplementedError
+    def task(self) -> TaskBase:
+        """This backend's task description (``TASK_CLASS``, see ``hf_text.task``), with its settings."""
+        return self.TASK_CLASS(self.hf_settings)
 
     @property
     def device(self) -> torch.device:
-        """The torch device for inference and training."""
-        return choose_device(self.hf_settings.device)
+        """The torch device for inference and training (the task's)."""
+        return self.task.device
 
     @property
     def token_budget(self) -> int:
-        """Tokens per inference batch: ``TOKEN_BUDGET``, or the device's default."""
-        return self.hf_settings.token_budget or default_token_budget(self.device)
+        """Tokens per inference batch (the task's): ``TOKEN_BUDGET``, or the device's default."""
+        return self.task.token_budget
 
     @property
     def store(self) -> ModelStore:

@@ -20,15 +20,11 @@ class HuggingFaceNER(HFTextModel):
     ``huggingface_ner.task``); between trainings, annotated spans propagate at once."""
 
     TASK_KIND = SpansTask.TASK_KIND
+    TASK_CLASS = SpansTask
     CONTROL_TAG = "Labels"
     #: Measured on CoNLL-2003 with the embedded MiniLM (README): entity F1 0.82 at 3e-4 and 5e-4,
     #: 0.75 at 1e-4 and 1e-3, 0.62 at 5e-5; a fresh token head needs more than classification's 2e-5.
     DEFAULT_LEARNING_RATE = 3e-4
-
-    @functools.cached_property
-    def task(self) -> SpansTask:
-        """Named entities of ``<Labels>`` with this backend's settings."""
-        return SpansTask(self.hf_settings)
 
     # -- inference -----------------------------------------------------------------------------
     def serving_heads(self, version: str) -> list[ServingHead]:
