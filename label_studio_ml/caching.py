@@ -40,37 +40,19 @@ V = TypeVar("V")
 _MISSING: Any = object()
 
 
-class _Evicting:
-    """Mixin for a cachetools map: keeps what the bound pushed out, for callbacks run after the lock."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.evicted: list[tuple[Any, Any]] = []
-        super().__init__(*args, **kwargs)
-
-    def popitem(self) -> tuple[Any, Any]:
-        item = super().popitem()  # type: ignore[misc]
-        self.evicted.append(item)
-        return item
-
-
-class _LRU(_Evicting, cachetools.LRUCache):
+class _LRU(cachetools.LRUCache):
     def __iter__(self) -> Any:
         # cachetools iterates in insertion order; callers list entries least recently used first.
         return iter(list(self._LRUCache__order))  # type: ignore[attr-defined]
-
-
-class _TTL(_Evicting, cachetools.TTLCache):
-    pass
 
 
 class BoundedCache(Generic[K, V]):
     """A thread-safe map that stays within ``maxsize`` entries, or ``maxsize`` of ``getsizeof(value)``.
 
     The least recently used entries go first; with ``ttl``, an entry also expires ``ttl`` seconds
-    (of ``timer``) after it was stored. ``on_evict(key, value)`` is called, outside the lock, for
-    each entry the bound or ``trim`` pushed out (not for ``pop``, ``forget_where``, ``clear`` or
-    expiry). With ``single_flight``, concurrent ``get_or_compute`` calls for one missing key compute
-    it once and the others wait for that. A value larger than the whole bound is not kept.
+    (of ``timer``) after it was stored. With ``single_flight``, concurrent ``get_or_compute`` calls
+    for one missing key compute it once and the others wait for that. A value larger than the whole
+    bound is not kept.
     """
 
     def __init__(
@@ -80,13 +62,14 @@ class BoundedCache(Generic[K, V]):
         getsizeof: Callable[[V], float] | None = None,
         ttl: float | None = None,
         timer: Callable[[], float] = time.monotonic,
-        on_evict: Callable[[K, V], None] | None = None,
         single_flight: bool = False,
     ) -> None:
         # Entries are (stamp, value) pairs; the size is the value's.
         sizer = None if getsizeof is None else (lambda entry: getsizeof(entry[1]))
-        self._map: Any = _LRU(maxsize, sizer) if ttl is None else _TTL(maxsize, ttl, timer, sizer)
-        self._on_evict = on_evict
+        if ttl is None:
+            self._map: Any = _LRU(maxsize, sizer)
+        else:
+            self._map = cachetools.TTLCache(maxsize, ttl, timer, sizer)
         self._single_flight = single_flight
         self._flights: dict[K, threading.Lock] = {}
         self._lock = threading.Lock()
@@ -111,8 +94,6 @@ class BoundedCache(Generic[K, V]):
         """Store ``value`` for ``key``, replacing any; returns ``value``."""
         with self._lock:
             self._set(key, value, stamp)
-            evicted = self._drain()
-        self._notify(evicted)
         return value
 
     def setdefault(self, key: K, value: V, stamp: Hashable = None) -> V:
@@ -122,8 +103,6 @@ class BoundedCache(Generic[K, V]):
             if found is _MISSING:
                 self._set(key, value, stamp)
                 found = value
-            evicted = self._drain()
-        self._notify(evicted)
         return found
 
     def get_or_compute(self, key: K, compute: Callable[[], V], stamp: Hashable = None) -> V:
@@ -167,14 +146,11 @@ class BoundedCache(Generic[K, V]):
         with self._lock:
             while len(self._map) > count:
                 self._map.popitem()
-            evicted = self._drain()
-        self._notify(evicted)
 
     def clear(self) -> None:
         """Forget everything."""
         with self._lock:
             self._map.clear()
-            self._map.evicted.clear()
 
     def __iter__(self) -> Iterator[K]:
         """The keys now (a copy), least recently used first."""
@@ -213,15 +189,6 @@ class BoundedCache(Generic[K, V]):
     def _remove(self, key: K) -> None:
         with contextlib.suppress(KeyError):  # absent, or expired meanwhile (a TTLCache still removes it)
             del self._map[key]
-
-    def _drain(self) -> list[tuple[Any, Any]]:
-        evicted, self._map.evicted = self._map.evicted, []
-        return evicted
-
-    def _notify(self, evicted: list[tuple[Any, Any]]) -> None:
-        if self._on_evict is not None:
-            for key, (_, value) in evicted:
-                self._on_evict(key, value)
 
 
 @dataclass(frozen=True)
