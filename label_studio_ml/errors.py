@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 
+def error_line(exc: BaseException, limit: int) -> str:
+    """``"TypeName: first line of the message"`` cut to ``limit`` characters: an error a log line or
+    a JSON answer can carry (tracebacks and multi-line library messages are not for users)."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first}"[:limit]
+
+
 class BackendError(Exception):
     """Base of every error the API turns into a JSON response ``{"error", "error_type"}``."""
 

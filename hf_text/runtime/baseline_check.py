@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from hf_text.runtime.loader import SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION, load_tokenizer
-from label_studio_ml.errors import ConfigurationError
+from label_studio_ml.errors import ConfigurationError, error_line
+
+#: Characters of an error's first line a refusal quotes.
+_REASON_CHARS = 300
 
 
 def check_baseline(folder: Path, kind: str) -> None:
@@ -30,7 +33,8 @@ def _config(folder: Path) -> Any:
     try:
         return AutoConfig.from_pretrained(str(folder))
     except Exception as exc:  # unreadable JSON, an unknown model_type: all mean "not usable"
-        raise ConfigurationError(f"cannot read the model config in {folder}: {_first_line(exc)}") from exc
+        reason = error_line(exc, _REASON_CHARS)
+        raise ConfigurationError(f"cannot read the model config in {folder}: {reason}") from exc
 
 
 def _require_head(config: Any, kind: str, folder: Path) -> None:
@@ -67,8 +71,5 @@ def _require_weights(folder: Path) -> None:
             with safe_open(str(found[0]), framework="pt") as weights:
                 weights.keys()
         except Exception as exc:  # a torn copy or another file under that name
-            raise ConfigurationError(f"cannot read the weights {found[0]}: {_first_line(exc)}") from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:300]}"
+            reason = error_line(exc, _REASON_CHARS)
+            raise ConfigurationError(f"cannot read the weights {found[0]}: {reason}") from exc

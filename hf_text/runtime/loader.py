@@ -24,7 +24,7 @@ from hf_text.runtime.backends import INT8_FILE, ONNX_INT8, TORCH, LogitsRunner, 
 from hf_text.runtime.fingerprint import TokenizerFingerprints, folder_signature
 from hf_text.runtime.padding import pad_id_on_model, ready_to_pad
 from label_studio_ml.caching import BackOff, BoundedCache
-from label_studio_ml.errors import ConfigurationError, ModelUnavailable
+from label_studio_ml.errors import ConfigurationError, ModelUnavailable, error_line
 
 logger = logging.getLogger(__name__)
 
@@ -90,11 +90,6 @@ class LoadedModel:
         return [str(id2label[index]) for index in range(len(id2label))]
 
 
-def _reason(exc: BaseException) -> str:
-    first_line = (str(exc).strip().splitlines() or [""])[0]
-    return f"{type(exc).__name__}: {first_line}"[:_REASON_CHARS]
-
-
 class ModelCache:
     """The most recently used inference models of this process, loaded once per key.
 
@@ -143,9 +138,10 @@ class ModelCache:
         try:
             loaded = load()
         except Exception as exc:  # any failure of one folder must not become a 500 or a crash
-            logger.warning("cannot load the model in %s: %s", folder, _reason(exc))
-            self._failures.failed(key, folder_signature(folder), _reason(exc))
-            raise ModelUnavailable(f"cannot load the model in {folder}: {_reason(exc)}") from exc
+            reason = error_line(exc, _REASON_CHARS)
+            logger.warning("cannot load the model in %s: %s", folder, reason)
+            self._failures.failed(key, folder_signature(folder), reason)
+            raise ModelUnavailable(f"cannot load the model in {folder}: {reason}") from exc
         self._failures.succeeded(key)
         return loaded
 

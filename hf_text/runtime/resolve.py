@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from hf_text.settings import EMBEDDED_MODEL_NAME
-from label_studio_ml.errors import ConfigurationError
+from label_studio_ml.errors import ConfigurationError, error_line
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def _from_hub(name: str) -> Path:
     except Exception as exc:  # network, auth, unknown repo: all mean "cannot serve this model"
         raise ConfigurationError(
             f"BASELINE_MODEL_NAME={name!r} is not a local folder and could not be downloaded from the "
-            f"Hugging Face hub ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). Offline, use a "
+            f"Hugging Face hub ({error_line(exc, 200)}). Offline, use a "
             f"local model folder or the embedded default ({EMBEDDED_MODEL_NAME})."
         ) from exc
 

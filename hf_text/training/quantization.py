@@ -41,6 +41,7 @@ from hf_text.runtime.serving import Prediction
 from hf_text.settings import HFSettings
 from hf_text.task import TextTask
 from hf_text.training.onnx_export import export_fp32, quantize_int8
+from label_studio_ml.errors import error_line
 
 logger = logging.getLogger(__name__)
 
@@ -132,8 +133,7 @@ def decide(fp32: float | None, int8: float | None, held_out: float | None) -> tu
 def failure_reason(folder: Path, step: str, exc: Exception, setting: str) -> str:
     """Why the head in ``folder`` has no int8 model, for ``/metrics``: its architecture, the step
     that failed and the error's first line (``setting``: ``INFERENCE_BACKEND``)."""
-    detail = (str(exc).strip().splitlines() or [""])[0][:_REASON_CHARS]
-    reason = f"int8 export failed for {_architecture(folder)} in {step}: {type(exc).__name__}: {detail}"
+    reason = f"int8 export failed for {_architecture(folder)} in {step}: {error_line(exc, _REASON_CHARS)}"
     if setting == "onnx":
         return f"{reason}; INFERENCE_BACKEND=onnx has no int8 model to serve, so torch serves this head"
     return f"{reason}; serving torch"
