@@ -14,10 +14,11 @@ from werkzeug.exceptions import HTTPException
 
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
-from label_studio_ml.errors import BackendError, ConfigurationError, NotReady
+from label_studio_ml.errors import BackendError, ClientGone, ConfigurationError, NotReady
 from label_studio_ml.model import LabelStudioMLBase
 from label_studio_ml.server import protocol
 from label_studio_ml.server.auth import check_basic_auth
+from label_studio_ml.server.client_gone import CLIENT_GONE_KEY, watching
 from label_studio_ml.server.status import metrics_report, versions_report
 from label_studio_ml.server.webhook_auth import ensure_webhook_auth_async
 from label_studio_ml.services import Services
@@ -86,7 +87,8 @@ def create_app(
         body = protocol.predict_request(protocol.json_body(request))
         arrived(body.project)
         model = registry.instance(body.project, body.label_config)
-        raw = model.predict(body.tasks, context=body.context, **body.params)
+        with watching(request.environ.get(CLIENT_GONE_KEY)):  # a client that hangs up stops the work
+            raw = model.predict(body.tasks, context=body.context, **body.params)
         return jsonify({"results": protocol.prediction_items(raw, len(body.tasks), model.model_version)})
 
     @app.post("/webhook")
@@ -121,7 +123,9 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(BackendError)
     def backend_error(exc: BackendError) -> tuple[Response, int]:
-        if exc.status >= 500:
+        if isinstance(exc, ClientGone):
+            logger.info("%s %s: %s", request.method, request.path, exc.message)
+        elif exc.status >= 500:
             logger.warning("%s %s -> %d %s", request.method, request.path, exc.status, exc.message)
         return jsonify({"error": exc.message, "error_type": exc.error_type}), exc.status
 

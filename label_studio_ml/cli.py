@@ -71,6 +71,10 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     return parser
 
 
+#: The ASGI app gunicorn loads: the backend's ``_wsgi:app`` behind the buffering bridge.
+BRIDGE = "label_studio_ml.server.asgi_bridge:serve"
+
+
 def gunicorn_command(directory: Path, options: argparse.Namespace) -> list[str]:
     """The gunicorn command line that serves ``directory/_wsgi.py``'s ``app``."""
     directory = directory.resolve()
@@ -82,10 +86,12 @@ def gunicorn_command(directory: Path, options: argparse.Namespace) -> list[str]:
         f"{options.host}:{options.port}",
         "--workers",
         str(options.workers),
-        "--threads",
-        str(options.threads),
+        # One event loop per worker reads every connection; whole requests go to THREADS threads
+        # (``label_studio_ml.server.asgi_bridge``), so slow clients hold no thread.
         "--worker-class",
-        "gthread",
+        "label_studio_ml.server.asgi_worker.Worker",
+        "--asgi-lifespan",
+        "on",
         "--timeout",
         str(options.timeout),
         "--graceful-timeout",
@@ -99,7 +105,7 @@ def gunicorn_command(directory: Path, options: argparse.Namespace) -> list[str]:
         # The directory itself (for upstream-style `from model import ...`) and the working dir.
         "--pythonpath",
         f"{directory},{Path.cwd()}",
-        "_wsgi:app",
+        f"{BRIDGE}('_wsgi:app')",
     ]
 
 
@@ -107,6 +113,7 @@ def child_environment(directory: Path, options: argparse.Namespace, env: Mapping
     """The environment gunicorn runs with: options become the variables the app reads."""
     child = dict(env)
     child["LOG_LEVEL"] = "DEBUG" if options.debug else options.log_level.upper()
+    child["THREADS"] = str(options.threads)  # the bridge's request threads (gunicorn's are not used)
     if options.model_dir:
         child["MODEL_DIR"] = str(Path(options.model_dir).resolve())
     if options.basic_auth_user is not None:

@@ -105,6 +105,10 @@ class Settings:
     log_level: str = "INFO"
     start_training_each_n_updates: int = 10
     max_request_bytes: int = 50 * 1024 * 1024
+    #: A request's body must arrive whole within this many seconds (else 408; ``asgi_bridge``).
+    request_read_timeout_seconds: int = 30
+    #: Threads per server process that run requests (``THREADS``); slow clients hold none of them.
+    threads: int = 8
     training_lease_seconds: int = 120
     auto_configure_webhook: bool = True
     max_concurrent_trainings: int = 1
@@ -146,6 +150,8 @@ class Settings:
             log_level=level,
             start_training_each_n_updates=env_int(env, "START_TRAINING_EACH_N_UPDATES", 10, minimum=0),
             max_request_bytes=env_int(env, "MAX_REQUEST_BYTES", 50 * 1024 * 1024, minimum=1024),
+            request_read_timeout_seconds=env_int(env, "REQUEST_READ_TIMEOUT_SECONDS", 30, minimum=1),
+            threads=env_int(env, "THREADS", 8, minimum=1),
             training_lease_seconds=env_int(env, "TRAINING_LEASE_SECONDS", 120, minimum=5),
             auto_configure_webhook=env_bool(env, "AUTO_CONFIGURE_WEBHOOK", True),
             max_concurrent_trainings=env_int(env, "MAX_CONCURRENT_TRAININGS", 1, minimum=1),

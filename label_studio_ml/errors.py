@@ -60,6 +60,14 @@ class UnsupportedMediaType(BackendError):
     status = 415
 
 
+class ClientGone(BackendError):
+    """The client hung up while its request was being computed; the work stopped early.
+
+    499 is the status nginx logs for this; nobody receives it."""
+
+    status = 499
+
+
 class UnprocessableEntity(BackendError):
     """Well-formed JSON that cannot be acted on (e.g. a label config this model cannot serve)."""
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from label_studio_ml.server.client_gone import stop_if_client_gone
+
 Item = TypeVar("Item")
 Output = TypeVar("Output")
 
@@ -47,11 +49,14 @@ def map_batched(
     run: Callable[[list[Item]], Sequence[Output]],
     multiple: int | None = None,
 ) -> list[Output]:
-    """Apply ``run`` to token-budget batches of ``items`` and return its outputs in input order."""
+    """Apply ``run`` to token-budget batches of ``items`` and return its outputs in input order.
+
+    Before each batch, a request whose client hung up stops here (``ClientGone``)."""
     if len(items) != len(lengths):
         raise ValueError("items and lengths differ in size")
     outputs: list[Output | None] = [None] * len(items)
     for batch in plan_batches(lengths, token_budget, multiple):
+        stop_if_client_gone()
         results = run([items[index] for index in batch])
         if len(results) != len(batch):
             raise ValueError(f"batch function returned {len(results)} outputs for {len(batch)} items")

@@ -145,7 +145,9 @@ def test_image_environment_reaches_gunicorn(instructions: list[Instruction]) -> 
     assert command[1:3] == ["-m", "gunicorn"]
     flags = dict(zip(command[3:-1:2], command[4::2], strict=False))
     assert flags["--bind"] == "0.0.0.0:9191"
-    assert (flags["--workers"], flags["--threads"]) == ("3", "5")
+    assert flags["--workers"] == "3"
+    assert flags["--worker-class"] == "label_studio_ml.server.asgi_worker.Worker"
+    assert cli.child_environment(Path(options.directory), options, env)["THREADS"] == "5"  # the bridge's
     assert flags["--chdir"] == "/app/huggingface_ner"
 
 
