@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from hf_text.data.collect import Collected, collect, unlabeled_tasks
-from hf_text.data.controls import ControlSpec, Example, require_controls
+from hf_text.data.controls import ControlSpec, Example, ignored_controls, require_controls
 from hf_text.instant.learning import LearnsInstantly
 from hf_text.instant.records import is_instant_version, version_store
 from hf_text.instant.visible_version import serving_version
@@ -37,6 +37,7 @@ from label_studio_ml.context import BackendContext
 from label_studio_ml.errors import BackendError, ModelUnavailable
 from label_studio_ml.model import VERSIONS_KEY, LabelStudioMLBase
 from label_studio_ml.response import ModelResponse
+from label_studio_ml.server.status import IGNORED_CONTROLS_KEY
 from label_studio_ml.studio.client import load_sdk
 
 logger = logging.getLogger(__name__)
@@ -59,9 +60,18 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
         super().__init__(*args, **kwargs)
 
     def setup(self) -> None:
-        """Check the label config can be served (fast: parses XML only, loads no weights)."""
+        """Check the label config can be served (fast: parses XML only, loads no weights), and say
+        which of its controls get no predictions (``/metrics``, a WARNING)."""
         if self.label_config is not None:
             self.controls()
+            self._report_ignored_controls()
+
+    def _report_ignored_controls(self) -> None:
+        ignored = ignored_controls(self.label_interface, self.CONTROL_TAG, type(self).__name__) or None
+        if self.get(IGNORED_CONTROLS_KEY) != ignored:
+            if ignored:
+                logger.warning("project %s: not served: %s", self.project_id, "; ".join(ignored))
+            self.set(IGNORED_CONTROLS_KEY, ignored)
 
     # -- process-wide hooks called by ``create_app`` -----------------------------------------
     @classmethod

@@ -14,7 +14,14 @@ from werkzeug.exceptions import HTTPException
 
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
-from label_studio_ml.errors import BackendError, ClientGone, ConfigurationError, NotReady
+from label_studio_ml.errors import (
+    BackendError,
+    ClientGone,
+    ConfigurationError,
+    NotReady,
+    UnprocessableEntity,
+    reason_phrase,
+)
 from label_studio_ml.model import LabelStudioMLBase
 from label_studio_ml.server import protocol
 from label_studio_ml.server.auth import check_basic_auth
@@ -122,12 +129,14 @@ def _register_errors(app: Flask) -> None:
     """Every failure becomes ``{"error", "error_type"}`` with the right status; no traceback leaks."""
 
     @app.errorhandler(BackendError)
-    def backend_error(exc: BackendError) -> tuple[Response, int]:
+    def backend_error(exc: BackendError) -> Response:
         if isinstance(exc, ClientGone):
             logger.info("%s %s: %s", request.method, request.path, exc.message)
-        elif exc.status >= 500:
+        elif exc.status >= 500 or isinstance(exc, UnprocessableEntity):
             logger.warning("%s %s -> %d %s", request.method, request.path, exc.status, exc.message)
-        return jsonify({"error": exc.message, "error_type": exc.error_type}), exc.status
+        response = jsonify({"error": exc.message, "error_type": exc.error_type})
+        response.status = f"{exc.status} {reason_phrase(exc.message) or 'Error'}"  # Label Studio shows it
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response, int]:

@@ -10,6 +10,16 @@ def error_line(exc: BaseException, limit: int) -> str:
     return f"{type(exc).__name__}: {first}"[:limit]
 
 
+def reason_phrase(message: str, limit: int = 200) -> str:
+    """``message`` as an HTTP reason phrase: one line of printable Latin-1, at most ``limit`` long.
+
+    Label Studio shows a failed connection as requests words it, "422 Client Error: <reason phrase>
+    for url: ...", and drops the body: the phrase is the only place its user reads why."""
+    printable = "".join(char if char.isprintable() else " " for char in message)
+    line = " ".join(printable.split())
+    return line.encode("latin-1", "replace").decode("latin-1")[:limit]
+
+
 class BackendError(Exception):
     """Base of every error the API turns into a JSON response ``{"error", "error_type"}``."""
 

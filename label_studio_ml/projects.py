@@ -6,6 +6,7 @@ import hashlib
 import logging
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from label_studio_ml.caching import BackOff, BoundedCache
 from label_studio_ml.context import BackendContext
@@ -19,6 +20,12 @@ logger = logging.getLogger(__name__)
 #: A project whose model failed to load is tried again after this many seconds, not on every request
 #: (``label_studio_ml.caching`` says why a model folder has a back-off of its own too).
 RETRY_AFTER_S = 5.0
+#: State key of a project whose label config this model cannot serve: the reason and when (``/metrics``).
+REFUSED_KEY = "refused"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -69,8 +76,11 @@ class ProjectRegistry:
             raise ModelUnavailable(refusal)
         try:
             instance = self.create(project, config)
+        except UnprocessableEntity as exc:  # a config this model cannot serve: /metrics says why
+            self.context.state.set(project, REFUSED_KEY, {"reason": exc.message, "at": _now()})
+            raise
         except BackendError:
-            raise  # already says what is wrong, with its own status (e.g. 422 for the config)
+            raise  # already says what is wrong, with its own status
         except Exception as exc:
             logger.exception("project %s: the model could not be loaded", project)
             message = redact(
@@ -81,6 +91,8 @@ class ProjectRegistry:
             self._failures.failed(project, stamp, message)
             raise ModelUnavailable(message) from exc
         self._failures.succeeded(project)
+        if self.context.state.get(project, REFUSED_KEY) is not None:
+            self.context.state.set(project, REFUSED_KEY, None)
         return instance
 
     def take_label_config(self, project: str, label_config: str) -> bool:

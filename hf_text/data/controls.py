@@ -108,14 +108,30 @@ def require_controls(label_interface: Any, control_tag: str, model_name: str) ->
     check_servable(label_interface, control_tag, model_name)
     controls = find_controls(label_interface, control_tag)
     if not controls:
+        others = [_described(control) for control in label_interface.controls or []]
+        has = f"this label config has {', '.join(others)}" if others else "this label config has no control"
         raise UnprocessableEntity(
-            f'{model_name} needs a <{control_tag}> tag whose toName is a <Text> with value="$..." '
-            "in the label config"
+            f'{model_name} serves <{control_tag}> over a <Text value="$...">; {has}, which it cannot serve'
         )
     labelled = [control for control in controls if control.labels]
     if not labelled:
         raise UnprocessableEntity(f"the label config's <{control_tag}> has no labels")
     return labelled
+
+
+def ignored_controls(label_interface: Any, control_tag: str, model_name: str) -> list[str]:
+    """The config's other controls (a ``<Taxonomy>`` beside the ``<Choices>``...): served configs
+    keep them, and ``/metrics`` says they get no predictions."""
+    return [
+        f"{_described(control)}: {model_name} serves <{control_tag}> only"
+        for control in label_interface.controls or []
+        if control.tag != control_tag
+    ]
+
+
+def _described(control: Any) -> str:
+    attrs = {str(key): str(value) for key, value in (control.attr or {}).items()}
+    return describe(control.tag, attrs)
 
 
 def check_servable(

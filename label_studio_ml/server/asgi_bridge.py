@@ -25,12 +25,18 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
 from typing import Any
 
 from label_studio_ml.config import Settings
 from label_studio_ml.server.client_gone import CLIENT_GONE_KEY
 
 logger = logging.getLogger(__name__)
+
+#: Carries an app's own reason phrase from the bridge to the worker (``asgi_worker``), which writes
+#: it into the status line and drops the header. Label Studio shows a refused connection's reason
+#: phrase to its user, and nothing of the body.
+REASON_HEADER = "x-lsml-reason-phrase"
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -147,7 +153,10 @@ def _run_wsgi(app: WSGIApp, environ: dict[str, Any]) -> tuple[int, list[tuple[by
     answer: dict[str, Any] = {}
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
-        answer["status"] = int(status.split(" ", 1)[0])
+        code, _, phrase = status.partition(" ")
+        answer["status"] = int(code)
+        if phrase and phrase.lower() != _standard_phrase(int(code)).lower():
+            headers = [*headers, (REASON_HEADER, phrase)]  # ASGI has no reason phrase: the worker writes it
         answer["headers"] = [
             (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers
         ]
@@ -160,6 +169,13 @@ def _run_wsgi(app: WSGIApp, environ: dict[str, Any]) -> tuple[int, list[tuple[by
         if close is not None:
             close()
     return answer["status"], answer["headers"], chunks
+
+
+def _standard_phrase(code: int) -> str:
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return ""
 
 
 def wsgi_environ(scope: Scope, body: bytes, gone: threading.Event) -> dict[str, Any]:

@@ -7,9 +7,14 @@ thread) as long as it likes, and enough of them exhaust the process's file descr
 headers must be complete within ``REQUEST_READ_TIMEOUT_SECONDS`` seconds; the body's deadline is the
 bridge's (``asgi_bridge``).
 
-This hooks three methods of gunicorn's protocol (``connection_made``, ``_on_headers_complete``,
-``connection_lost``) and replaces the protocol class its worker module builds connections from;
-``gunicorn`` is pinned, and ``tests/framework/test_slow_clients.py`` fails if an upgrade moves them.
+It also writes an app's own reason phrase into the status line (the bridge passes it in a private
+header; ASGI has none), which is what Label Studio shows when it refuses a connection.
+
+This hooks four methods of gunicorn's protocol (``connection_made``, ``_on_headers_complete``,
+``connection_lost``, ``_send_response_start``) and its response buffer, and replaces the protocol
+class its worker module builds connections from; ``gunicorn`` is pinned, and
+``tests/framework/test_slow_clients.py`` and ``tests/classifier/test_refusals.py`` fail if an
+upgrade moves them.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from gunicorn.workers import gasgi
 from gunicorn.workers.gasgi import ASGIWorker
 
 from label_studio_ml.config import Settings
+from label_studio_ml.server.asgi_bridge import REASON_HEADER
+
+_REASON_HEADER = REASON_HEADER.encode("latin-1")
 
 _TIMEOUT_RESPONSE = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
@@ -46,6 +54,21 @@ class _HeaderDeadlineProtocol(ASGIProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_deadline()
         super().connection_lost(exc)
+
+    def _send_response_start(self, status: int, headers: Any, request: Any, close: bool = False) -> None:
+        """gunicorn's status line, with the app's own reason phrase where the bridge passed one."""
+        reason = None
+        kept = []
+        for name, value in headers:
+            if name.lower() == _REASON_HEADER:
+                reason = value
+            else:
+                kept.append((name, value))
+        super()._send_response_start(status, kept, request, close=close)
+        if reason is not None:
+            head = self._response_buffer  # the status line and headers, not sent yet
+            version = f"HTTP/{request.version[0]}.{request.version[1]}".encode("latin-1")
+            self._response_buffer = b"%s %d %s%s" % (version, status, reason, head[head.index(b"\r\n") :])
 
     def _cancel_header_deadline(self) -> None:
         if self._header_deadline is not None:

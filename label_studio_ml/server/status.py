@@ -10,7 +10,7 @@ from label_studio_ml.context import BackendContext
 from label_studio_ml.learning.instant import InstantUpdates
 from label_studio_ml.learning.training import TrainingQueue
 from label_studio_ml.model import MODEL_VERSION_KEY, VERSIONS_KEY, LabelStudioMLBase
-from label_studio_ml.projects import ProjectRegistry
+from label_studio_ml.projects import REFUSED_KEY, ProjectRegistry
 from label_studio_ml.state.disk_bounds import disk_report
 from label_studio_ml.state.project_key import label_studio_id, project_key
 from label_studio_ml.studio.labeled_source import ACCESS_KEY
@@ -18,6 +18,8 @@ from label_studio_ml.studio.labeled_source import ACCESS_KEY
 _STARTED = time.time()
 #: State key under which a model may describe what it serves (shown by ``/metrics``).
 SERVED_KEY = "served"
+#: State key under which a model lists the label config's controls it gives no predictions for.
+IGNORED_CONTROLS_KEY = "ignored_controls"
 #: State key under which a model counts the texts it read only up to a length limit (``/metrics``).
 TEXTS_CUT_KEY = "texts_cut"
 
@@ -68,6 +70,10 @@ def metrics_report(
         access = state.get(name, ACCESS_KEY)
         if access is not None:  # where the last training's labeled tasks came from, and what is missing
             projects[name]["label_studio"] = access
+        for key in (REFUSED_KEY, IGNORED_CONTROLS_KEY):  # a config not served, or served in part
+            value = state.get(name, key)
+            if value is not None:
+                projects[name][key] = value
         cut = state.get(name, TEXTS_CUT_KEY)
         if cut is not None:  # texts longer than the model reads (e.g. MAX_TEXT_CHARS): how many, how long
             projects[name]["texts_cut"] = cut
