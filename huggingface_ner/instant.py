@@ -144,7 +144,7 @@ class PropagationLayer:
             tagged = self.task.predict_spans(loaded, texts, control, serving.head)
         else:
             tagged = [([], []) for _ in texts]
-        target = Target(control.from_name, control.to_name)
+        target = Target.of(control)
         predictions = []
         for text, (spans, words) in zip(texts, tagged, strict=True):
             if propagator is not None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from hf_text.data.controls import ControlSpec
 from huggingface_ner.bio import Span
 from huggingface_ner.offsets import Utf16Offsets
 
@@ -15,10 +16,42 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Target:
-    """The ``<Labels>`` control and the ``<Text>`` object it labels."""
+    """The ``<Labels>`` control and the ``<Text>`` object it labels; ``max_usages``: how many
+    regions of a label one task may have (``maxUsages`` on the ``<Label>``, or on ``<Labels>``)."""
 
     from_name: str
     to_name: str
+    max_usages: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, control: ControlSpec) -> Target:
+        """The target of ``control``, with its labels' ``maxUsages``."""
+        default = _limit(control.attrs.get("maxUsages"))
+        limits = {}
+        for label in control.labels:
+            limit = _limit(control.label_attrs.get(label, {}).get("maxUsages")) or default
+            if limit:
+                limits[label] = limit
+        return cls(control.from_name, control.to_name, limits)
+
+
+def _limit(raw: str | None) -> int | None:
+    """A ``maxUsages`` value as a positive count (``None``: no limit, or one Label Studio ignores)."""
+    return int(raw) if raw and raw.strip().isdigit() and int(raw) > 0 else None
+
+
+def within_max_usages(spans: Iterable[Span], max_usages: Mapping[str, int]) -> list[Span]:
+    """``spans`` without the lowest-scoring ones of a label used more than its ``maxUsages``, in order.
+
+    Label Studio's editor stops an annotator at the limit but accepts predictions past it; the
+    annotator would have to delete the extra regions by hand."""
+    spans = list(spans)
+    dropped: set[int] = set()
+    for label, limit in max_usages.items():
+        used = sorted((index for index, span in enumerate(spans) if span.entity == label),
+                      key=lambda index: -spans[index].score)  # fmt: skip
+        dropped.update(used[limit:])
+    return [span for index, span in enumerate(spans) if index not in dropped]
 
 
 def spans_from_results(
@@ -55,7 +88,7 @@ def regions_from_spans(text: str, spans: Iterable[Span], target: Target) -> list
     """Prediction regions for Label Studio, offsets in UTF-16 code units."""
     offsets = Utf16Offsets(text)
     regions = []
-    for span in spans:
+    for span in within_max_usages(spans, target.max_usages):
         start, end = offsets.span_to_utf16(span.start, span.end)
         value = {"start": start, "end": end, "text": text[span.start : span.end], "labels": [span.entity]}
         regions.append(

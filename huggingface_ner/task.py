@@ -99,7 +99,7 @@ class SpansTask(TaskBase):
         self, loaded: LoadedModel, texts: list[str], control: ControlSpec, head: dict[str, Any]
     ) -> list[Prediction]:
         """``labels`` regions (UTF-16 offsets) and a score for each text."""
-        target = Target(control.from_name, control.to_name)
+        target = Target.of(control)
         tagged = self.predict_spans(loaded, texts, control, head)
         return [
             (regions_from_spans(text, spans, target), text_score(spans, words))
