@@ -50,5 +50,6 @@ lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
+## Also removes the Label Studio that `make test` installs for the e2e tests (about 1 GB).
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache $(HOME)/.cache/lsml-test

@@ -88,6 +88,9 @@ class RedactingFilter(logging.Filter):
 
 #: Loggers with handlers of their own (gunicorn's error and access logs) that must mask too.
 _OTHER_LOGGERS = ("gunicorn.error", "gunicorn.access")
+#: Libraries that log every HTTP request at INFO (httpx, under the Label Studio SDK: a line per
+#: page of tasks, and a 404 for the page past the last one): kept to WARNING unless at DEBUG.
+_CHATTY_LOGGERS = ("httpx",)
 
 
 def configure_logging(level: str, secrets: Iterable[str] = ()) -> SecretRegistry:
@@ -103,6 +106,9 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> SecretRegistry
         )
         root.addHandler(handler)
     root.setLevel(level)
+    chatty = logging.NOTSET if root.getEffectiveLevel() <= logging.DEBUG else logging.WARNING
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(chatty)
     handlers = [*root.handlers, *(h for name in _OTHER_LOGGERS for h in logging.getLogger(name).handlers)]
     for handler in handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):

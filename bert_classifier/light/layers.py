@@ -45,13 +45,17 @@ class Duel:
     wins: int = 0
     losses: int = 0
     labels: int = 0
+    #: Labels each side got right (ties included): the duel's scores, in words in ``describe``.
+    challenger_right: int = 0
+    incumbent_right: int = 0
 
     @classmethod
     def of(cls, challenger: str, incumbent: str, pairs: list[tuple[float, float]]) -> Duel:
         """From ``(challenger right, incumbent right)`` per label."""
         wins = sum(1 for mine, theirs in pairs if mine > theirs)
         losses = sum(1 for mine, theirs in pairs if mine < theirs)
-        return cls(challenger, incumbent, wins, losses, len(pairs))
+        right = sum(1 for mine, _ in pairs if mine > 0), sum(1 for _, theirs in pairs if theirs > 0)
+        return cls(challenger, incumbent, wins, losses, len(pairs), *right)
 
     @property
     def challenger_wins(self) -> bool:
@@ -62,8 +66,9 @@ class Duel:
     def describe(self) -> str:
         """One line for ``/metrics``."""
         return (
-            f"on the last {self.labels} labels {self.challenger} alone was right {self.wins} times, "
-            f"{self.incumbent} alone {self.losses} times"
+            f"on the last {self.labels} labels {self.challenger} was right on {self.challenger_right} "
+            f"and {self.incumbent} on {self.incumbent_right} ({self.challenger} alone was right "
+            f"{self.wins} times, {self.incumbent} alone {self.losses} times)"
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -74,6 +79,8 @@ class Duel:
             "wins": self.wins,
             "losses": self.losses,
             "labels": self.labels,
+            "challenger_right": self.challenger_right,
+            "incumbent_right": self.incumbent_right,
             "challenger_wins": self.challenger_wins,
         }
 
@@ -118,6 +125,11 @@ def choose(
     if zero_shot is not None and zero_shot_duel is not None and zero_shot_duel.challenger_wins:
         return Choice(ZERO_SHOT, zero_shot, f"{zero_shot_duel.describe()}: zero-shot is better")
     if fine_tuned is not None:
-        evidence = fine_tuned_duel.describe() if fine_tuned_duel else "no label arrived after it yet"
-        return Choice(INSTANT, instant, f"{evidence}; the fine-tuned model serves once it is clearly better")
+        evidence = (
+            fine_tuned_duel.describe()
+            if fine_tuned_duel and fine_tuned_duel.labels
+            else "no label arrived after a fine-tuned version was trained, to compare the two on"
+        )
+        why = f"{evidence}; the instant head keeps serving until the fine-tuned model is clearly better"
+        return Choice(INSTANT, instant, why)
     return Choice(INSTANT, instant, "learned from every annotation so far")

@@ -34,10 +34,11 @@ import torch
 
 from hf_text.data.annotations import annotation_time, chosen_annotation, results_for
 from hf_text.data.controls import ControlSpec
-from hf_text.instant.records import InstantRecords
+from hf_text.instant.records import InstantRecords, version_store
 from hf_text.task import TextTask
 from label_studio_ml.context import BackendContext
 from label_studio_ml.model import MODEL_VERSION_KEY, VERSIONS_KEY
+from label_studio_ml.server.status import SERVED_KEY
 from label_studio_ml.studio.labeled_source import LABEL_STUDIO
 
 logger = logging.getLogger(__name__)
@@ -265,7 +266,15 @@ class LearnsInstantly:
         versions = list(self.get(VERSIONS_KEY) or [])
         if version not in versions:  # listed by /versions even while the instant layer serves
             self.set(VERSIONS_KEY, [*versions, version])
-        InstantLearner(self, self.task, layer).refit(self.controls())
+        served = InstantLearner(self, self.task, layer).refit(self.controls())
+        store = version_store(self.context.data_dir, self.project_id)
+        builds_on = (store.meta(served) or {}).get("fine_tuned") if served else None
+        if version not in (served, builds_on):  # "why does training do nothing?", answered in words
+            why = (self.get(SERVED_KEY) or {}).get("why")
+            logger.info(
+                "project %s: fine-tuned version %s is published, but %s keeps serving: %s",
+                self.project_id, version, served or "the initial version", why,
+            )  # fmt: skip
 
     def predict_light(self, tasks: list[dict[str, Any]], version: str) -> list[dict[str, Any]] | None:
         """Predictions of a light version (zero-shot, instant); ``None`` for a fine-tuned one."""

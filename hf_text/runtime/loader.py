@@ -22,6 +22,7 @@ import torch
 
 from hf_text.runtime.backends import INT8_FILE, ONNX_INT8, TORCH, LogitsRunner, TorchRunner, open_onnx
 from hf_text.runtime.fingerprint import TokenizerFingerprints, folder_signature
+from hf_text.runtime.load_report import expected_new_head
 from hf_text.runtime.padding import pad_id_on_model, ready_to_pad
 from label_studio_ml.caching import BackOff, BoundedCache
 from label_studio_ml.errors import ConfigurationError, ModelUnavailable, error_line
@@ -257,9 +258,10 @@ def load_for_training(folder: Path, kind: str, **config: Any) -> tuple[Any, Any]
     try:
         # A baseline that already has a head of another size (say a 3-way sentiment model) gets a
         # fresh head of the right size instead of failing.
-        model = model_class(kind).from_pretrained(
-            str(folder), dtype=torch.float32, ignore_mismatched_sizes=True, **config
-        )
+        with expected_new_head():  # its "MISSING ... consider training" report is what we asked for
+            model = model_class(kind).from_pretrained(
+                str(folder), dtype=torch.float32, ignore_mismatched_sizes=True, **config
+            )
     except (OSError, ValueError) as exc:
         raise ConfigurationError(f"cannot load a {kind} model from {folder}: {exc}") from exc
     pad_id_on_model(model.config, tokenizer)  # saved with the head: its batches pad with this id

@@ -90,7 +90,10 @@ def forward_evaluation(
         return not_evaluated(version, f"{version} could not be loaded: {type(exc).__name__}")
     metrics = task.evaluate(loaded, chosen, control, head)
     int8 = int8_metrics(task, run.settings, folder, chosen, control, head)
-    logger.info("scored %s (%s) on %d example(s) it never saw", version, control.from_name, len(chosen))
+    logger.info(
+        "project %s: %s scored %s %s on %d example(s) it never saw (%s)", run.project, version,
+        task.HEADLINE_METRIC, metrics.get(task.HEADLINE_METRIC), len(chosen), control.from_name,
+    )  # fmt: skip
     return {
         **({"int8_metrics": int8} if int8 is not None else {}),
         "model_version": version,

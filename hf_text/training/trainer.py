@@ -19,7 +19,7 @@ from hf_text.training.training_device import pinned_arguments
 
 logger = logging.getLogger(__name__)
 
-#: Receives ``epoch``, ``step``, ``loss`` (and ``total_steps``) while training runs.
+#: Receives ``epoch`` (1..``epochs``), ``step`` (1..``total_steps``) and ``loss`` while training runs.
 ProgressFn = Callable[..., None]
 
 
@@ -35,25 +35,43 @@ class TrainStats:
     learning_rate: float
 
 
-def _progress_callback(progress: ProgressFn | None) -> Any:
+def epoch_of(step: int, steps_per_epoch: int, total_steps: int) -> tuple[int, int]:
+    """``(k, n)``: optimizer step ``step`` is in epoch ``k`` of ``n`` (both counted from 1).
+
+    The Trainer's own ``state.epoch`` is a float (57.0 at the end of the 57th pass), and a training
+    raised to ``MIN_TRAIN_STEPS`` runs more passes than ``NUM_TRAIN_EPOCHS`` says: whole numbers
+    from the step count read as what they are.
+    """
+    per_epoch = max(1, steps_per_epoch)
+    epochs = max(1, math.ceil(total_steps / per_epoch))
+    return min(epochs, max(1, math.ceil(step / per_epoch))), epochs
+
+
+def _progress_callback(progress: ProgressFn | None, steps_per_epoch: int) -> Any:
     from transformers import TrainerCallback
 
     class _Progress(TrainerCallback):
-        """Forwards the Trainer's loss logs to logging and to ``progress``."""
+        """Forwards the Trainer's loss logs to ``progress``, which logs them (the framework's
+        progress sink, with the project's id); with nobody to tell, logs them here."""
 
         def on_log(
             self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any
         ) -> None:
             if not logs or "loss" not in logs:
                 return
+            step, total = int(state.global_step), int(state.max_steps)
+            epoch, epochs = epoch_of(step, steps_per_epoch, total)
             fields = {
-                "epoch": round(float(state.epoch or 0.0), 3),
-                "step": int(state.global_step),
-                "total_steps": int(state.max_steps),
+                "epoch": epoch,
+                "epochs": epochs,
+                "step": step,
+                "total_steps": total,
                 "loss": round(float(logs["loss"]), 5),
             }
-            logger.info("training progress %s", fields)
-            if progress is not None:
+            if progress is None:
+                logger.info("training progress: epoch %d of %d, step %d of %d, loss %s",
+                            epoch, epochs, step, total, fields["loss"])  # fmt: skip
+            else:
                 progress(**fields)
 
     return _Progress()
@@ -146,7 +164,7 @@ def train_model(
         train_dataset=rows,
         data_collator=collator,
         processing_class=tokenizer,
-        callbacks=[_progress_callback(progress)],
+        callbacks=[_progress_callback(progress, _steps_per_epoch(settings, len(rows)))],
     )
     # Our callback already logs progress; the default printer would repeat it on stdout.
     trainer.remove_callback(PrinterCallback)

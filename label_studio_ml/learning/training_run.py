@@ -86,10 +86,24 @@ def _fit(
 
 def _progress_sink(state: TrainingState, project: str, me: str) -> ProgressSink:
     def sink(fields: dict[str, Any]) -> None:
-        logger.info("project %s: training progress %s", project, json_ready(fields))
+        logger.info("project %s: training progress: %s", project, describe_progress(fields))
         state.heartbeat(project, me, json_ready(fields))
 
     return sink
+
+
+def describe_progress(fields: dict[str, Any]) -> str:
+    """``epoch 2 of 3, step 10 of 30, loss 0.41, head=sentiment``: counts read "k of n" where the
+    model reports both (``epochs``, ``total_steps``), anything else as ``name=value``."""
+    rest = dict(json_ready(fields))
+    parts = []
+    for name, total in (("epoch", "epochs"), ("step", "total_steps")):
+        if name in rest:
+            count = rest.pop(name)
+            parts.append(f"{name} {count} of {rest.pop(total)}" if total in rest else f"{name} {count}")
+    if "loss" in rest:
+        parts.append(f"loss {rest.pop('loss')}")
+    return ", ".join(parts + [f"{name}={value}" for name, value in rest.items()])
 
 
 def _keep_alive(state: TrainingState, project: str, me: str, stop: threading.Event) -> None:
