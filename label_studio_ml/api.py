@@ -31,6 +31,8 @@ from label_studio_ml.server.webhook_auth import ensure_webhook_auth_async
 from label_studio_ml.services import Services
 from label_studio_ml.state.project_adoption import adopt_id_only_project
 from label_studio_ml.studio.received import ReceivedAnnotations
+from label_studio_ml.telemetry.http import instrument, prometheus_response
+from label_studio_ml.telemetry.metrics import count_predictions
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ def create_app(
         "services": services, "registry": registry, "queue": queue, "context": context, "instant": instant,
     }  # fmt: skip
     _register_errors(app)
+    instrument(app)  # first: a request refused below is counted too
 
     @app.before_request
     def authenticate() -> None:
@@ -96,7 +99,9 @@ def create_app(
         model = registry.instance(body.project, body.label_config)
         with watching(request.environ.get(CLIENT_GONE_KEY)):  # a client that hangs up stops the work
             raw = model.predict(body.tasks, context=body.context, **body.params)
-        return jsonify({"results": protocol.prediction_items(raw, len(body.tasks), model.model_version)})
+        items = protocol.prediction_items(raw, len(body.tasks), model.model_version)
+        count_predictions(items)
+        return jsonify({"results": items})
 
     @app.post("/webhook")
     def webhook() -> Any:
@@ -120,7 +125,9 @@ def create_app(
 
     @app.get("/metrics")
     def metrics() -> Any:
-        return jsonify(metrics_report(context, queue, registry, instant))
+        # Prometheus text when asked for (``?format=prometheus``, ``Accept: text/plain``); JSON otherwise.
+        text = prometheus_response(request)
+        return text if text is not None else jsonify(metrics_report(context, queue, registry, instant))
 
     return app
 

@@ -17,6 +17,7 @@ from label_studio_ml.commands.scaffold import ScaffoldError, create_backend, nex
 from label_studio_ml.config import env_int
 from label_studio_ml.errors import ConfigurationError
 from label_studio_ml.state.files import keep_new_files_private
+from label_studio_ml.telemetry.multiproc import choose_dir
 
 
 def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -73,6 +74,8 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
 
 #: The ASGI app gunicorn loads: the backend's ``_wsgi:app`` behind the buffering bridge.
 BRIDGE = "label_studio_ml.server.asgi_bridge:serve"
+#: gunicorn's config: only server hooks, for the workers' shared Prometheus values.
+HOOKS = "python:label_studio_ml.telemetry.gunicorn_hooks"
 
 
 def gunicorn_command(directory: Path, options: argparse.Namespace) -> list[str]:
@@ -92,6 +95,9 @@ def gunicorn_command(directory: Path, options: argparse.Namespace) -> list[str]:
         "label_studio_ml.server.asgi_worker.Worker",
         "--asgi-lifespan",
         "on",
+        # Empties the workers' Prometheus directory at start, drops a dead worker's live gauges.
+        "--config",
+        HOOKS,
         "--timeout",
         str(options.timeout),
         "--graceful-timeout",
@@ -130,6 +136,7 @@ def _exec(directory: Path, options: argparse.Namespace) -> None:
     if not (directory / "_wsgi.py").is_file():
         raise SystemExit(f"{directory} has no _wsgi.py")
     env = child_environment(directory, options, os.environ)
+    choose_dir(env)  # every worker counts into one directory; a scrape adds them up
     command = gunicorn_command(directory, options)
     keep_new_files_private()  # gunicorn inherits it; ``create_app`` sets it too, for other launchers
     # exec keeps our PID: whoever started us can stop gunicorn by it.

@@ -23,6 +23,7 @@ from label_studio_ml.studio.client import LabelStudioAccess
 from label_studio_ml.studio.label_config import parse_label_config
 from label_studio_ml.studio.labeled_source import ACCESS_KEY, LABEL_STUDIO, WEBHOOKS, read_labeled_tasks
 from label_studio_ml.studio.received import ReceivedAnnotations
+from label_studio_ml.telemetry.metrics import count_version
 
 logger = logging.getLogger(__name__)
 
@@ -118,10 +119,13 @@ class LabelStudioMLBase(UpstreamHelpers, ModelLifecycle):
     def set_model_version(self, version: str) -> None:
         """Publish ``version`` as the project's current model version (and remember it)."""
         versions = list(self.get(VERSIONS_KEY) or [])
-        if version not in versions:
+        new = version not in versions
+        if new:
             versions.append(version)
         self.set(VERSIONS_KEY, versions)
         self.set(MODEL_VERSION_KEY, version)
+        if new and self.get(MODEL_VERSION_KEY) == version:  # ``set`` may keep a newer one in ``setup``
+            count_version(version)
 
     @classmethod
     def available_versions(cls, context: BackendContext, project: str, versions: list[str]) -> list[str]:

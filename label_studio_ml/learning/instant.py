@@ -15,9 +15,11 @@ import logging
 import os
 import queue
 import threading
+import time
 from typing import Any
 
 from label_studio_ml.projects import ProjectRegistry
+from label_studio_ml.telemetry.metrics import count_instant_update
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +28,8 @@ logger = logging.getLogger(__name__)
 NICENESS = 10
 #: What the learning thread finds in line when the backend stops.
 _STOP = None
+#: One event in line: project, action, data, and when it arrived (``time.monotonic``).
+_Event = tuple[str, str, dict[str, Any], float]
 
 
 def lower_this_threads_priority(step: int = NICENESS) -> bool:
@@ -45,7 +49,7 @@ class InstantUpdates:
         self.registry = registry
         self.events: tuple[str, ...] = tuple(getattr(registry.model_class, "INSTANT_EVENTS", ()) or ())
         self._threads = registry.context.threads  # stopping the backend ends the learning thread
-        self._line: queue.Queue[tuple[str, str, dict[str, Any]] | None] = queue.Queue()
+        self._line: queue.Queue[_Event | None] = queue.Queue()
         self._pending: dict[str, int] = {}
         self._lock = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -60,7 +64,7 @@ class InstantUpdates:
             if self._thread is None:
                 self._thread = self._threads.start(self._run, "instant-updates", waker=self._wake)
             self._pending[project] = self._pending.get(project, 0) + 1
-        self._line.put((project, action, data))
+        self._line.put((project, action, data, time.monotonic()))
 
     def _wake(self) -> None:
         """Unblock the learning thread's wait for events: the backend stops."""
@@ -70,22 +74,25 @@ class InstantUpdates:
         lower_this_threads_priority()  # learning waits for requests, never the other way round
         while not self._threads.stopping.is_set():
             batch = self._drain()
-            for project, events in _by_project([item for item in batch if item is not _STOP]):
-                self._learn(project, events)
+            for project, events, arrived in _by_project([item for item in batch if item is not _STOP]):
+                self._learn(project, events, arrived)
             if _STOP in batch:
                 return
 
-    def _learn(self, project: str, events: list[tuple[str, dict[str, Any]]]) -> None:
+    def _learn(self, project: str, events: list[tuple[str, dict[str, Any]]], arrived: float) -> None:
+        failed = False
         try:
             self.registry.instance(project).learn_instantly_many(events)
         except Exception:  # one project's failure must not stop the events after it
+            failed = True
             logger.exception("project %s: learning from %d event(s) at once failed", project, len(events))
         finally:
+            count_instant_update(failed, time.monotonic() - arrived)  # counted before ``wait`` returns
             with self._lock:
                 self._pending[project] -= len(events)
                 self._lock.notify_all()
 
-    def _drain(self) -> list[tuple[str, str, dict[str, Any]] | None]:
+    def _drain(self) -> list[_Event | None]:
         """The next event, and every event queued behind it: a burst is learned in one update."""
         batch = [self._line.get()]
         while True:
@@ -105,11 +112,12 @@ class InstantUpdates:
             return {"events": list(self.events), "waiting": sum(self._pending.values())}
 
 
-def _by_project(
-    batch: list[tuple[str, str, dict[str, Any]]],
-) -> list[tuple[str, list[tuple[str, dict[str, Any]]]]]:
-    """Each project's events of ``batch``, in arrival order (projects learn independently)."""
+def _by_project(batch: list[_Event]) -> list[tuple[str, list[tuple[str, dict[str, Any]]], float]]:
+    """Each project's events of ``batch``, in arrival order (projects learn independently), and when
+    the first of them arrived."""
     grouped: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    for project, action, data in batch:
+    arrived: dict[str, float] = {}
+    for project, action, data, at in batch:
         grouped.setdefault(project, []).append((action, data))
-    return list(grouped.items())
+        arrived.setdefault(project, at)
+    return [(project, events, arrived[project]) for project, events in grouped.items()]

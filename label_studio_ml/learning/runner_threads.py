@@ -9,6 +9,7 @@ from typing import Any
 from label_studio_ml.background import BackgroundThreads
 from label_studio_ml.learning.training_run import ModelFactory, execute_run
 from label_studio_ml.state.training_state import TrainingState, owner_id
+from label_studio_ml.telemetry.metrics import set_training_slots
 
 #: What a slot finds in line when the backend stops.
 _STOP = None
@@ -54,6 +55,7 @@ class ThreadRunner:
         self.start()
         with self._lock:
             self._waiting.append(project)
+            set_training_slots(len(self._waiting), len(self._running))
         self._line.put((project, claimed_by, data))
 
     def _slot(self) -> None:
@@ -65,6 +67,7 @@ class ThreadRunner:
         with self._lock:
             self._waiting.remove(project)
             self._running.add(project)
+            set_training_slots(len(self._waiting), len(self._running))
         try:
             secrets = self.secrets.values
             follow_up = execute_run(self.state, self.make_model, secrets, project, claimed_by, data)
@@ -74,6 +77,7 @@ class ThreadRunner:
         finally:
             with self._lock:
                 self._running.discard(project)
+                set_training_slots(len(self._waiting), len(self._running))
                 self._lock.notify_all()
 
     def report(self) -> dict[str, Any]:

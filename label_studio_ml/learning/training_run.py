@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from label_studio_ml.logs import redact
 from label_studio_ml.model import MODEL_VERSION_KEY, LabelStudioMLBase, ProgressSink
 from label_studio_ml.state.training_state import MAX_ATTEMPTS, Run, TrainingState, owner_id, run_data
+from label_studio_ml.telemetry.metrics import count_training
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +43,13 @@ def execute_run(
         target=_keep_alive, args=(state, project, me, stop), name=f"training-heartbeat-{project}", daemon=True
     )
     beat.start()
+    started = time.monotonic()
     try:
         error, metrics = _fit(state, make_model, secrets, project, me, run, data)
     finally:
         stop.set()
         beat.join()  # the run's threads end with the run (a stopped backend leaves none behind)
+    count_training(failed=error is not None, seconds=time.monotonic() - started)  # before it shows idle
     version = state.store.get(project, MODEL_VERSION_KEY)  # what a follow-up run starts from
     follow_up = state.finish(project, me, error=error, metrics=metrics, version=version)
     return None if follow_up is None else run_data(project, follow_up)
