@@ -11,6 +11,12 @@ import torch
 
 #: Inverse L2 strength of the logistic head (as scikit-learn's ``C``); 10 measured best of 1/10/100.
 C = 10.0
+#: Multi-label: each label's bias is pulled towards a rate of ``1 / labels`` ("about one label per
+#: text") as strongly as this many texts would. Without it a label on the only annotated text has
+#: no negative example, its bias grows without bound and it scored 1.0 on every text (3 of 10
+#: scores >= 0.99 after one label, expected calibration error 0.385 on CoNLL; with it 0.07:
+#: ``docs/multilabel.md``). Two texts' worth is gone by twenty labels.
+PRIOR_TEXTS = 2.0
 
 
 @contextmanager
@@ -41,11 +47,16 @@ def fit_logistic(embeddings: np.ndarray, y: np.ndarray, multiple: bool) -> tuple
     b = torch.zeros(len(columns), dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.LBFGS([w, b], lr=1.0, max_iter=200, line_search_fn="strong_wolfe")
 
+    rate = torch.full((len(columns),), 1.0 / labels, dtype=torch.float64)
+
     def closure() -> torch.Tensor:
         optimizer.zero_grad()
         z = x @ w.T + b
         if multiple:
             data = torch.nn.functional.binary_cross_entropy_with_logits(z, target, reduction="sum")
+            data = data + PRIOR_TEXTS * torch.nn.functional.binary_cross_entropy_with_logits(
+                b, rate, reduction="sum"
+            )  # pseudo-texts with an all-zero embedding: they move the bias only
         else:
             data = torch.nn.functional.cross_entropy(z, target.argmax(dim=1), reduction="sum")
         loss = data + 0.5 / C * (w * w).sum()
