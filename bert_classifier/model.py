@@ -1,4 +1,5 @@
-"""``BertClassifier``: text classification for ``<Choices>`` over ``<Text>``, single- or multi-label."""
+"""``BertClassifier``: text classification for ``<Choices>`` and ``<Taxonomy>`` over ``<Text>``,
+single- or multi-label."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ class BertClassifier(HFTextModel):
 
     TASK_KIND = ChoicesTask.TASK_KIND
     TASK_CLASS = ChoicesTask
-    CONTROL_TAG = "Choices"
+    #: A ``<Taxonomy>`` is classification over its nodes (``bert_classifier.task``).
+    CONTROL_TAG = ("Choices", "Taxonomy")
     #: Measured on BBC News with the embedded MiniLM (200 examples, bench/learning_curves.py):
     #: macro-F1 0.31 at 2e-5, 0.85 at 5e-5, 0.96 at 1e-4 and 2e-4. A small encoder with a fresh
     #: head needs more than the 2e-5 usual for BERT-base; set LEARNING_RATE for large models.

@@ -1,9 +1,13 @@
-"""Classification of ``<Choices>`` as a task description (``hf_text.task.TextTask``).
+"""Classification of ``<Choices>`` and ``<Taxonomy>`` as a task description (``hf_text.task.TextTask``).
 
 Single choice: softmax, the top label and its probability. ``choice="multiple"``: sigmoid per
 label (trained with a multi-label loss), every label over ``MULTILABEL_THRESHOLD``. A long text is
 split into overlapping windows (in training too); its probabilities are the windows' probabilities
 averaged, weighted by how many of the text's tokens each window holds.
+
+A ``<Taxonomy>`` is classification over its selectable nodes (``hf_text.data.taxonomy``): a node
+selected is its own label (an inner node's too, unless ``leafsOnly``), and results carry paths.
+It is single-label unless ``maxUsages`` allows several paths (then at most that many are chosen).
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from bert_classifier.metrics import classification_metrics
-from hf_text.data.controls import ControlSpec, Example
+from hf_text.data.controls import ControlSpec, Example, max_usages
+from hf_text.data.taxonomy import path_label
 from hf_text.runtime.device import pad_multiple
 from hf_text.runtime.inference import sigmoid, softmax, window_logits
 from hf_text.runtime.loader import SEQUENCE_CLASSIFICATION, LoadedModel
@@ -42,8 +47,7 @@ class ChoicesTask(TaskBase):
         chosen: list[str] = []
         named = 0
         for result in results:
-            value = result.get("value") if isinstance(result.get("value"), dict) else {}
-            choices = value.get("choices") or []
+            choices = _named(result, control)
             named += len(choices)
             for choice in choices:
                 label = control.label_for(choice)
@@ -135,6 +139,10 @@ class ChoicesTask(TaskBase):
         if not chosen:
             # Nothing applies: the score is how sure the model is that even the likeliest does not.
             return [], float(1.0 - max(allowed.values()))
+        limit = max_usages(control.attrs) if control.tag == "Taxonomy" else None
+        if limit is not None and len(chosen) > limit:  # Label Studio refuses more paths than maxUsages
+            kept = set(sorted(chosen, key=lambda label: -allowed[label])[:limit])
+            chosen = [label for label in chosen if label in kept]
         return chosen, float(np.mean([allowed[label] for label in chosen]))
 
     def predict_texts(
@@ -159,8 +167,7 @@ class ChoicesTask(TaskBase):
                     {
                         "from_name": control.from_name,
                         "to_name": control.to_name,
-                        "type": "choices",
-                        "value": {"choices": labels},
+                        **_value(labels, control),
                         "score": round(score, 6),
                     }
                 ]
@@ -177,3 +184,19 @@ class ChoicesTask(TaskBase):
         return classification_metrics(
             [example.target for example in examples], predicted, list(control.labels)
         )
+
+
+def _named(result: dict[str, Any], control: ControlSpec) -> list[Any]:
+    """The label names a result gives: its choices, or its taxonomy paths joined as label names."""
+    value = result.get("value") if isinstance(result.get("value"), dict) else {}
+    if control.tag != "Taxonomy":
+        return list(value.get("choices") or [])
+    paths = value.get("taxonomy") if isinstance(value.get("taxonomy"), list) else []
+    return [name for name in (path_label(path) for path in paths) if name is not None]
+
+
+def _value(labels: list[str], control: ControlSpec) -> dict[str, Any]:
+    """A result's ``type`` and ``value``: the choices, or each chosen node's path."""
+    if control.tag == "Taxonomy":
+        return {"type": "taxonomy", "value": {"taxonomy": [list(control.path_of(label)) for label in labels]}}
+    return {"type": "choices", "value": {"choices": labels}}

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from hf_text.data.collect import Collected, collect, unlabeled_tasks
-from hf_text.data.controls import ControlSpec, Example, ignored_controls, require_controls
+from hf_text.data.controls import ControlSpec, ControlTags, Example, ignored_controls, require_controls
 from hf_text.instant.learning import LearnsInstantly
 from hf_text.instant.records import is_instant_version, version_store
 from hf_text.instant.visible_version import serving_version
@@ -49,7 +49,8 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
     TASK_KIND: str = ""
     #: The task description this backend hands the shared machinery (``hf_text.task``).
     TASK_CLASS: type[TaskBase]
-    CONTROL_TAG: str = ""
+    #: The control tag (or tags) this backend serves.
+    CONTROL_TAG: ControlTags = ""
     #: ``fit`` publishes its own versions; a fit that had nothing to learn keeps the current one.
     AUTO_BUMP_VERSION = False
     DEFAULT_LEARNING_RATE: float = 2e-5

@@ -193,9 +193,13 @@ def separation(layers: ZeroShotLayers, control: ControlSpec) -> Separation | Non
     head = layers.zero_shot_head(control)
     if head is None:
         return None
+    # A taxonomy's inner node lies next to its children ("News", "News / business"): the leaves
+    # are the alternatives whose words must separate the texts.
+    leaves = set(control.leaves())
+    matrix = head.matrix[[index for index, label in enumerate(head.labels) if label in leaves]]
     key = (str(folder), hashlib.sha256("\0".join(names).encode()).hexdigest(), head.labels,
-           hashlib.sha256(head.matrix.tobytes()).hexdigest())  # fmt: skip
-    return _SEPARATIONS.get_or_compute(key, lambda: _measured(head.matrix, _vectors(folder, names)))
+           hashlib.sha256(matrix.tobytes()).hexdigest())  # fmt: skip
+    return _SEPARATIONS.get_or_compute(key, lambda: _measured(matrix, _vectors(folder, names)))
 
 
 def _measured(directions: np.ndarray, vectors: np.ndarray) -> Separation:

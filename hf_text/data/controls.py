@@ -7,23 +7,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from hf_text.data.taxonomy import taxonomy_nodes
 from label_studio_ml.errors import UnprocessableEntity
 from label_studio_ml.studio.label_config import describe
 
 #: ``valueType`` values of a ``<Text>`` the backends read: the text itself, or a URL to fetch it from.
 SERVABLE_VALUE_TYPES = frozenset({"text", "url"})
+#: A tag, or the tags, a model serves (``HFTextModel.CONTROL_TAG``).
+ControlTags = str | tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class ControlSpec:
-    """One control (``<Choices>``, ``<Labels>``) over a ``<Text>`` object.
+    """One control (``<Choices>``, ``<Taxonomy>``, ``<Labels>``) over a ``<Text>`` object.
 
     ``labels`` are the names Label Studio writes into results, in config order: a ``<Choice>``'s
     or ``<Label>``'s ``alias`` when it has one, else its ``value``. Predictions carry them too
     (Label Studio's ``<Choices>`` shows a choice as selected only by that name, and its prediction
     validation accepts only it). ``label_attrs`` holds each label's attributes (``value``,
     ``alias``, ``predicted_values``...). ``value_key`` is the task data key the ``<Text>``'s
-    ``value="$key"`` names; ``multiple`` is ``choice="multiple"``.
+    ``value="$key"`` names; ``multiple`` is ``choice="multiple"`` (a ``<Taxonomy>``'s
+    ``maxUsages`` of 2 or more). ``tag`` is the control's tag; a ``<Taxonomy>``'s labels are its
+    nodes, each named by its path (``hf_text.data.taxonomy``), the steps in ``paths``.
     """
 
     from_name: str
@@ -34,6 +39,17 @@ class ControlSpec:
     multiple: bool = False
     attrs: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     label_attrs: dict[str, dict[str, str]] = field(default_factory=dict, compare=False, hash=False)
+    tag: str = ""
+    paths: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, hash=False)
+
+    def path_of(self, label: str) -> tuple[str, ...]:
+        """The steps of a ``<Taxonomy>`` label's path (a choice's path is the choice alone)."""
+        return self.paths.get(label, (label,))
+
+    def leaves(self) -> tuple[str, ...]:
+        """The labels no other label's path goes through (every ``<Choice>`` of a ``<Choices>``)."""
+        inner = {self.path_of(label)[:-1] for label in self.labels}
+        return tuple(label for label in self.labels if self.path_of(label) not in inner)
 
     def label_for(self, name: object) -> str | None:
         """The label (an entry of ``labels``) that a result's or a trained head's ``name`` stands for.
@@ -62,13 +78,22 @@ class Example:
     task_id: Any = None
 
 
+def _tags(control_tag: ControlTags) -> tuple[str, ...]:
+    return (control_tag,) if isinstance(control_tag, str) else tuple(control_tag)
+
+
+def _shown(control_tag: ControlTags) -> str:
+    """``<Choices>``, or ``<Choices> or <Taxonomy>``."""
+    return " or ".join(f"<{tag}>" for tag in _tags(control_tag))
+
+
 def find_controls(
-    label_interface: Any, control_tag: str, object_tags: tuple[str, ...] = ("Text",)
+    label_interface: Any, control_tag: ControlTags, object_tags: tuple[str, ...] = ("Text",)
 ) -> list[ControlSpec]:
     """Every ``control_tag`` control whose ``toName`` is one of ``object_tags``, in config order."""
     found = []
     for control in label_interface.controls:
-        if control.tag != control_tag or not control.to_name:
+        if control.tag not in _tags(control_tag) or not control.to_name:
             continue
         target = label_interface.get_object(control.to_name[0]) if control.to_name[0] else None
         if target is None or target.tag not in object_tags:
@@ -77,20 +102,37 @@ def find_controls(
         if not value.startswith("$") or len(value) < 2:
             continue  # a literal text in the config, not task data: nothing to learn from
         attrs = {str(key): str(val) for key, val in (control.attr or {}).items()}
+        value_type = (target.attr or {}).get("valueType")
+        common = {"from_name": control.name, "to_name": target.name, "value_key": value[1:],
+                  "value_type": value_type, "attrs": attrs, "tag": control.tag}  # fmt: skip
+        if control.tag == "Taxonomy":
+            found.append(_taxonomy_spec(label_interface, common))
+            continue
         labels = tuple(dict.fromkeys(str(label) for label in control.labels or []))
-        found.append(
-            ControlSpec(
-                from_name=control.name,
-                to_name=target.name,
-                value_key=value[1:],
-                value_type=(target.attr or {}).get("valueType"),
-                labels=labels,
-                multiple=attrs.get("choice", "single").lower() == "multiple",
-                attrs=attrs,
-                label_attrs=_label_attrs(control, labels),
-            )
-        )
+        multiple = attrs.get("choice", "single").lower() == "multiple"
+        found.append(ControlSpec(**common, labels=labels, multiple=multiple,
+                                 label_attrs=_label_attrs(control, labels)))  # fmt: skip
     return found
+
+
+def _taxonomy_spec(label_interface: Any, common: dict[str, Any]) -> ControlSpec:
+    """A ``<Taxonomy>``: one label per selectable node; several paths with ``maxUsages`` ≥ 2."""
+    attrs = common["attrs"]
+    nodes = taxonomy_nodes(
+        label_interface.config, common["from_name"], attrs.get("leafsOnly", "").lower() == "true"
+    )
+    multiple = (max_usages(attrs) or 1) > 1
+    return ControlSpec(**common, labels=nodes.labels, multiple=multiple, label_attrs=nodes.label_attrs,
+                       paths=nodes.paths)  # fmt: skip
+
+
+def max_usages(attrs: dict[str, str]) -> int | None:
+    """A ``maxUsages`` attribute as a positive count (``None``: no limit, or one Label Studio ignores)."""
+    try:
+        limit = int(attrs.get("maxUsages", ""))
+    except ValueError:
+        return None
+    return limit if limit > 0 else None
 
 
 def _label_attrs(control: Any, labels: tuple[str, ...]) -> dict[str, dict[str, str]]:
@@ -102,7 +144,7 @@ def _label_attrs(control: Any, labels: tuple[str, ...]) -> dict[str, dict[str, s
     }
 
 
-def require_controls(label_interface: Any, control_tag: str, model_name: str) -> list[ControlSpec]:
+def require_controls(label_interface: Any, control_tag: ControlTags, model_name: str) -> list[ControlSpec]:
     """Like :func:`find_controls`, but a config with no such control, or one this model cannot
     serve as configured, is refused (422)."""
     check_servable(label_interface, control_tag, model_name)
@@ -110,22 +152,21 @@ def require_controls(label_interface: Any, control_tag: str, model_name: str) ->
     if not controls:
         others = [_described(control) for control in label_interface.controls or []]
         has = f"this label config has {', '.join(others)}" if others else "this label config has no control"
-        raise UnprocessableEntity(
-            f'{model_name} serves <{control_tag}> over a <Text value="$...">; {has}, which it cannot serve'
-        )
+        serves = f'{model_name} serves {_shown(control_tag)} over a <Text value="$...">'
+        raise UnprocessableEntity(f"{serves}; {has}, which it cannot serve")
     labelled = [control for control in controls if control.labels]
     if not labelled:
-        raise UnprocessableEntity(f"the label config's <{control_tag}> has no labels")
+        raise UnprocessableEntity(f"the label config's {_shown(control_tag)} has no labels")
     return labelled
 
 
-def ignored_controls(label_interface: Any, control_tag: str, model_name: str) -> list[str]:
-    """The config's other controls (a ``<Taxonomy>`` beside the ``<Choices>``...): served configs
+def ignored_controls(label_interface: Any, control_tag: ControlTags, model_name: str) -> list[str]:
+    """The config's other controls (a ``<Rating>`` beside the ``<Choices>``...): served configs
     keep them, and ``/metrics`` says they get no predictions."""
     return [
-        f"{_described(control)}: {model_name} serves <{control_tag}> only"
+        f"{_described(control)}: {model_name} serves {_shown(control_tag)} only"
         for control in label_interface.controls or []
-        if control.tag != control_tag
+        if control.tag not in _tags(control_tag)
     ]
 
 
@@ -135,7 +176,7 @@ def _described(control: Any) -> str:
 
 
 def check_servable(
-    label_interface: Any, control_tag: str, model_name: str, object_tags: tuple[str, ...] = ("Text",)
+    label_interface: Any, control_tag: ControlTags, model_name: str, object_tags: tuple[str, ...] = ("Text",)
 ) -> None:
     """Refuse (422) a config with a ``control_tag`` control that the model would serve wrongly.
 
@@ -145,7 +186,7 @@ def check_servable(
     """
     objects = {obj.name: obj for obj in label_interface.objects or []}
     for control in label_interface.controls or []:
-        if control.tag != control_tag:
+        if control.tag not in _tags(control_tag):
             continue
         problem = servability_problem(control, objects, model_name, object_tags)
         if problem:
@@ -166,6 +207,9 @@ def servability_problem(
             f'{where}: value="{attrs["value"]}" (options read from task data) is not supported; '
             f"list the options as child tags"
         )
+    for attr, what in (("labeling", "labeling regions"), ("apiUrl", "a taxonomy fetched from a URL")):
+        if control.tag == "Taxonomy" and attrs.get(attr, "false").lower() != "false":
+            return f'{where}: {attr}="{attrs[attr]}" ({what}) is not supported; list the nodes as <Choice>'
     targets = list(control.to_name or [])
     if len(targets) != 1:
         return f'{where}: toName="{attrs.get("toName", "")}" must name exactly one {kinds}'

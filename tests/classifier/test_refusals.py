@@ -24,13 +24,10 @@ from tests.conftest import wait_healthy
 from tests.support.backend_server import BERT_CLASSIFIER_DIR
 from tests.support.servers import backend
 
-TAXONOMY = (
-    '<Taxonomy name="topic" toName="text"><Choice value="News"><Choice value="business"/></Choice>'
-    '<Choice value="Sport"/></Taxonomy>'
-)
-ONLY_TAXONOMY = f'<View><Text name="text" value="$text"/>{TAXONOMY}</View>'
+RATING = '<Rating name="topic" toName="text" maxRating="5"/>'
+ONLY_RATING = f'<View><Text name="text" value="$text"/>{RATING}</View>'
 CHOICES = '<Choices name="tone" toName="text"><Choice value="calm"/><Choice value="angry"/></Choices>'
-BOTH = f'<View><Text name="text" value="$text"/>{CHOICES}{TAXONOMY}</View>'
+BOTH = f'<View><Text name="text" value="$text"/>{CHOICES}{RATING}</View>'
 SERVABLE = f'<View><Text name="text" value="$text"/>{CHOICES}</View>'
 
 
@@ -52,15 +49,15 @@ def client(tmp_path: Path):
 
 def test_an_unservable_config_is_refused_with_a_reason_phrase_a_warning_and_metrics(client, caplog) -> None:
     with caplog.at_level(logging.WARNING):
-        refused = client.post("/setup", json=setup_body("3.1700000000", ONLY_TAXONOMY))
+        refused = client.post("/setup", json=setup_body("3.1700000000", ONLY_RATING))
     assert refused.status_code == 422
-    assert '<Taxonomy name="topic">' in refused.get_json()["error"]
-    assert "Taxonomy" in refused.status  # the reason phrase, what Label Studio shows
+    assert '<Rating name="topic">' in refused.get_json()["error"]
+    assert "Rating" in refused.status  # the reason phrase, what Label Studio shows
     assert any(
-        "Taxonomy" in record.getMessage() for record in caplog.records if record.levelname == "WARNING"
+        "Rating" in record.getMessage() for record in caplog.records if record.levelname == "WARNING"
     )
     project = client.get("/metrics").get_json()["projects"]["3.1700000000"]
-    assert "Taxonomy" in project["refused"]["reason"]
+    assert "Rating" in project["refused"]["reason"]
 
     assert client.post("/setup", json=setup_body("3.1700000000", SERVABLE)).status_code == 200
     assert "refused" not in client.get("/metrics").get_json()["projects"]["3.1700000000"]
@@ -70,9 +67,9 @@ def test_a_config_served_in_part_says_what_it_ignores(client, caplog) -> None:
     with caplog.at_level(logging.WARNING):
         assert client.post("/setup", json=setup_body("4.1700000000", BOTH)).status_code == 200
     (ignored,) = client.get("/metrics").get_json()["projects"]["4.1700000000"]["ignored_controls"]
-    assert ignored.startswith('<Taxonomy name="topic">')
+    assert ignored.startswith('<Rating name="topic">')
     assert any(
-        "Taxonomy" in record.getMessage() for record in caplog.records if record.levelname == "WARNING"
+        "Rating" in record.getMessage() for record in caplog.records if record.levelname == "WARNING"
     )
     body = {
         "project": "4.1700000000",
@@ -100,9 +97,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_the_real_server_writes_the_reason_phrase_label_studio_shows(server: str) -> None:
-    refused = requests.post(f"{server}/setup", json=setup_body("5.1700000000", ONLY_TAXONOMY), timeout=30)
+    refused = requests.post(f"{server}/setup", json=setup_body("5.1700000000", ONLY_RATING), timeout=30)
     assert refused.status_code == 422
-    with pytest.raises(requests.HTTPError, match=r"422 Client Error: .*<Taxonomy name=\"topic\">"):
+    with pytest.raises(requests.HTTPError, match=r"422 Client Error: .*<Rating name=\"topic\">"):
         refused.raise_for_status()  # how Label Studio 1.23.2 words a refused connection
     assert refused.headers.get("x-lsml-reason-phrase") is None  # the bridge's carrier never leaks
     assert requests.get(f"{server}/health", timeout=30).reason == "OK"

@@ -14,10 +14,7 @@ from tests.support.ls_user import LabelStudioUser
 pytestmark = pytest.mark.e2e
 
 TEXT = '<View><Text name="text" value="$text"/>'
-TAXONOMY = (
-    '<Taxonomy name="topic" toName="text"><Choice value="News"><Choice value="business"/></Choice>'
-    '<Choice value="Sport"/></Taxonomy>'
-)
+RATING = '<Rating name="topic" toName="text" maxRating="5"/>'
 CHOICES = '<Choices name="tone" toName="text"><Choice value="calm"/><Choice value="angry"/></Choices>'
 
 
@@ -25,12 +22,12 @@ def test_label_studio_tells_its_user_which_tag_the_backend_cannot_serve(
     ls_user: LabelStudioUser, start_backend
 ) -> None:
     backend = start_backend(BERT_CLASSIFIER_DIR, workers=1)
-    refused = ls_user.create_project("taxonomy", f"{TEXT}{TAXONOMY}</View>")
+    refused = ls_user.create_project("rating", f"{TEXT}{RATING}</View>")
     with pytest.raises(ApiError) as raised:
         ls_user.connect_backend(refused, backend.url)
     message = str(raised.value.body)
     assert "422 Client Error" in message, message
-    assert '<Taxonomy name=\\"topic\\">' in message or '<Taxonomy name="topic">' in message, message
+    assert '<Rating name=\\"topic\\">' in message or '<Rating name="topic">' in message, message
 
-    served = ls_user.create_project("both", f"{TEXT}{CHOICES}{TAXONOMY}</View>")
+    served = ls_user.create_project("both", f"{TEXT}{CHOICES}{RATING}</View>")
     connect(ls_user, served, backend)
