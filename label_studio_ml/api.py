@@ -9,7 +9,7 @@ import logging
 import sys
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, redirect, request
 from werkzeug.exceptions import HTTPException
 
 from label_studio_ml.config import Settings
@@ -30,6 +30,7 @@ from label_studio_ml.server.status import metrics_report, versions_report
 from label_studio_ml.server.webhook_auth import ensure_webhook_auth_async
 from label_studio_ml.services import Services
 from label_studio_ml.state.project_adoption import adopt_id_only_project
+from label_studio_ml.status_page.page import prefers_html, status_html
 from label_studio_ml.studio.received import ReceivedAnnotations
 from label_studio_ml.telemetry.http import instrument, prometheus_response
 from label_studio_ml.telemetry.metrics import count_predictions
@@ -67,6 +68,10 @@ def create_app(
         check_basic_auth(settings, request.headers.get("Authorization"))
 
     @app.get("/")
+    def index() -> Any:
+        # A browser is sent to the status page; curl and Label Studio (``*/*``) get /health's JSON.
+        return redirect("status") if prefers_html(request.accept_mimetypes) else health()
+
     @app.get("/health")
     def health() -> Any:
         body = {"status": "UP", "model_class": model_class.__name__}
@@ -128,6 +133,11 @@ def create_app(
         # Prometheus text when asked for (``?format=prometheus``, ``Accept: text/plain``); JSON otherwise.
         text = prometheus_response(request)
         return text if text is not None else jsonify(metrics_report(context, queue, registry, instant))
+
+    @app.get("/status")
+    def status() -> Any:
+        page = status_html(metrics_report(context, queue, registry, instant), model_class.__name__)
+        return Response(page, content_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
 
     return app
 

@@ -1,5 +1,6 @@
 """``label-studio-ml start DIR``: serve a backend directory's ``_wsgi.py`` app with gunicorn;
-``label-studio-ml create NAME`` (alias ``init``): scaffold a new backend directory.
+``label-studio-ml create NAME`` (alias ``init``): scaffold a new backend directory;
+``label-studio-ml status URL``: a running backend's projects and trainings in the terminal.
 
 Upstream's flags are accepted where they mean something here: ``--root-dir``, ``-p``, ``--model-dir``,
 ``-d/--debug``, ``--basic-auth-user/--basic-auth-pass``; ``create --script/--from``, ``--force``.
@@ -13,6 +14,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from label_studio_ml.commands import status as status_command
 from label_studio_ml.commands.scaffold import ScaffoldError, create_backend, next_steps, source_from_script
 from label_studio_ml.config import env_int
 from label_studio_ml.errors import ConfigurationError
@@ -69,6 +71,14 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "--script", "--from", dest="script", default=None, help="serve an existing model: path.py[:ClassName]"
     )
     create.add_argument("--force", action="store_true", help="replace the directory if it exists")
+    status = commands.add_parser("status", help="print a running backend's projects and trainings")
+    status.add_argument("url", help="the backend's URL (e.g. http://localhost:9090)")
+    status.add_argument(
+        "--user", default=env.get("BASIC_AUTH_USER"), help="basic auth user (env BASIC_AUTH_USER)"
+    )
+    status.add_argument(  # from the environment by default: a password on the command line shows in `ps`
+        "--password", default=env.get("BASIC_AUTH_PASS"), help="basic auth password (env BASIC_AUTH_PASS)"
+    )
     return parser
 
 
@@ -150,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         _exec(Path(options.root_dir) / options.directory, options)
     elif options.command == "worker":
         sys.exit(_worker(Path(options.directory), options))
+    elif options.command == "status":
+        sys.exit(status_command.main(options.url, options.user, options.password))
     else:  # create / init
         try:
             source = source_from_script(options.script) if options.script else None

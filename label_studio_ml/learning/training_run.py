@@ -11,6 +11,7 @@ from typing import Any
 
 from label_studio_ml.logs import redact
 from label_studio_ml.model import MODEL_VERSION_KEY, LabelStudioMLBase, ProgressSink
+from label_studio_ml.state.evaluations import record_evaluations
 from label_studio_ml.state.training_state import MAX_ATTEMPTS, Run, TrainingState, owner_id, run_data
 from label_studio_ml.telemetry.metrics import count_training
 
@@ -50,6 +51,7 @@ def execute_run(
         stop.set()
         beat.join()  # the run's threads end with the run (a stopped backend leaves none behind)
     count_training(failed=error is not None, seconds=time.monotonic() - started)  # before it shows idle
+    record_evaluations(state.store, project, metrics)  # the learning curve outlives the next summary
     version = state.store.get(project, MODEL_VERSION_KEY)  # what a follow-up run starts from
     follow_up = state.finish(project, me, error=error, metrics=metrics, version=version)
     return None if follow_up is None else run_data(project, follow_up)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from label_studio_ml.context import BackendContext
 from label_studio_ml.learning.instant import InstantUpdates
@@ -12,6 +13,7 @@ from label_studio_ml.learning.training import TrainingQueue
 from label_studio_ml.model import MODEL_VERSION_KEY, VERSIONS_KEY, LabelStudioMLBase
 from label_studio_ml.projects import REFUSED_KEY, ProjectRegistry
 from label_studio_ml.state.disk_bounds import disk_report
+from label_studio_ml.state.evaluations import EVALUATIONS_KEY
 from label_studio_ml.state.project_key import label_studio_id, project_key
 from label_studio_ml.studio.labeled_source import ACCESS_KEY
 
@@ -70,10 +72,13 @@ def metrics_report(
         access = state.get(name, ACCESS_KEY)
         if access is not None:  # where the last training's labeled tasks came from, and what is missing
             projects[name]["label_studio"] = access
-        for key in (REFUSED_KEY, IGNORED_CONTROLS_KEY):  # a config not served, or served in part
-            value = state.get(name, key)
+        for key in (REFUSED_KEY, IGNORED_CONTROLS_KEY, EVALUATIONS_KEY):  # a config not served, or in part;
+            value = state.get(name, key)  # the versions' forward evaluations (the learning curve)
             if value is not None:
                 projects[name][key] = value
+        host = label_studio_host(context, name)
+        if host is not None:  # where the project's Label Studio is: scheme, host and port only
+            projects[name]["label_studio_host"] = host
         cut = state.get(name, TEXTS_CUT_KEY)
         if cut is not None:  # texts longer than the model reads (e.g. MAX_TEXT_CHARS): how many, how long
             projects[name]["texts_cut"] = cut
@@ -91,3 +96,16 @@ def metrics_report(
             "instant_updates": instant.report(),
         },
     }
+
+
+def label_studio_host(context: BackendContext, project: str) -> str | None:
+    """``scheme://host[:port]`` of the project's Label Studio (never a token, user or path)."""
+    access = context.label_studio_for(project)
+    if access is None or not access.url:
+        return None
+    parts = urlsplit(access.url)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a malformed port: the host alone still says where
+        port = ""
+    return f"{parts.scheme}://{parts.hostname}{port}" if parts.hostname else None
