@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.processes import ManagedProcess, free_port, http_ok
+from tests.support.processes import ManagedProcess, every_worker_healthy, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BERT_CLASSIFIER_DIR = REPO_ROOT / "bert_classifier"
@@ -90,7 +90,9 @@ class BackendServer:
         self.process.start()
         try:
             self.process.wait_until(
-                lambda: http_ok(f"{self.url}/health", auth=self.basic_auth), self.startup_timeout_s, "healthy"
+                lambda: every_worker_healthy(self.url, self.workers, self.basic_auth),
+                self.startup_timeout_s,
+                "healthy",
             )
         except BaseException:
             self.stop()

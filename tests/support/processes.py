@@ -149,3 +149,10 @@ def http_ok(
     except ValueError:
         return False
     return isinstance(body, dict) and all(body.get(key) == value for key, value in expect_json.items())
+
+
+def every_worker_healthy(url: str, workers: int, auth: tuple[str, str] | None = None) -> bool:
+    """True when ``workers`` gunicorn workers all answer ``/health`` 200, as far as a client can
+    tell: several answers in a row, each on a new connection (the workers take turns accepting),
+    and none 503. One 200 alone says only that one worker finished loading."""
+    return all(http_ok(f"{url}/health", auth=auth) for _ in range(1 if workers <= 1 else 4 * workers + 4))

@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from tests.support.processes import ManagedProcess, free_port, http_ok
+from tests.support.processes import ManagedProcess, every_worker_healthy, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,7 +42,7 @@ def backend(
     url = f"http://127.0.0.1:{port}"
     process.start()
     try:
-        process.wait_until(lambda: http_ok(f"{url}/health", auth=auth), timeout, "healthy")
+        process.wait_until(lambda: every_worker_healthy(url, workers, auth), timeout, "healthy")
         yield url
     finally:
         process.stop()
