@@ -26,7 +26,8 @@ def listen_url(port: int, environ: dict[str, str]) -> str:
 
 def ready_line(name: str, url: str, settings: Settings) -> str:
     """The one line ``make run`` prints when a backend answers ``/health``."""
-    return f"{name} ready at {url} (basic auth {'on' if settings.basic_auth_enabled else 'off'})"
+    auth = "on" if settings.basic_auth_enabled else "off: anyone who reaches the port can use it"
+    return f"{name} ready at {url}; status page {url}/status (basic auth {auth})"
 
 
 def is_ready(url: str, settings: Settings) -> bool:

@@ -64,10 +64,12 @@ def _marks(
         path = " ".join(f"{x:.1f},{y:.1f}" for (x, y), _ in placed)
         dash = ' stroke-dasharray="4 3"' if precision == "int8" else ""
         parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>')
+    # int8 as a ring around where fp32 is a dot: a version whose two scores are equal shows both.
+    ring = f'r="7" fill="none" stroke="{colour}" stroke-width="2"'
+    look = ring if precision == "int8" else f'r="4" fill="{colour}"'
     for (x, y), (labels, score, name) in placed:
         tip = escape(f"{name}: {score:.3f} with {labels} labels")
-        parts.append(f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}">'
-                     f"<title>{tip}</title></circle>")  # fmt: skip
+        parts.append(f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" {look}><title>{tip}</title></circle>')
     legend_x, legend_y = WIDTH - RIGHT + 10, TOP + 14 + 18 * row
     parts.append(f'<rect x="{legend_x}" y="{legend_y - 9}" width="10" height="10" fill="{colour}"/>')
     parts.append(f'<text x="{legend_x + 16}" y="{legend_y}">{escape(f"{layer} {precision}")}</text>')

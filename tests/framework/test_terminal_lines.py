@@ -36,11 +36,13 @@ def test_http_requests_of_the_sdk_stay_out_of_info_but_show_at_debug(root_loggin
 def test_the_ready_line_says_where_and_whether_basic_auth_is_on() -> None:
     url = listen_url(9090, {})
     assert ready_line("bert_classifier", url, Settings()) == (
-        "bert_classifier ready at http://localhost:9090 (basic auth off)"
+        "bert_classifier ready at http://localhost:9090; status page http://localhost:9090/status "
+        "(basic auth off: anyone who reaches the port can use it)"
     )
     protected = Settings(basic_auth_user="ann", basic_auth_pass="secret-pass")
     assert ready_line("huggingface_ner", listen_url(9091, {"HOST": "10.0.0.5"}), protected) == (
-        "huggingface_ner ready at http://10.0.0.5:9091 (basic auth on)"
+        "huggingface_ner ready at http://10.0.0.5:9091; status page http://10.0.0.5:9091/status "
+        "(basic auth on)"
     )
 
 
