@@ -15,6 +15,7 @@ from label_studio_ml.projects import REFUSED_KEY, ProjectRegistry
 from label_studio_ml.state.disk_bounds import disk_report
 from label_studio_ml.state.evaluations import EVALUATIONS_KEY
 from label_studio_ml.state.project_key import label_studio_id, project_key
+from label_studio_ml.studio.label_config import describe_controls
 from label_studio_ml.studio.labeled_source import ACCESS_KEY
 
 _STARTED = time.time()
@@ -76,6 +77,9 @@ def metrics_report(
             value = state.get(name, key)  # the versions' forward evaluations (the learning curve)
             if value is not None:
                 projects[name][key] = value
+        controls = describe_controls(state.get(name, "label_config") or "")
+        if controls:  # the label config's control tags, served or not
+            projects[name]["controls"] = list(controls)
         host = label_studio_host(context, name)
         if host is not None:  # where the project's Label Studio is: scheme, host and port only
             projects[name]["label_studio_host"] = host

@@ -83,7 +83,9 @@ def _view(name: str, project: dict[str, Any], now: float) -> ProjectView:
 
 
 def _controls(project: dict[str, Any], served: dict[str, Any]) -> list[str]:
-    """The controls the report names: trained heads, zero-shot's controls."""
+    """The label config's controls, else those the report names: trained heads, zero-shot's controls."""
+    if project.get("controls"):
+        return [str(control) for control in project["controls"]]
     metrics = (project.get("training") or {}).get("metrics") or {}
     names = list(metrics.get("heads") or {}) + list(served.get("zero_shot") or {})
     names += [record.get("control") for record in project.get("evaluations") or []]

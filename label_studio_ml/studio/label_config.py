@@ -8,6 +8,7 @@ are model-agnostic; what a particular model can serve is the model's own busines
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -48,6 +49,20 @@ def describe(tag: str, attrs: dict[str, Any]) -> str:
     """How error messages name a tag: ``<Choices name="label">``."""
     name = attrs.get("name")
     return f'<{tag} name="{_clip(name)}">' if name else f"<{tag}>"
+
+
+@functools.lru_cache(maxsize=256)
+def describe_controls(label_config: str) -> tuple[str, ...]:
+    """Every control tag of ``label_config`` as error messages name it (``<Choices name="label">``),
+    in config order; none for a config that cannot be parsed. Cached: ``/metrics`` asks per project."""
+    try:
+        interface = parse_label_config(label_config)
+    except UnprocessableEntity:
+        return ()
+    return tuple(
+        describe(control.tag, {str(key): str(value) for key, value in (control.attr or {}).items()})
+        for control in interface.controls or []
+    )
 
 
 def _parse_xml(label_config: str) -> Any:

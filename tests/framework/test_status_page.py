@@ -84,6 +84,8 @@ def test_the_page_names_the_host_layer_and_reason_escaped_and_no_secret(keyword_
     assert f"Project {PROJECT}" in html and "instant-7" in html and "instant" in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; beats zero-shot" in html and "<script>" not in html
     assert host.split("://")[1] in html  # the Label Studio host, never its token
+    assert "&lt;Choices name=&#34;label&#34;&gt;" in html  # the config's controls, before any training
+    assert client.get("/metrics").get_json()["projects"][PROJECT]["controls"] == ['<Choices name="label">']
     assert TOKEN not in html and TOKEN not in client.get("/metrics").get_data(as_text=True)
     assert 'http-equiv="refresh"' not in html  # nothing trains: no reload
 
