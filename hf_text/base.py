@@ -20,6 +20,7 @@ import torch
 
 from hf_text.data.collect import Collected, collect, unlabeled_tasks
 from hf_text.data.controls import ControlSpec, ControlTags, Example, ignored_controls, require_controls
+from hf_text.data.task_text import read_text
 from hf_text.instant.learning import LearnsInstantly
 from hf_text.instant.records import is_instant_version, version_store
 from hf_text.instant.visible_version import serving_version
@@ -51,6 +52,8 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
     TASK_CLASS: type[TaskBase]
     #: The control tag (or tags) this backend serves.
     CONTROL_TAG: ControlTags = ""
+    #: The object tags its controls may label (``<Paragraphs>``: a dialogue read as text).
+    OBJECT_TAGS: tuple[str, ...] = ("Text",)
     #: ``fit`` publishes its own versions; a fit that had nothing to learn keeps the current one.
     AUTO_BUMP_VERSION = False
     DEFAULT_LEARNING_RATE: float = 2e-5
@@ -67,8 +70,15 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
             self.controls()
             self._report_ignored_controls()
 
+    def served_alongside(self) -> set[str]:
+        """Names of the config's other controls this model also predicts (none by default)."""
+        return set()
+
     def _report_ignored_controls(self) -> None:
-        ignored = ignored_controls(self.label_interface, self.CONTROL_TAG, type(self).__name__) or None
+        served = self.served_alongside()
+        ignored = (
+            ignored_controls(self.label_interface, self.CONTROL_TAG, type(self).__name__, served) or None
+        )
         if self.get(IGNORED_CONTROLS_KEY) != ignored:
             if ignored:
                 logger.warning("project %s: not served: %s", self.project_id, "; ".join(ignored))
@@ -151,7 +161,7 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
 
     def controls(self) -> list[ControlSpec]:
         """The config's controls this model serves (``UnprocessableEntity`` when there are none)."""
-        return require_controls(self.label_interface, self.CONTROL_TAG, type(self).__name__)
+        return require_controls(self.label_interface, self.CONTROL_TAG, type(self).__name__, self.OBJECT_TAGS)
 
     def trained_meta(self) -> dict[str, Any] | None:
         """Metadata of the version being served, or ``None`` before the first training."""
@@ -160,12 +170,13 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
     # -- task data -----------------------------------------------------------------------------
     def task_text(self, task: dict[str, Any], control: ControlSpec) -> str | None:
         """The task's text for ``control`` up to ``MAX_TEXT_CHARS`` characters, or ``None`` when
-        missing, empty or unreadable. Every prediction and training path reads texts here, so the
-        limit holds for all of them (``hf_text.text.text_limit``)."""
+        missing, empty or unreadable (a dialogue: its turns as lines, ``hf_text.data.task_text``). Every
+        prediction and training path reads texts here, so the limit holds for all of them
+        (``hf_text.text.text_limit``)."""
         data = task.get("data") if isinstance(task, dict) else None
         value = data.get(control.value_key) if isinstance(data, dict) else None
         try:
-            text = self.resolve_text(value, control.value_type)
+            text = read_text(self, value, control)
         except BackendError as exc:  # one unreadable task must not fail the others
             logger.warning("task %s: text not readable: %s", task.get("id"), exc.message)
             return None

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import torch
 
+from hf_text.data.annotations import results_for
 from hf_text.data.controls import ControlSpec, Example
 from hf_text.model_store import ModelStore
 from hf_text.runtime.device import choose_device, default_token_budget
@@ -37,6 +38,10 @@ class TextTask(Protocol):
     TASK_KIND: str
     #: The metric of ``evaluate`` that says how good a head is (the int8 check compares it).
     HEADLINE_METRIC: str
+
+    def results_of(self, annotation: dict[str, Any], control: ControlSpec) -> list[dict[str, Any]]:
+        """The annotation's results that teach ``control`` (instant learning hands them to
+        ``target_from_results``)."""
 
     def target_from_results(
         self, results: list[dict[str, Any]], text: str, control: ControlSpec
@@ -103,6 +108,10 @@ class TaskBase:
     def head_matches(self, head: dict[str, Any], control: ControlSpec) -> bool:
         """Any head trained for the control serves it."""
         return True
+
+    def results_of(self, annotation: dict[str, Any], control: ControlSpec) -> list[dict[str, Any]]:
+        """The control's own results (NER adds its regions' per-region choices)."""
+        return results_for(annotation, control.from_name, control.to_name)
 
 
 def _no_progress(**fields: Any) -> None:

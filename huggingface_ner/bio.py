@@ -25,13 +25,24 @@ class WordTag:
 
 
 @dataclass(frozen=True)
+class RegionChoice:
+    """A span's per-region choice: the ``<Choices perRegion="true">`` it answers, the choice, how sure."""
+
+    from_name: str
+    choice: str
+    score: float = 1.0
+
+
+@dataclass(frozen=True)
 class Span:
-    """An entity ``[start, end)`` in code points; ``score`` is the mean of its words' probabilities."""
+    """An entity ``[start, end)`` in code points; ``score`` is the mean of its words' probabilities;
+    ``choices``: its per-region choices (an annotated span's, or those predicted for it)."""
 
     start: int
     end: int
     entity: str
     score: float = 1.0
+    choices: tuple[RegionChoice, ...] = ()
 
 
 def decode_spans(words: Iterable[WordTag]) -> list[Span]:

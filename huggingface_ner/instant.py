@@ -22,8 +22,10 @@ from hf_text.instant.learning import Labeled
 from hf_text.instant.records import is_instant_version, publish_version, version_store
 from hf_text.runtime.loader import retire_versions
 from hf_text.runtime.serving import Prediction, ServingHead, predict_per_control
+from huggingface_ner.attributes.controls import per_region_choices
+from huggingface_ner.attributes.layer import RegionChoices
 from huggingface_ner.baseline import baseline_heads
-from huggingface_ner.bio import Span, text_score
+from huggingface_ner.bio import RegionChoice, Span, text_score
 from huggingface_ner.propagation import AnnotatedText, EntityDictionary, Propagator
 from huggingface_ner.regions import Target, regions_from_spans
 from huggingface_ner.task import SpansTask
@@ -36,6 +38,7 @@ logger = logging.getLogger(__name__)
 COMBINATION = "model-first"
 KEEP_INSTANT_VERSIONS = 5
 _PROPAGATORS: BoundedCache[str, Propagator] = BoundedCache(64)
+_CHOICES: BoundedCache[str, dict[str, Any]] = BoundedCache(64)
 
 
 def _propagator(path: Any) -> Propagator:
@@ -49,8 +52,21 @@ def _read_propagator(path: Any) -> Propagator:
 
 
 def _annotated(record: dict[str, Any]) -> AnnotatedText:
-    spans = tuple(Span(int(start), int(end), str(label)) for start, end, label in record["spans"])
+    """A record's text and spans, each with its per-region choices (records before them have none)."""
+    chosen: dict[tuple[int, int], list[RegionChoice]] = {}
+    for start, end, from_name, choice in record.get("choices") or []:
+        chosen.setdefault((int(start), int(end)), []).append(RegionChoice(str(from_name), str(choice)))
+    spans = tuple(
+        Span(int(start), int(end), str(label), choices=tuple(chosen.get((int(start), int(end)), ())))
+        for start, end, label in record["spans"]
+    )
     return AnnotatedText(record["text"], spans)
+
+
+def _region_choices(path: Any, controls: list[ControlSpec]) -> RegionChoices:
+    """Published choice models (read once per process), for the per-region controls configured now."""
+    data = _CHOICES.get_or_compute(str(path), lambda: json.loads(path.read_text(encoding="utf-8")))
+    return RegionChoices.from_json(data, controls)
 
 
 class PropagationLayer:
@@ -70,6 +86,11 @@ class PropagationLayer:
                 "received_at": time.time(),
                 "text": item.text,
                 "spans": [[span.start, span.end, span.entity] for span in item.target],
+                "choices": [
+                    [span.start, span.end, chosen.from_name, chosen.choice]
+                    for span in item.target
+                    for chosen in span.choices
+                ],
             }
             for item in items
         ]
@@ -82,11 +103,17 @@ class PropagationLayer:
             mine = records.get(control.from_name) or []
             if not mine:
                 continue
-            dictionary = EntityDictionary.build(_annotated(record) for record in mine)
+            annotated = [_annotated(record) for record in mine]
+            dictionary = EntityDictionary.build(annotated)
             name = f"dictionary-{index}.json"
             files[name] = json.dumps(dictionary.to_json()).encode("utf-8")
             heads.append({"from_name": control.from_name, "file": name, "examples": len(mine),
                           "surfaces": len(dictionary.labels)})  # fmt: skip
+            pairs = [(item.text, item.spans) for item in annotated]
+            choices = RegionChoices.build(pairs, self.choice_controls(control))
+            if choices:  # nothing is guessed before an annotator chose once
+                heads[-1]["choices"] = f"choices-{index}.json"
+                files[heads[-1]["choices"]] = json.dumps(choices.to_json()).encode("utf-8")
         if not heads:
             return self.serve(fine, "no annotated span to propagate")
         meta = {"kind": "instant", "model_class": type(self.model).__name__, "heads": heads,
@@ -116,15 +143,23 @@ class PropagationLayer:
         if fine:
             retire_versions(self.model.store.root, self.model.store.root / fine)
         heads = {serving.control.from_name: serving for serving in self.model_heads(fine)}
-        files = {head["from_name"]: store.root / version / head["file"] for head in meta.get("heads", [])}
+        published = {head["from_name"]: head for head in meta.get("heads", [])}
 
         def answer(control: ControlSpec, texts: list[str]) -> list[Prediction]:
-            found = files.get(control.from_name)
-            propagator = _propagator(found) if found is not None else None
-            return self.combined(texts, control, heads.get(control.from_name), fine, propagator)
+            head = published.get(control.from_name)
+            propagator = _propagator(store.root / version / head["file"]) if head else None
+            choices = None
+            if head and head.get("choices"):
+                path = store.root / version / head["choices"]
+                choices = _region_choices(path, self.choice_controls(control))
+            return self.combined(texts, control, heads.get(control.from_name), fine, propagator, choices)
 
         gathered = predict_per_control(tasks, self.model.controls(), self.model.task_text, answer)
         return gathered.serialize(version)
+
+    def choice_controls(self, control: ControlSpec) -> list[ControlSpec]:
+        """The ``<Choices perRegion="true">`` that ``control``'s spans answer."""
+        return per_region_choices(self.model.label_interface, control)
 
     def model_heads(self, fine: str | None) -> list[ServingHead]:
         """The fine-tuned version's heads, or the baseline's when it has an NER head."""
@@ -137,8 +172,10 @@ class PropagationLayer:
         serving: ServingHead | None,
         fine: str | None,
         propagator: Propagator | None,
+        choices: RegionChoices | None = None,
     ) -> list[tuple[list[dict[str, Any]], float]]:
-        """Regions and a score per text: the model's spans combined with the dictionary's."""
+        """Regions and a score per text: the model's spans combined with the dictionary's, each with
+        its predicted per-region choices."""
         if serving is not None:
             loaded = self.model.load_serving(serving, fine or "baseline")
             tagged = self.task.predict_spans(loaded, texts, control, serving.head)
@@ -149,5 +186,7 @@ class PropagationLayer:
         for text, (spans, words) in zip(texts, tagged, strict=True):
             if propagator is not None:
                 spans = propagator.combine(text, spans, COMBINATION)
+            if choices is not None:
+                spans = choices.attach(text, spans)
             predictions.append((regions_from_spans(text, spans, target), text_score(spans, words)))
         return predictions

@@ -35,6 +35,11 @@ class HuggingFaceNER(HFTextModel):
             return heads
         return baseline_heads(self.task, self.controls())
 
+    def served_alongside(self) -> set[str]:
+        """The ``<Choices perRegion="true">`` each span answers (an aspect's sentiment, an attribute)."""
+        layer = self.propagation
+        return {choice.from_name for control in self.controls() for choice in layer.choice_controls(control)}
+
     # -- span propagation (the instant layer) ----------------------------------------------------
     @functools.cached_property
     def propagation(self) -> PropagationLayer:

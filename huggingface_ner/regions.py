@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from hf_text.data.controls import ControlSpec
-from huggingface_ner.bio import Span
+from huggingface_ner.bio import RegionChoice, Span
 from huggingface_ner.offsets import Utf16Offsets
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,10 @@ def within_max_usages(spans: Iterable[Span], max_usages: Mapping[str, int]) -> l
 
 
 def spans_from_results(
-    text: str, results: Iterable[dict[str, Any]], label_for: Callable[[str], str | None]
+    text: str,
+    results: Iterable[dict[str, Any]],
+    label_for: Callable[[str], str | None],
+    choices_of: Mapping[str, tuple[RegionChoice, ...]] | None = None,
 ) -> list[Span]:
     """Spans (code points) of one control's annotation regions that carry a known label.
 
@@ -65,7 +69,7 @@ def spans_from_results(
     empty, without a known label, or ending past ``text`` are skipped: a text cut at
     ``MAX_TEXT_CHARS`` keeps only the regions inside it, and an entity clipped at the cut would
     teach a wrong boundary. A region with several labels keeps its first known one: BIO gives a
-    word one type.
+    word one type. ``choices_of``: the per-region choices of each region ``id``, kept on its span.
     """
     offsets = Utf16Offsets(text)
     spans = []
@@ -80,24 +84,34 @@ def spans_from_results(
         begin, finish = offsets.span_from_utf16(start, end)
         if label is None or finish <= begin:
             continue
-        spans.append(Span(begin, finish, label))
+        chosen = (choices_of or {}).get(str(item.get("id")), ())
+        spans.append(Span(begin, finish, label, choices=chosen))
     return spans
 
 
+def region_id(target: Target, start: int, end: int, label: str) -> str:
+    """A region's ``id``, the same for the same region: its per-region choices carry it too."""
+    key = f"{target.from_name}\x00{target.to_name}\x00{start}\x00{end}\x00{label}"
+    return hashlib.blake2s(key.encode("utf-8"), digest_size=6).hexdigest()
+
+
 def regions_from_spans(text: str, spans: Iterable[Span], target: Target) -> list[dict[str, Any]]:
-    """Prediction regions for Label Studio, offsets in UTF-16 code units."""
+    """Prediction regions for Label Studio, offsets in UTF-16 code units, each with an ``id``; a
+    span's per-region choices follow its region as ``choices`` results with the same ``id`` (how
+    Label Studio writes a region's attribute: the region's offsets and text, and the choice)."""
     offsets = Utf16Offsets(text)
     regions = []
     for span in within_max_usages(spans, target.max_usages):
         start, end = offsets.span_to_utf16(span.start, span.end)
-        value = {"start": start, "end": end, "text": text[span.start : span.end], "labels": [span.entity]}
+        where = {"start": start, "end": end, "text": text[span.start : span.end]}
+        common = {"id": region_id(target, start, end, span.entity), "to_name": target.to_name}
         regions.append(
-            {
-                "from_name": target.from_name,
-                "to_name": target.to_name,
-                "type": "labels",
-                "value": value,
-                "score": round(float(span.score), 6),
-            }
-        )
+            {**common, "from_name": target.from_name, "type": "labels",
+             "value": {**where, "labels": [span.entity]}, "score": round(float(span.score), 6)}
+        )  # fmt: skip
+        for chosen in span.choices:
+            regions.append(
+                {**common, "from_name": chosen.from_name, "type": "choices",
+                 "value": {**where, "choices": [chosen.choice]}, "score": round(float(chosen.score), 6)}
+            )  # fmt: skip
     return regions

@@ -17,6 +17,7 @@ from hf_text.runtime.loader import TOKEN_CLASSIFICATION, LoadedModel
 from hf_text.runtime.serving import Prediction
 from hf_text.task import TaskBase
 from hf_text.text.windows import window_length
+from huggingface_ner.attributes.controls import region_choices
 from huggingface_ner.bio import Span, WordTag, decode_spans, text_score
 from huggingface_ner.dataset import align_texts, training_rows
 from huggingface_ner.evaluation import entity_metrics
@@ -46,13 +47,19 @@ class SpansTask(TaskBase):
         return self.label_map(control).covers(head.get("labels", []))
 
     # -- training ------------------------------------------------------------------------------
+    def results_of(self, annotation: dict[str, Any], control: ControlSpec) -> list[dict[str, Any]]:
+        """The annotation's results on the control's ``<Text>``: its regions and their per-region choices."""
+        results = annotation.get("result") or []
+        return [item for item in results if isinstance(item, dict) and item.get("to_name") == control.to_name]
+
     def target_from_results(
         self, results: list[dict[str, Any]], text: str, control: ControlSpec
     ) -> Any | None:
-        """The annotation's spans; ``[]`` teaches "no entity", ``None`` skips a task whose
-        regions all carry labels the config no longer has."""
-        spans = spans_from_results(text, results, control.label_for)
-        if not spans and any(result.get("type") == "labels" for result in results):
+        """The annotation's spans, each with its per-region choices; ``[]`` teaches "no entity",
+        ``None`` skips a task whose regions all carry labels the config no longer has."""
+        own = [result for result in results if result.get("from_name") == control.from_name]
+        spans = spans_from_results(text, own, control.label_for, region_choices(results))
+        if not spans and any(result.get("type") == "labels" for result in own):
             return None
         return spans
 

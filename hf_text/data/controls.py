@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -10,16 +11,18 @@ from typing import Any
 from hf_text.data.taxonomy import taxonomy_nodes
 from label_studio_ml.errors import UnprocessableEntity
 from label_studio_ml.studio.label_config import describe
+from label_studio_ml.studio.paragraphs import PARAGRAPHS_VALUE_TYPES, DialogueKeys, dialogue_keys
 
-#: ``valueType`` values of a ``<Text>`` the backends read: the text itself, or a URL to fetch it from.
-SERVABLE_VALUE_TYPES = frozenset({"text", "url"})
+#: ``valueType`` values the backends read, per object tag: a ``<Text>``'s text itself, or a URL to fetch
+#: it from; a ``<Paragraphs>``' list of turns, or a URL to one.
+SERVABLE_VALUE_TYPES = {"Text": ("text", "url"), "Paragraphs": PARAGRAPHS_VALUE_TYPES}
 #: A tag, or the tags, a model serves (``HFTextModel.CONTROL_TAG``).
 ControlTags = str | tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class ControlSpec:
-    """One control (``<Choices>``, ``<Taxonomy>``, ``<Labels>``) over a ``<Text>`` object.
+    """One control (``<Choices>``, ``<Taxonomy>``, ``<Labels>``) over a ``<Text>`` (or ``<Paragraphs>``).
 
     ``labels`` are the names Label Studio writes into results, in config order: a ``<Choice>``'s
     or ``<Label>``'s ``alias`` when it has one, else its ``value``. Predictions carry them too
@@ -28,7 +31,9 @@ class ControlSpec:
     ``alias``, ``predicted_values``...). ``value_key`` is the task data key the ``<Text>``'s
     ``value="$key"`` names; ``multiple`` is ``choice="multiple"`` (a ``<Taxonomy>``'s
     ``maxUsages`` of 2 or more). ``tag`` is the control's tag; a ``<Taxonomy>``'s labels are its
-    nodes, each named by its path (``hf_text.data.taxonomy``), the steps in ``paths``.
+    nodes, each named by its path (``hf_text.data.taxonomy``), the steps in ``paths``. ``dialogue``
+    is set when the object is a ``<Paragraphs>``: its keys, and the text is the conversation as
+    lines "speaker: words" (``label_studio_ml.studio.paragraphs``).
     """
 
     from_name: str
@@ -41,6 +46,7 @@ class ControlSpec:
     label_attrs: dict[str, dict[str, str]] = field(default_factory=dict, compare=False, hash=False)
     tag: str = ""
     paths: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, hash=False)
+    dialogue: DialogueKeys | None = None
 
     def path_of(self, label: str) -> tuple[str, ...]:
         """The steps of a ``<Taxonomy>`` label's path (a choice's path is the choice alone)."""
@@ -103,8 +109,10 @@ def find_controls(
             continue  # a literal text in the config, not task data: nothing to learn from
         attrs = {str(key): str(val) for key, val in (control.attr or {}).items()}
         value_type = (target.attr or {}).get("valueType")
+        dialogue = dialogue_keys(target.attr or {}) if target.tag == "Paragraphs" else None
         common = {"from_name": control.name, "to_name": target.name, "value_key": value[1:],
-                  "value_type": value_type, "attrs": attrs, "tag": control.tag}  # fmt: skip
+                  "value_type": value_type, "attrs": attrs, "tag": control.tag,
+                  "dialogue": dialogue}  # fmt: skip
         if control.tag == "Taxonomy":
             found.append(_taxonomy_spec(label_interface, common))
             continue
@@ -144,15 +152,18 @@ def _label_attrs(control: Any, labels: tuple[str, ...]) -> dict[str, dict[str, s
     }
 
 
-def require_controls(label_interface: Any, control_tag: ControlTags, model_name: str) -> list[ControlSpec]:
+def require_controls(
+    label_interface: Any, control_tag: ControlTags, model_name: str, object_tags: tuple[str, ...] = ("Text",)
+) -> list[ControlSpec]:
     """Like :func:`find_controls`, but a config with no such control, or one this model cannot
     serve as configured, is refused (422)."""
-    check_servable(label_interface, control_tag, model_name)
-    controls = find_controls(label_interface, control_tag)
+    check_servable(label_interface, control_tag, model_name, object_tags)
+    controls = find_controls(label_interface, control_tag, object_tags)
     if not controls:
         others = [_described(control) for control in label_interface.controls or []]
         has = f"this label config has {', '.join(others)}" if others else "this label config has no control"
-        serves = f'{model_name} serves {_shown(control_tag)} over a <Text value="$...">'
+        objects = " or ".join(f'<{tag} value="$...">' for tag in object_tags)
+        serves = f"{model_name} serves {_shown(control_tag)} over a {objects}"
         raise UnprocessableEntity(f"{serves}; {has}, which it cannot serve")
     labelled = [control for control in controls if control.labels]
     if not labelled:
@@ -160,13 +171,16 @@ def require_controls(label_interface: Any, control_tag: ControlTags, model_name:
     return labelled
 
 
-def ignored_controls(label_interface: Any, control_tag: ControlTags, model_name: str) -> list[str]:
+def ignored_controls(
+    label_interface: Any, control_tag: ControlTags, model_name: str, also_served: Collection[str] = ()
+) -> list[str]:
     """The config's other controls (a ``<Rating>`` beside the ``<Choices>``...): served configs
-    keep them, and ``/metrics`` says they get no predictions."""
+    keep them, and ``/metrics`` says they get no predictions. ``also_served``: names of other
+    controls the model predicts too (NER's per-region choices)."""
     return [
         f"{_described(control)}: {model_name} serves {_shown(control_tag)} only"
         for control in label_interface.controls or []
-        if control.tag not in _tags(control_tag)
+        if control.tag not in _tags(control_tag) and control.name not in also_served
     ]
 
 
@@ -229,6 +243,8 @@ def _object_problem(target: Any) -> str | None:
     if not value.startswith("$") or len(value) < 2:
         return f'{where}: value="{value}" is not a task field ("$name"), so there is no task text to label'
     value_type = attrs.get("valueType")
-    if value_type is not None and value_type not in SERVABLE_VALUE_TYPES:
-        return f'{where}: valueType="{value_type}" is not supported (use "text" or "url")'
+    servable = SERVABLE_VALUE_TYPES.get(target.tag, ())
+    if value_type is not None and value_type not in servable:
+        use = " or ".join(f'"{name}"' for name in servable)
+        return f'{where}: valueType="{value_type}" is not supported (use {use})'
     return None

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 import torch
 
-from hf_text.data.annotations import annotation_time, chosen_annotation, results_for
+from hf_text.data.annotations import annotation_time, chosen_annotation
 from hf_text.data.controls import ControlSpec
 from hf_text.instant.records import InstantRecords, version_store
 from hf_text.task import TextTask
@@ -165,7 +165,7 @@ class InstantLearner:
         text = self.project.task_text(task, control)
         if text is None:
             return None
-        results = results_for(annotation, control.from_name, control.to_name)
+        results = self.task.results_of(annotation, control)
         target = self.task.target_from_results(results, text, control)
         if target is None:
             return None

@@ -64,7 +64,10 @@ def test_instant_learning_reads_targets_through_the_task_it_is_given(tmp_path) -
         project_id="7", context=SimpleNamespace(data_dir=tmp_path), labeled_tasks_source="label_studio",
         controls=lambda: [spec], task_text=lambda task, _: task["data"]["text"], labeled_tasks=lambda: [],
     )  # fmt: skip
-    task = SimpleNamespace(target_from_results=lambda results, text, _: (text.upper(), len(results)))
+    task = SimpleNamespace(
+        results_of=lambda annotation, spec: annotation["result"],
+        target_from_results=lambda results, text, _: (text.upper(), len(results)),
+    )
     learner = InstantLearner(project, task, layer=None)  # type: ignore[arg-type]
     annotation = {"id": 3, "result": [{"from_name": "topic", "to_name": "text", "value": {}}]}
 
