@@ -8,7 +8,6 @@ unreadable task: an empty prediction, and a training counts it as skipped.
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from label_studio_ml.context import BackendContext
 from label_studio_ml.errors import UnprocessableEntity
 from tests.conftest import load_fixture, wait_healthy
 from tests.support.fake_label_studio import fake_label_studio
+from tests.support.webhooks import annotation_created
 
 INTENTS = (
     '<View><Paragraphs name="dialogue" value="$dialogue" layout="dialogue"/>'
@@ -126,14 +126,8 @@ def test_fine_tuning_learns_from_dialogues_and_a_malformed_one_gets_an_empty_pre
 
 def event(task_id: int, turns: list[dict[str, str]], label: str) -> dict[str, Any]:
     """An ``ANNOTATION_CREATED`` body as Label Studio sends it, for a dialogue task."""
-    body = copy.deepcopy(load_fixture("classification_webhook_annotation_created.json"))
-    body["task"].update({"id": task_id, "data": {"dialogue": turns}})
-    body["annotation"].update({"id": task_id, "task": task_id})
-    value = {"choices": [label]}
-    body["annotation"]["result"] = [{"from_name": "intent", "to_name": "dialogue", "type": "choices",
-                                     "value": value}]  # fmt: skip
-    body["project"]["label_config"] = INTENTS
-    return body
+    result = {"from_name": "intent", "to_name": "dialogue", "type": "choices", "value": {"choices": [label]}}
+    return annotation_created(task_id, {"dialogue": turns}, [result], INTENTS)
 
 
 def test_setup_accepts_dialogues_and_each_annotation_webhook_teaches_the_instant_head(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ prediction is one Label Studio's own validator accepts (``LabelInterface.validat
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from label_studio_ml.context import BackendContext
 from tests.conftest import load_fixture, wait_healthy
 from tests.support import bbc_news
 from tests.support.fake_label_studio import fake_label_studio
+from tests.support.webhooks import annotation_created
 
 TOPICS = (
     '<View><Text name="text" value="$text"/><Taxonomy name="topic" toName="text">'
@@ -144,13 +144,8 @@ def test_fine_tuning_learns_from_taxonomy_annotations(context) -> None:
 
 def event(task_id: int, text: str, path: list[str]) -> dict[str, Any]:
     """An ``ANNOTATION_CREATED`` body as Label Studio sends it, with a taxonomy result."""
-    body = copy.deepcopy(load_fixture("classification_webhook_annotation_created.json"))
-    body["task"].update({"id": task_id, "data": {"text": text}})
-    body["annotation"].update({"id": task_id, "task": task_id})
     result = {"from_name": "label", "to_name": "text", "type": "taxonomy", "value": {"taxonomy": [path]}}
-    body["annotation"]["result"] = [result]
-    body["project"]["label_config"] = REVIEWS
-    return body
+    return annotation_created(task_id, {"text": text}, [result], REVIEWS)
 
 
 def test_each_annotation_webhook_teaches_the_instant_head_taxonomy_paths(tmp_path: Path) -> None:
