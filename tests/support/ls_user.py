@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -21,6 +21,31 @@ def as_dict(item: Any) -> dict[str, Any]:
     return item.model_dump(mode="json", by_alias=True)
 
 
+#: Refresh the access token this long before it expires (Label Studio's last 5 minutes).
+REFRESH_MARGIN = timedelta(seconds=30)
+
+
+def _refresh_early(client: LabelStudio) -> None:
+    """Make the SDK refresh its access token ``REFRESH_MARGIN`` before it expires.
+
+    label-studio-sdk 2.x refreshes only a token that has already expired when a request's headers
+    are built; one that expires a moment later reaches Label Studio expired, and a test that runs
+    longer than a token's life fails with 401 "Authentication credentials were not provided" (seen
+    once in CI). The tests keep one client for the whole session, so they refresh a little early.
+    """
+    tokens = client._client_wrapper._tokens_client
+    valid = tokens._is_valid_jwt_token
+
+    def valid_with_margin(token: str, raise_if_expired: bool = False) -> bool:
+        expires = tokens._access_token_expiration
+        expiring = expires is not None and expires - datetime.now(UTC) < REFRESH_MARGIN
+        if token == tokens._access_token and expiring:
+            return False
+        return valid(token, raise_if_expired=raise_if_expired)
+
+    tokens._is_valid_jwt_token = valid_with_margin
+
+
 class LabelStudioUser:
     """Drives one Label Studio as its (single) user, identified by an API token (a personal access
     token, which the SDK exchanges for short-lived access tokens, or a legacy token)."""
@@ -31,6 +56,7 @@ class LabelStudioUser:
         self.timeout_s = timeout_s
         # Label Studio waits up to 100 s for /predict inside one API call, so allow more than that.
         self.client = LabelStudio(base_url=self.url, api_key=token, timeout=timeout_s)
+        _refresh_early(self.client)
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """A raw REST call with the user's credentials; raises on an HTTP error status."""
