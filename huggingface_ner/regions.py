@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hf_text.data.controls import ControlSpec
+from hf_text.data.controls import ControlSpec, max_usages
 from huggingface_ner.bio import RegionChoice, Span
 from huggingface_ner.offsets import Utf16Offsets
 
@@ -27,18 +27,13 @@ class Target:
     @classmethod
     def of(cls, control: ControlSpec) -> Target:
         """The target of ``control``, with its labels' ``maxUsages``."""
-        default = _limit(control.attrs.get("maxUsages"))
+        default = max_usages(control.attrs)
         limits = {}
         for label in control.labels:
-            limit = _limit(control.label_attrs.get(label, {}).get("maxUsages")) or default
+            limit = max_usages(control.label_attrs.get(label, {})) or default
             if limit:
                 limits[label] = limit
         return cls(control.from_name, control.to_name, limits)
-
-
-def _limit(raw: str | None) -> int | None:
-    """A ``maxUsages`` value as a positive count (``None``: no limit, or one Label Studio ignores)."""
-    return int(raw) if raw and raw.strip().isdigit() and int(raw) > 0 else None
 
 
 def within_max_usages(spans: Iterable[Span], max_usages: Mapping[str, int]) -> list[Span]:
