@@ -95,6 +95,7 @@ def create_app(
         if body.extra_params is not None:
             model.set("extra_params", body.extra_params)
         ensure_webhook_auth_async(context, body.project, request.url_root)
+        services.active.poke(body.project)  # connected, or active learning turned on or off
         return jsonify({"model_version": model.model_version})
 
     @app.post("/predict")

@@ -42,6 +42,14 @@ def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigurationError(f"{name} must be a boolean (true/false), got {raw!r}")
 
 
+def as_bool(value: object) -> bool | None:
+    """A JSON boolean, or a string that spells one as ``env_bool`` reads it; ``None`` otherwise."""
+    if isinstance(value, bool):
+        return value
+    lowered = value.strip().lower() if isinstance(value, str) else None
+    return True if lowered in _TRUE else False if lowered in _FALSE and lowered else None
+
+
 def env_str(env: Mapping[str, str], *names: str, default: str | None = None) -> str | None:
     """The first of ``names`` that is set and not blank (stripped), else ``default``."""
     for name in names:
@@ -120,6 +128,12 @@ class Settings:
     allow_insecure_redis: bool = False
     #: What this process does (``LABEL_STUDIO_ML_ROLE``, which ``label-studio-ml worker`` sets).
     role: Role = Role.SERVER
+    #: Keep Label Studio's queue on the least confident tasks (``learning.active``); per project too.
+    active_learning: bool = False
+    #: How many of the least confident tasks get a prediction of each new version (the queue's head).
+    active_learning_tasks: int = 20
+    #: At most this many unlabeled tasks are read and scored per project (the pool).
+    active_learning_pool: int = 10000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -161,6 +175,9 @@ class Settings:
             training_timeout_seconds=env_int(env, "TRAINING_TIMEOUT_SECONDS", 86400, minimum=60),
             allow_insecure_redis=env_bool(env, "ALLOW_INSECURE_REDIS", False),
             role=_role(env),
+            active_learning=env_bool(env, "ACTIVE_LEARNING", False),
+            active_learning_tasks=env_int(env, "ACTIVE_LEARNING_TASKS", 20, minimum=1),
+            active_learning_pool=env_int(env, "ACTIVE_LEARNING_POOL", 10000, minimum=1),
         )
 
     @property

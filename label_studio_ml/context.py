@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +21,27 @@ from label_studio_ml.studio.client import LabelStudioAccess
 from label_studio_ml.studio.connections import ConnectionBook
 
 _NAMESPACE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+logger = logging.getLogger(__name__)
+
+
+class VersionEvents:
+    """Who is told when a project starts serving another model version (``set_model_version``):
+    active learning re-ranks Label Studio's queue then. A listener must return at once."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[str, str], None]] = []
+
+    def subscribe(self, listener: Callable[[str, str], None]) -> None:
+        """Call ``listener(project, version)`` for every version published from now on."""
+        self._listeners.append(listener)
+
+    def published(self, project: str, version: str) -> None:
+        """Tell every listener; one that fails is logged and never fails the publication."""
+        for listener in list(self._listeners):
+            try:
+                listener(project, version)
+            except Exception:
+                logger.exception("project %s: a listener of version %s failed", project, version)
 
 
 def namespace_of(model_class: type) -> str:
@@ -55,7 +77,8 @@ class BackendContext:
     ``MODEL_DIR/<namespace>`` or, with ``REDIS_URL``, Redis. ``model_settings`` is whatever the
     model class reads from the environment (``settings_from_env``), validated once at start-up and
     handed to every instance. ``threads`` are the background threads the framework started for
-    this backend (the model class's ``stop`` joins them).
+    this backend (the model class's ``stop`` joins them); ``versions`` hears of every version a
+    project starts serving.
     """
 
     settings: Settings
@@ -65,6 +88,7 @@ class BackendContext:
     model_settings: Any = None
     secrets: SecretRegistry = field(default_factory=process_secrets, repr=False)
     threads: BackgroundThreads = field(default_factory=BackgroundThreads, repr=False, compare=False)
+    versions: VersionEvents = field(default_factory=VersionEvents, repr=False, compare=False)
 
     @classmethod
     def from_settings(

@@ -123,9 +123,14 @@ class LabelStudioMLBase(UpstreamHelpers, ModelLifecycle):
         if new:
             versions.append(version)
         self.set(VERSIONS_KEY, versions)
+        before = self.get(MODEL_VERSION_KEY)
         self.set(MODEL_VERSION_KEY, version)
-        if new and self.get(MODEL_VERSION_KEY) == version:  # ``set`` may keep a newer one in ``setup``
+        if self.get(MODEL_VERSION_KEY) != version:  # ``set`` may keep a newer one in ``setup``
+            return
+        if new:
             count_version(version)
+        if before != version:
+            self.context.versions.published(self.project_id, version)
 
     @classmethod
     def available_versions(cls, context: BackendContext, project: str, versions: list[str]) -> list[str]:
@@ -171,6 +176,11 @@ class LabelStudioMLBase(UpstreamHelpers, ModelLifecycle):
 
     def fit(self, event: str, data: dict[str, Any], **kwargs: Any) -> dict[str, Any] | None:
         """Train on the project's labeled data; return evaluation metrics (or ``None``)."""
+        return None
+
+    def task_clusters(self, tasks: list[dict[str, Any]]) -> list[int] | None:
+        """A diversity cluster per task (similar tasks share one), for active learning's queue:
+        Label Studio prefers the cluster an annotator has labeled least. ``None``: one for all."""
         return None
 
     def process_event(

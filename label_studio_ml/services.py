@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from label_studio_ml.config import Settings
 from label_studio_ml.context import BackendContext
+from label_studio_ml.learning.active.driver import ActiveLearning
 from label_studio_ml.learning.instant import InstantUpdates
 from label_studio_ml.learning.runners import build_training_queue
 from label_studio_ml.learning.training import TrainingQueue
@@ -39,6 +40,7 @@ class Services:
     queue: TrainingQueue
     instant: InstantUpdates
     readiness: Readiness
+    active: ActiveLearning
 
     @classmethod
     def start(
@@ -63,8 +65,10 @@ class Services:
         queue = build_training_queue(context, registry)
         queue.start()
         instant = InstantUpdates(registry)
+        active = ActiveLearning(registry, settings)
+        context.versions.subscribe(active.poke)  # a new version re-ranks Label Studio's queue
         readiness = Readiness.start(model_class, context, settings.role)
-        return cls(model_class, settings, context, registry, queue, instant, readiness)
+        return cls(model_class, settings, context, registry, queue, instant, readiness, active)
 
     def stop(self, timeout: float | None = STOP_TIMEOUT_S) -> bool:
         """Stop serving: the model class's ``stop`` joins the framework's threads, then this process's

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from label_studio_ml.context import BackendContext
+from label_studio_ml.learning.active.rounds import ACTIVE_KEY
 from label_studio_ml.learning.instant import InstantUpdates
 from label_studio_ml.learning.training import TrainingQueue
 from label_studio_ml.model import MODEL_VERSION_KEY, VERSIONS_KEY, LabelStudioMLBase
@@ -73,8 +74,10 @@ def metrics_report(
         access = state.get(name, ACCESS_KEY)
         if access is not None:  # where the last training's labeled tasks came from, and what is missing
             projects[name]["label_studio"] = access
-        for key in (REFUSED_KEY, IGNORED_CONTROLS_KEY, EVALUATIONS_KEY):  # a config not served, or in part;
-            value = state.get(name, key)  # the versions' forward evaluations (the learning curve)
+        # A config not served, or in part; the versions' forward evaluations (the learning curve);
+        # ``ACTIVE_KEY``: active learning's last round (version queued, tasks, an error and its retry).
+        for key in (REFUSED_KEY, IGNORED_CONTROLS_KEY, EVALUATIONS_KEY, ACTIVE_KEY):
+            value = state.get(name, key)
             if value is not None:
                 projects[name][key] = value
         controls = describe_controls(state.get(name, "label_config") or "")

@@ -84,10 +84,10 @@ class LabelStudioAccess:
         """Every labeled task of the project (all pages), as plain dicts with annotations."""
         try:
             pager = self.client().tasks.list(project=int(project_id), fields="all", query=_LABELED_FILTER)
-            tasks = [_as_dict(task) for task in pager]
+            tasks = [as_dict(task) for task in pager]
         except Exception as exc:  # the SDK raises many types; all mean "could not read"
             reason = f"could not read labeled tasks of project {project_id} from {self.url}"
-            raise _read_failure(exc, reason) from exc
+            raise read_failure(exc, reason) from exc
         return [task for task in tasks if task.get("annotations")]
 
     def unlabeled_tasks(self, project_id: str | int, limit: int) -> list[dict[str, Any]]:
@@ -96,10 +96,10 @@ class LabelStudioAccess:
             pager = self.client().tasks.list(
                 project=int(project_id), fields="all", query=_UNLABELED_FILTER, page_size=limit
             )
-            tasks = [_as_dict(task) for _, task in zip(range(limit), pager, strict=False)]
+            tasks = [as_dict(task) for _, task in zip(range(limit), pager, strict=False)]
         except Exception as exc:  # the SDK raises many types; all mean "could not read"
             reason = f"could not read unlabeled tasks of project {project_id} from {self.url}"
-            raise _read_failure(exc, reason) from exc
+            raise read_failure(exc, reason) from exc
         return [task for task in tasks if not task.get("annotations")]
 
     def is_own_url(self, url: str) -> bool:
@@ -242,7 +242,7 @@ def as_refusal(exc: Exception, doing: str) -> LabelStudioRefused | None:
     return LabelStudioRefused(f"{doing}: Label Studio answered {status} ({reason})", status, reason)
 
 
-def _read_failure(exc: Exception, doing: str) -> LabelStudioUnavailable:
+def read_failure(exc: Exception, doing: str) -> LabelStudioUnavailable:
     """A refusal of our token, or Label Studio unavailable, for what the SDK raised while ``doing``."""
     if isinstance(exc, LabelStudioUnavailable):  # our own reason (a refused redirect) says more
         return LabelStudioUnavailable(f"{doing}: {exc.message}")
@@ -273,7 +273,8 @@ def _raise_for_status(response: requests.Response, where: str) -> None:
     raise LabelStudioUnavailable(f"Label Studio failed serving task data {where[:200]} ({status})")
 
 
-def _as_dict(item: Any) -> dict[str, Any]:
+def as_dict(item: Any) -> dict[str, Any]:
+    """An SDK object (a pydantic model) or a mapping as a plain dict."""
     if isinstance(item, dict):
         return item
     if hasattr(item, "model_dump"):

@@ -1,0 +1,111 @@
+"""One active-learning round for a project: score its unlabeled pool, queue the least confident.
+
+The round predicts with the version the project serves (``model.predict``, as ``/predict`` would:
+the classifier's instant layer re-scores cached sentence embeddings, so a round after an
+annotation costs a head's matrix product per task), writes a prediction of that version for the
+``ACTIVE_LEARNING_TASKS`` least confident tasks, each with a diversity ``cluster`` (the model's
+``task_clusters``, or one cluster for all), then points the project's ``model_version`` at that
+version and its sampling at uncertainty sampling (the user's sampling is kept, to restore). The
+predictions of the previous round's version are deleted: nothing shows them any more, and a
+project annotated for a day would otherwise keep thousands.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from label_studio_ml.config import Settings
+from label_studio_ml.learning.active.selection import Scored, least_confident, scored_tasks
+from label_studio_ml.model import LabelStudioMLBase
+from label_studio_ml.response import ModelResponse
+from label_studio_ml.studio.task_queue import UNCERTAINTY_SAMPLING, QueuedPrediction, TaskQueue
+
+logger = logging.getLogger(__name__)
+
+#: Per-project state: what the last round did (``/metrics``), and the sampling to restore.
+ACTIVE_KEY = "active_learning"
+#: Tasks per ``predict`` call: a newer version stops a round between chunks.
+CHUNK = 256
+
+
+class VersionMoved(Exception):
+    """The project moved to another version during a round: the round for that one follows."""
+
+
+def predictions_of(model: LabelStudioMLBase, tasks: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
+    """The version that answered and ``model``'s predictions of ``tasks`` in order, as ``/predict``
+    makes them (one per task; ``None`` for each when the model did not give one per task)."""
+    raw = model.predict(list(tasks))
+    items = raw.serialize() if isinstance(raw, ModelResponse) else raw
+    version = (raw.model_version if isinstance(raw, ModelResponse) else None) or model.model_version
+    items = list(items) if isinstance(items, list) else []
+    if len(items) != len(tasks):  # not one per task: which belongs to which is unknown
+        return version, [None] * len(tasks)
+    # A task's list of predictions: the first is the one Label Studio shows first.
+    return version, [item[0] if isinstance(item, list) and item else item for item in items]
+
+
+def score_pool(model: LabelStudioMLBase, pool: Sequence[dict[str, Any]]) -> tuple[str, list[Scored]]:
+    """The version that scored the pool, and its tasks so scored (``VersionMoved`` when the project
+    moved to another version meanwhile: the zero-shot layer, say, decides to serve on a first look
+    at the project's texts, and an annotation publishes an instant head)."""
+    version, scored = model.model_version, []
+    for start in range(0, len(pool), CHUNK):
+        answered, predictions = predictions_of(model, pool[start : start + CHUNK])
+        if start and answered != version:
+            raise VersionMoved(answered)
+        version = answered
+        scored.extend(scored_tasks(pool[start : start + CHUNK], predictions))
+    if model.model_version != version:
+        raise VersionMoved(model.model_version)
+    return version, scored
+
+
+def queued(model: LabelStudioMLBase, pool: list[Scored], picked: list[Scored]) -> list[QueuedPrediction]:
+    """``picked`` as predictions for the queue, each with its cluster among the pool's."""
+    clusters = model.task_clusters([item.task for item in pool]) or [0] * len(pool)
+    cluster_of = {item.task_id: int(cluster) for item, cluster in zip(pool, clusters, strict=True)}
+    return [
+        QueuedPrediction(item.task_id, item.result, round(item.score, 6), cluster_of[item.task_id])
+        for item in picked
+    ]
+
+
+def run_round(model: LabelStudioMLBase, queue: TaskQueue, settings: Settings) -> dict[str, Any]:
+    """One round for ``model``'s project; what it did (also kept under ``ACTIVE_KEY``). Raises
+    ``VersionMoved``, and ``LabelStudioUnavailable``/``LabelStudioRefused`` from Label Studio."""
+    started = time.monotonic()
+    before = model.get(ACTIVE_KEY) or {}
+    pool = queue.pool(settings.active_learning_pool)
+    version, scored = score_pool(model, pool)
+    picked = least_confident(scored, settings.active_learning_tasks)
+    report = {**before, "version": version, "pool": len(pool), "scored": len(scored), "written": len(picked)}
+    if picked:
+        queue.write(version, queued(model, scored, picked))
+        sampling = queue.sampling()
+        if sampling != UNCERTAINTY_SAMPLING and "previous_sampling" not in before:
+            report["previous_sampling"] = sampling  # the user's choice, restored when turned off
+        queue.point_to(version, UNCERTAINTY_SAMPLING if sampling != UNCERTAINTY_SAMPLING else None)
+        report["scores"] = [picked[0].score, picked[-1].score]
+        old = before.get("version")
+        if old and old != version:
+            queue.drop_version(old)
+    report.update(seconds=round(time.monotonic() - started, 3), at=time.time(), error=None)
+    model.set(ACTIVE_KEY, report)
+    logger.info(
+        "project %s: queued %d of %d unlabeled tasks under %s in %.2f s",
+        model.project_id, len(picked), len(pool), version, report["seconds"],
+    )  # fmt: skip
+    return report
+
+
+def turn_off(model: LabelStudioMLBase, queue: TaskQueue) -> None:
+    """Give the project back the sampling it had before active learning, and forget the round."""
+    before = model.get(ACTIVE_KEY) or {}
+    if before.get("previous_sampling"):
+        queue.point_to(sampling=before["previous_sampling"])
+    model.context.state.delete(model.project_id, ACTIVE_KEY)
+    logger.info("project %s: active learning off; sampling restored", model.project_id)
