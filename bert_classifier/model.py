@@ -27,8 +27,9 @@ class BertClassifier(HFTextModel):
     TASK_CLASS = ChoicesTask
     #: A ``<Taxonomy>`` is classification over its nodes (``bert_classifier.task``).
     CONTROL_TAG = ("Choices", "Taxonomy")
-    #: A ``<Paragraphs>`` dialogue is classified as a whole: its turns read as lines "speaker: words".
-    OBJECT_TAGS = ("Text", "Paragraphs")
+    #: A ``<Paragraphs>`` dialogue is classified as a whole (its turns read as lines "speaker: words"), a
+    #: ``<HyperText>`` page by its text.
+    OBJECT_TAGS = ("Text", "HyperText", "Paragraphs")
     #: Measured on BBC News with the embedded MiniLM (200 examples, bench/learning_curves.py):
     #: macro-F1 0.31 at 2e-5, 0.85 at 5e-5, 0.96 at 1e-4 and 2e-4. A small encoder with a fresh
     #: head needs more than the 2e-5 usual for BERT-base; set LEARNING_RATE for large models.

@@ -1,4 +1,4 @@
-"""Label Studio ``labels`` regions ↔ code-point spans, converting offsets to and from UTF-16."""
+"""Label Studio's span regions ↔ code-point spans, placed in their object (``huggingface_ner.objects``)."""
 
 from __future__ import annotations
 
@@ -10,19 +10,22 @@ from typing import Any
 
 from hf_text.data.controls import ControlSpec, max_usages
 from huggingface_ner.bio import RegionChoice, Span
-from huggingface_ner.offsets import Utf16Offsets
+from huggingface_ner.objects.places import label_key, place_of, region_labels
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Target:
-    """The ``<Labels>`` control and the ``<Text>`` object it labels; ``max_usages``: how many
-    regions of a label one task may have (``maxUsages`` on the ``<Label>``, or on ``<Labels>``)."""
+    """The ``<Labels>`` control and the object it labels; ``max_usages``: how many regions of a
+    label one task may have (``maxUsages`` on the ``<Label>``, or on ``<Labels>``). ``result_type``:
+    the control's (``labels``, ``hypertextlabels``, ``paragraphlabels``); ``object_tag``: the object's."""
 
     from_name: str
     to_name: str
     max_usages: Mapping[str, int] = field(default_factory=dict)
+    result_type: str = "labels"
+    object_tag: str = "Text"
 
     @classmethod
     def of(cls, control: ControlSpec) -> Target:
@@ -33,7 +36,8 @@ class Target:
             limit = max_usages(control.label_attrs.get(label, {})) or default
             if limit:
                 limits[label] = limit
-        return cls(control.from_name, control.to_name, limits)
+        return cls(control.from_name, control.to_name, limits, (control.tag or "labels").lower(),
+                   control.object_tag)  # fmt: skip
 
 
 def within_max_usages(spans: Iterable[Span], max_usages: Mapping[str, int]) -> list[Span]:
@@ -55,54 +59,57 @@ def spans_from_results(
     results: Iterable[dict[str, Any]],
     label_for: Callable[[str], str | None],
     choices_of: Mapping[str, tuple[RegionChoice, ...]] | None = None,
+    object_tag: str = "Text",
 ) -> list[Span]:
     """Spans (code points) of one control's annotation regions that carry a known label.
 
-    ``results`` are already those of the ``<Labels>`` over the ``<Text>`` (``results_for``);
-    ``label_for`` names the config label a result's label stands for (``ControlSpec.label_for``:
-    alias or value), ``None`` for one the config no longer has. Regions without integer offsets,
-    empty, without a known label, or ending past ``text`` are skipped: a text cut at
-    ``MAX_TEXT_CHARS`` keeps only the regions inside it, and an entity clipped at the cut would
-    teach a wrong boundary. A region with several labels keeps its first known one: BIO gives a
-    word one type. ``choices_of``: the per-region choices of each region ``id``, kept on its span.
+    ``results`` are already those of the control over its object (``results_for``); ``label_for``
+    names the config label a result's label stands for (``ControlSpec.label_for``: alias or value),
+    ``None`` for one the config no longer has. Regions the object cannot place (``objects.places``:
+    no integer offsets, past a text cut at ``MAX_TEXT_CHARS``: an entity clipped at the cut would
+    teach a wrong boundary), empty, or without a known label are skipped. A region with several
+    labels keeps its first known one: BIO gives a word one type. ``choices_of``: the per-region
+    choices of each region ``id``, kept on its span.
     """
-    offsets = Utf16Offsets(text)
+    place = place_of(object_tag, text)
     spans = []
     for item in results:
         value = item.get("value") or {}
-        start, end = value.get("start"), value.get("end")
-        if not isinstance(start, int) or not isinstance(end, int) or isinstance(start, bool):
-            continue
-        if end > offsets.utf16_length:
-            continue
-        label = next((known for name in value.get("labels") or [] if (known := label_for(name))), None)
-        begin, finish = offsets.span_from_utf16(start, end)
-        if label is None or finish <= begin:
+        where = place.span(value) if isinstance(value, dict) else None
+        label = next((known for name in region_labels(value) if (known := label_for(name))), None)
+        if where is None or label is None or where[1] <= where[0]:
             continue
         chosen = (choices_of or {}).get(str(item.get("id")), ())
-        spans.append(Span(begin, finish, label, choices=chosen))
+        spans.append(Span(where[0], where[1], label, choices=chosen))
     return spans
 
 
-def region_id(target: Target, start: int, end: int, label: str) -> str:
-    """A region's ``id``, the same for the same region: its per-region choices carry it too."""
-    key = f"{target.from_name}\x00{target.to_name}\x00{start}\x00{end}\x00{label}"
+def region_id(target: Target, start: Any, end: Any, label: str, *within: Any) -> str:
+    """A region's ``id``, the same for the same region: its per-region choices carry it too.
+    ``within``: offsets inside ``start``/``end`` where those name a node or a turn."""
+    inside = "".join(f"\x00{offset}" for offset in within)
+    key = f"{target.from_name}\x00{target.to_name}\x00{start}\x00{end}\x00{label}{inside}"
     return hashlib.blake2s(key.encode("utf-8"), digest_size=6).hexdigest()
 
 
 def regions_from_spans(text: str, spans: Iterable[Span], target: Target) -> list[dict[str, Any]]:
-    """Prediction regions for Label Studio, offsets in UTF-16 code units, each with an ``id``; a
-    span's per-region choices follow its region as ``choices`` results with the same ``id`` (how
-    Label Studio writes a region's attribute: the region's offsets and text, and the choice)."""
-    offsets = Utf16Offsets(text)
+    """Prediction regions for Label Studio, placed in the target's object (UTF-16 offsets in a
+    ``<Text>``), each with an ``id``; a span the object cannot hold (a speaker's name, across turns)
+    is left out. A span's per-region choices follow its region as ``choices`` results with the same
+    ``id`` (how Label Studio writes a region's attribute: the region's position keys, and the choice)."""
+    place = place_of(target.object_tag, text)
     regions = []
     for span in within_max_usages(spans, target.max_usages):
-        start, end = offsets.span_to_utf16(span.start, span.end)
-        where = {"start": start, "end": end, "text": text[span.start : span.end]}
-        common = {"id": region_id(target, start, end, span.entity), "to_name": target.to_name}
+        where = place.region(span.start, span.end)
+        if where is None:
+            continue
+        inside = [where[key] for key in ("startOffset", "endOffset") if key in where]
+        identity = region_id(target, where["start"], where["end"], span.entity, *inside)
+        common = {"id": identity, "to_name": target.to_name}
         regions.append(
-            {**common, "from_name": target.from_name, "type": "labels",
-             "value": {**where, "labels": [span.entity]}, "score": round(float(span.score), 6)}
+            {**common, "from_name": target.from_name, "type": target.result_type,
+             "value": {**where, label_key(target.result_type): [span.entity]},
+             "score": round(float(span.score), 6)}
         )  # fmt: skip
         for chosen in span.choices:
             regions.append(

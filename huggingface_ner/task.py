@@ -48,7 +48,7 @@ class SpansTask(TaskBase):
 
     # -- training ------------------------------------------------------------------------------
     def results_of(self, annotation: dict[str, Any], control: ControlSpec) -> list[dict[str, Any]]:
-        """The annotation's results on the control's ``<Text>``: its regions and their per-region choices."""
+        """The annotation's results on the control's object: its regions and their per-region choices."""
         results = annotation.get("result") or []
         return [item for item in results if isinstance(item, dict) and item.get("to_name") == control.to_name]
 
@@ -58,8 +58,8 @@ class SpansTask(TaskBase):
         """The annotation's spans, each with its per-region choices; ``[]`` teaches "no entity",
         ``None`` skips a task whose regions all carry labels the config no longer has."""
         own = [result for result in results if result.get("from_name") == control.from_name]
-        spans = spans_from_results(text, own, control.label_for, region_choices(results))
-        if not spans and any(result.get("type") == "labels" for result in own):
+        spans = spans_from_results(text, own, control.label_for, region_choices(results), control.object_tag)
+        if not spans and any(result.get("type") == (control.tag or "Labels").lower() for result in own):
             return None
         return spans
 

@@ -14,8 +14,10 @@ from label_studio_ml.studio.label_config import describe
 from label_studio_ml.studio.paragraphs import PARAGRAPHS_VALUE_TYPES, DialogueKeys, dialogue_keys
 
 #: ``valueType`` values the backends read, per object tag: a ``<Text>``'s text itself, or a URL to fetch
-#: it from; a ``<Paragraphs>``' list of turns, or a URL to one.
-SERVABLE_VALUE_TYPES = {"Text": ("text", "url"), "Paragraphs": PARAGRAPHS_VALUE_TYPES}
+#: it from (a ``<HyperText>``'s page likewise); a ``<Paragraphs>``' list of turns, or a URL to one.
+SERVABLE_VALUE_TYPES = {
+    "Text": ("text", "url"), "HyperText": ("text", "url"), "Paragraphs": PARAGRAPHS_VALUE_TYPES
+}  # fmt: skip
 #: A tag, or the tags, a model serves (``HFTextModel.CONTROL_TAG``).
 ControlTags = str | tuple[str, ...]
 
@@ -33,7 +35,7 @@ class ControlSpec:
     ``maxUsages`` of 2 or more). ``tag`` is the control's tag; a ``<Taxonomy>``'s labels are its
     nodes, each named by its path (``hf_text.data.taxonomy``), the steps in ``paths``. ``dialogue``
     is set when the object is a ``<Paragraphs>``: its keys, and the text is the conversation as
-    lines "speaker: words" (``label_studio_ml.studio.paragraphs``).
+    lines "speaker: words" (``label_studio_ml.studio.paragraphs``). ``object_tag``: the object's tag.
     """
 
     from_name: str
@@ -47,6 +49,7 @@ class ControlSpec:
     tag: str = ""
     paths: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, hash=False)
     dialogue: DialogueKeys | None = None
+    object_tag: str = "Text"
 
     def path_of(self, label: str) -> tuple[str, ...]:
         """The steps of a ``<Taxonomy>`` label's path (a choice's path is the choice alone)."""
@@ -112,7 +115,7 @@ def find_controls(
         dialogue = dialogue_keys(target.attr or {}) if target.tag == "Paragraphs" else None
         common = {"from_name": control.name, "to_name": target.name, "value_key": value[1:],
                   "value_type": value_type, "attrs": attrs, "tag": control.tag,
-                  "dialogue": dialogue}  # fmt: skip
+                  "dialogue": dialogue, "object_tag": target.tag}  # fmt: skip
         if control.tag == "Taxonomy":
             found.append(_taxonomy_spec(label_interface, common))
             continue

@@ -15,11 +15,11 @@ from huggingface_ner.bio import RegionChoice
 
 
 def per_region_choices(label_interface: Any, labels: ControlSpec) -> list[ControlSpec]:
-    """The ``<Choices perRegion="true">`` over the same ``<Text>`` as ``labels`` (with listed choices,
+    """The ``<Choices perRegion="true">`` over the same object as ``labels`` (with listed choices,
     and no ``whenTagName`` naming another control), in config order."""
     return [
         control
-        for control in find_controls(label_interface, "Choices")
+        for control in find_controls(label_interface, "Choices", (labels.object_tag,))
         if control.attrs.get("perRegion", "").lower() == "true"
         and control.to_name == labels.to_name
         and control.labels

@@ -177,11 +177,11 @@ UNSERVABLE = [
     ),
     (
         "HuggingFaceNER",
-        "labels over hypertext",
+        "labels over paragraphs",
         view(
-            '<HyperText name="html" value="$html"/>', f'<Labels name="label" toName="html">{LABELS}</Labels>'
+            '<Paragraphs name="html" value="$html"/>', f'<Labels name="label" toName="html">{LABELS}</Labels>'
         ),
-        ['<Labels name="label">', 'toName="html"', "<HyperText>"],
+        ['<Labels name="label">', 'toName="html"', "<Paragraphs>"],
     ),
     (
         "HuggingFaceNER",
