@@ -20,6 +20,7 @@ import torch
 
 from hf_text.data.collect import Collected, collect, unlabeled_tasks
 from hf_text.data.controls import ControlSpec, ControlTags, Example, ignored_controls, require_controls
+from hf_text.data.objects import unread_objects
 from hf_text.data.task_text import read_text
 from hf_text.instant.learning import LearnsInstantly
 from hf_text.instant.records import is_instant_version, version_store
@@ -38,7 +39,7 @@ from label_studio_ml.context import BackendContext
 from label_studio_ml.errors import BackendError, ModelUnavailable
 from label_studio_ml.model import VERSIONS_KEY, LabelStudioMLBase
 from label_studio_ml.response import ModelResponse
-from label_studio_ml.server.status import IGNORED_CONTROLS_KEY
+from label_studio_ml.server.status import IGNORED_CONTROLS_KEY, UNREAD_OBJECTS_KEY
 from label_studio_ml.studio.client import load_sdk
 
 logger = logging.getLogger(__name__)
@@ -65,24 +66,29 @@ class HFTextModel(LearnsInstantly, LabelStudioMLBase):
 
     def setup(self) -> None:
         """Check the label config can be served (fast: parses XML only, loads no weights), and say
-        which of its controls get no predictions (``/metrics``, a WARNING)."""
+        which of its controls get no predictions and which objects it does not read (``/metrics``,
+        a WARNING)."""
         if self.label_config is not None:
-            self.controls()
-            self._report_ignored_controls()
+            self._report_ignored_controls(self.controls())
 
     def served_alongside(self) -> set[str]:
         """Names of the config's other controls this model also predicts (none by default)."""
         return set()
 
-    def _report_ignored_controls(self) -> None:
-        served = self.served_alongside()
-        ignored = (
-            ignored_controls(self.label_interface, self.CONTROL_TAG, type(self).__name__, served) or None
-        )
-        if self.get(IGNORED_CONTROLS_KEY) != ignored:
-            if ignored:
-                logger.warning("project %s: not served: %s", self.project_id, "; ".join(ignored))
-            self.set(IGNORED_CONTROLS_KEY, ignored)
+    def _report_ignored_controls(self, controls: list[ControlSpec]) -> None:
+        name, read = type(self).__name__, {control.to_name for control in controls}
+        found = {
+            IGNORED_CONTROLS_KEY: ignored_controls(
+                self.label_interface, self.CONTROL_TAG, name, self.served_alongside()
+            ),
+            UNREAD_OBJECTS_KEY: unread_objects(self.label_interface, read, name),
+        }
+        for key, reasons in found.items():
+            if self.get(key) != (reasons or None):  # a WARNING once, not on every /setup
+                if reasons:
+                    what = "not served" if key == IGNORED_CONTROLS_KEY else "not read"
+                    logger.warning("project %s: %s: %s", self.project_id, what, "; ".join(reasons))
+                self.set(key, reasons or None)
 
     # -- process-wide hooks called by ``create_app`` -----------------------------------------
     @classmethod

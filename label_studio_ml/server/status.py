@@ -24,6 +24,8 @@ _STARTED = time.time()
 SERVED_KEY = "served"
 #: State key under which a model lists the label config's controls it gives no predictions for.
 IGNORED_CONTROLS_KEY = "ignored_controls"
+#: State key under which a model lists the objects showing task data it does not read (only ``toName``'s).
+UNREAD_OBJECTS_KEY = "unread_objects"
 #: State key under which a model counts the texts it read only up to a length limit (``/metrics``).
 TEXTS_CUT_KEY = "texts_cut"
 
@@ -74,10 +76,9 @@ def metrics_report(
         access = state.get(name, ACCESS_KEY)
         if access is not None:  # where the last training's labeled tasks came from, and what is missing
             projects[name]["label_studio"] = access
-        # A config not served, or in part; the versions' forward evaluations (the learning curve);
         # ``ACTIVE_KEY``: active learning's last round (version queued, tasks, an error and its retry).
-        for key in (REFUSED_KEY, IGNORED_CONTROLS_KEY, EVALUATIONS_KEY, ACTIVE_KEY):
-            value = state.get(name, key)
+        for key in (REFUSED_KEY, IGNORED_CONTROLS_KEY, UNREAD_OBJECTS_KEY, EVALUATIONS_KEY, ACTIVE_KEY):
+            value = state.get(name, key)  # the versions' forward evaluations (the learning curve)
             if value is not None:
                 projects[name][key] = value
         controls = describe_controls(state.get(name, "label_config") or "")

@@ -99,6 +99,7 @@ def _notes(project: dict[str, Any], training: dict[str, Any]) -> list[tuple[str,
     if isinstance(refused, dict) and refused.get("reason"):
         notes.append(("refused config", str(refused["reason"])))
     notes += [("ignored control", str(reason)) for reason in project.get("ignored_controls") or []]
+    notes += [("unread object", str(reason)) for reason in project.get("unread_objects") or []]
     source = project.get("label_studio") or {}
     if source.get("reason"):
         notes.append(("labeled tasks", str(source["reason"])))
