@@ -6,8 +6,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import numpy as np
+
 from bert_classifier.instant import ClassifierLayers, baseline_encoder, light_layers_enabled
-from bert_classifier.light import abstain
+from bert_classifier.light import abstain, clusters
 from bert_classifier.light.zero_shot import is_zero_shot_version
 from bert_classifier.task import ChoicesTask
 from hf_text.base import HFTextModel
@@ -94,3 +96,22 @@ class BertClassifier(HFTextModel):
             return self.task.predictions_from(probabilities, control, head)
 
         return predict_per_control(tasks, self.controls(), self.task_text, answer).serialize(version)
+
+    # -- active learning -------------------------------------------------------------------------
+    def task_clusters(self, tasks: list[dict[str, Any]]) -> list[int] | None:
+        """Each task's cluster among the project's (``light.clusters``), from the first control's
+        sentence embeddings (cached: the round's predictions embedded them); ``None`` without them."""
+        if not tasks or not light_layers_enabled(self.hf_settings):
+            return None
+        control = self.controls()[0]
+        texts = [self.task_text(task, control) for task in tasks]
+        present = [index for index, text in enumerate(texts) if text]
+        if not present:
+            return None
+        embeddings = self.light_layers.encoder.embed([texts[i] for i in present], self.token_budget)
+        centroids = clusters.usable(self.get(clusters.CENTROIDS_KEY), embeddings.shape[1])
+        if centroids is None:
+            centroids = clusters.fit_centroids(embeddings)
+            self.set(clusters.CENTROIDS_KEY, np.round(centroids, 5).tolist())
+        found = dict(zip(present, clusters.nearest(embeddings, centroids), strict=True))
+        return [found.get(index, len(centroids)) for index in range(len(tasks))]
