@@ -9,7 +9,8 @@ only
 * when the layer, the label config or what the head builds on (NER: the fine-tuned version its
   dictionary is combined with) changes: a real new version, which Label Studio must predict again;
 * once ``INSTANT_VERSION_EVERY`` newer heads have served under the visible one (measured in the
-  docs/visible_versions.md: how stale stored predictions get against how many versions appear).
+  docs/visible_versions.md: how stale stored predictions get against how many versions appear);
+  at every head under active learning (``label_studio_ml.learning.active``).
 
 A task Label Studio never predicted (the next one an annotator opens, usually) is asked for and
 answered by the newest head; a prediction Label Studio already holds is fewer than
@@ -31,13 +32,19 @@ import time
 from typing import Any
 
 from hf_text.instant.records import is_instant_version
+from label_studio_ml.learning.active.driver import enabled as active_learning_on
 from label_studio_ml.model import MODEL_VERSION_KEY, LabelStudioMLBase
 
 HEAD_KEY = "instant_head"
 
 
 def _every(model: LabelStudioMLBase) -> int:
-    """``INSTANT_VERSION_EVERY`` of the model's settings (1: every head visible, as before)."""
+    """``INSTANT_VERSION_EVERY`` of the model's settings (1: every head visible, as before); 1 for a
+    project under active learning: Label Studio's queue follows the visible version, and each
+    annotation must re-rank it (its rounds delete the previous version's predictions, so the
+    versions do not pile up in Label Studio)."""
+    if active_learning_on(model, model.context.settings.active_learning):
+        return 1
     settings = getattr(model, "hf_settings", None)
     return max(int(getattr(settings, "instant_version_every", 1)), 1)
 

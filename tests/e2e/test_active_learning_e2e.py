@@ -23,7 +23,8 @@ from tests.support.ls_user import LabelStudioUser, wait_for
 
 pytestmark = pytest.mark.e2e
 
-ACTIVE = {"ACTIVE_LEARNING": "true", "INSTANT_VERSION_EVERY": "1", "START_TRAINING_EACH_N_UPDATES": "0"}
+# INSTANT_VERSION_EVERY keeps its default (10): under active learning every head is visible anyway.
+ACTIVE = {"ACTIVE_LEARNING": "true", "START_TRAINING_EACH_N_UPDATES": "0"}
 ANNOTATIONS = 6
 
 

@@ -155,3 +155,16 @@ def test_a_layer_change_a_new_fine_tuned_base_and_every_third_head_become_visibl
     assert model.get(MODEL_VERSION_KEY) is None
     assert model.get(VERSIONS_KEY) == ["zero-shot-abc", "instant-v1-0", "instant-v4-0", "instant-v7-0",
                                        "instant-v8-0", "v3-0", "instant-v9-0"]  # fmt: skip
+
+
+def test_under_active_learning_every_head_is_visible_so_the_queue_follows_each_annotation(
+    tmp_path: Path,
+) -> None:
+    context = BackendContext.from_settings(Settings(model_dir=tmp_path / "models"))
+    model = _Layered(project_id="1", label_config=bbc_news.LABEL_CONFIG, context=context)
+    model.set_extra_params({"active_learning": True})  # this project only (ACTIVE_LEARNING is off)
+    shown = [visible_version.publish(model, f"instant-v{run}-0")["model_version"] for run in range(1, 4)]
+    assert shown == ["instant-v1-0", "instant-v2-0", "instant-v3-0"]
+    model.set_extra_params({"active_learning": False})
+    shown = [visible_version.publish(model, f"instant-v{run}-0")["model_version"] for run in range(4, 7)]
+    assert shown == ["instant-v3-0", "instant-v3-0", "instant-v6-0"]  # every third again
