@@ -34,6 +34,8 @@ from hf_text.instant.records import ProjectTexts, is_instant_version, publish_ve
 from hf_text.runtime.device import choose_device
 from hf_text.runtime.resolve import resolve_model_folder
 from hf_text.settings import HFSettings
+from label_studio_ml.learning.active.random_slice import trusted
+from label_studio_ml.learning.active.rounds import ACTIVE_KEY
 from label_studio_ml.server.status import SERVED_KEY
 
 logger = logging.getLogger(__name__)
@@ -111,6 +113,7 @@ class ClassifierLayers:
         return [
             {
                 "annotation": item.annotation_id,
+                "task": item.task_id,
                 "annotated_at": item.annotated_at,
                 "received_at": time.time(),
                 "target": sorted(item.target),
@@ -178,9 +181,10 @@ class ClassifierLayers:
                    "project_texts": 0 if texts is None else len(texts),
                    "refined_on_project_texts": fit.refined}  # fmt: skip
         outcomes = [
-            {**(r.get("checks") or {}), layers.INSTANT: float(held), "received_at": r.get("received_at")}
+            {**(r.get("checks") or {}), layers.INSTANT: float(held), "received_at": r.get("received_at"),
+             "task": r.get("task")}
             for r, held in zip(records, fit.held_out, strict=True)
-        ]
+        ]  # fmt: skip
         if zs is not None:
             picked = zs.logits(embeddings).argmax(axis=1)
             for outcome, p, target in zip(outcomes, picked, targets, strict=True):
@@ -202,7 +206,11 @@ class ClassifierLayers:
         self, instant_version: str | None, outcomes: list[dict[str, Any]], heads: list[dict[str, Any]]
     ) -> str | None:
         """Choose the layer (``light.layers``), publish its version, and record why for ``/metrics``."""
-        checks = sorted(outcomes, key=lambda o: float(o.get("received_at") or 0))[-layers.WINDOW :]
+        checks = sorted(outcomes, key=lambda o: float(o.get("received_at") or 0))
+        honest = trusted(self.model.get(ACTIVE_KEY))  # active learning's picks would flatter challengers
+        if honest is not None:
+            checks = [c for c in checks if honest(c.get("task"), float(c.get("received_at") or 0))]
+        checks = checks[-layers.WINDOW :]
 
         def duel(challenger: str) -> layers.Duel:
             both = [c for c in checks if challenger in c and layers.INSTANT in c]
@@ -225,6 +233,7 @@ class ClassifierLayers:
             zero_shot_near_chance=layers.near_chance(zs_accuracy, zs_examples, choices),
             heads=heads,
             duels={"zero-shot": zs_duel.as_dict(), "fine-tuned": dict(fine_duel.as_dict(), version=fine)},
+            duels_on="all labels" if honest is None else "active learning's random slice and earlier labels",
         )
         # The newest head serves at once; Label Studio sees a new version only when it is due.
         self.model.set(SERVED_KEY, {**report, **visible_version.publish(self.model, choice.version)})

@@ -210,3 +210,16 @@ def test_in_a_training_worker_the_round_runs_in_the_caller(setup: Any) -> None:
     active, queue, model = setup([0.5], active_learning=True, role=Role.WORKER)
     active.poke(PROJECT)
     assert queue.model_version == model.model_version and active._thread is None
+
+
+def test_every_tenth_round_hands_out_a_random_task_first_in_a_cluster_of_its_own(setup: Any) -> None:
+    confidences = [0.05 * i for i in range(1, 16)]
+    active, queue, model = setup(confidences, active_learning=True, active_learning_tasks=3)
+    for round_number in range(1, 11):
+        model.set_model_version(f"v{round_number}")
+        active.round(PROJECT)
+    first, *rest = queue.written["v10"]
+    assert first.score < min(p.score for p in rest) and first.cluster == 1_000_010
+    assert [p.score for p in queue.written["v9"]] == [0.05, 0.1, 0.15]  # the other rounds: uncertainty only
+    report = model.get(ACTIVE_KEY)
+    assert report["random_slice"] == [first.task] and report["rounds"] == 10 and report["started_at"] > 0

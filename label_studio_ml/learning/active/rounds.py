@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from label_studio_ml.config import Settings
+from label_studio_ml.learning.active.random_slice import RANDOM_CLUSTER, random_pick, with_pick
 from label_studio_ml.learning.active.selection import Scored, least_confident, scored_tasks
 from label_studio_ml.model import LabelStudioMLBase
 from label_studio_ml.response import ModelResponse
@@ -64,14 +65,23 @@ def score_pool(model: LabelStudioMLBase, pool: Sequence[dict[str, Any]]) -> tupl
     return version, scored
 
 
-def queued(model: LabelStudioMLBase, pool: list[Scored], picked: list[Scored]) -> list[QueuedPrediction]:
-    """``picked`` as predictions for the queue, each with its cluster among the pool's."""
+def queued(
+    model: LabelStudioMLBase, pool: list[Scored], picked: list[Scored], pick: Scored | None, own: int
+) -> list[QueuedPrediction]:
+    """``picked`` as predictions for the queue, each with its cluster among the pool's; a random
+    ``pick`` first, just below the lowest score, in the cluster ``own`` (``random_slice``)."""
     clusters = model.task_clusters([item.task for item in pool]) or [0] * len(pool)
     cluster_of = {item.task_id: int(cluster) for item, cluster in zip(pool, clusters, strict=True)}
-    return [
+    items = [
         QueuedPrediction(item.task_id, item.result, round(item.score, 6), cluster_of[item.task_id])
         for item in picked
+        if pick is None or item.task_id != pick.task_id
     ]
+    if pick is None:
+        return items
+    lowest = min(item.score for item in picked)
+    first = QueuedPrediction(pick.task_id, pick.result, round(lowest - 1e-4, 6), own)
+    return [first, *items]
 
 
 def run_round(model: LabelStudioMLBase, queue: TaskQueue, settings: Settings) -> dict[str, Any]:
@@ -82,9 +92,13 @@ def run_round(model: LabelStudioMLBase, queue: TaskQueue, settings: Settings) ->
     pool = queue.pool(settings.active_learning_pool)
     version, scored = score_pool(model, pool)
     picked = least_confident(scored, settings.active_learning_tasks)
-    report = {**before, "version": version, "pool": len(pool), "scored": len(scored), "written": len(picked)}
+    number = int(before.get("rounds", 0)) + 1
+    report = {"started_at": time.time(), **before, "version": version, "rounds": number, "pool": len(pool),
+              "scored": len(scored), "written": len(picked)}  # fmt: skip
     if picked:
-        queue.write(version, queued(model, scored, picked))
+        pick = random_pick(model.project_id, number, scored)
+        queue.write(version, queued(model, scored, picked, pick, RANDOM_CLUSTER + number))
+        report = report if pick is None else with_pick(report, pick)
         sampling = queue.sampling()
         if sampling != UNCERTAINTY_SAMPLING and "previous_sampling" not in before:
             report["previous_sampling"] = sampling  # the user's choice, restored when turned off
