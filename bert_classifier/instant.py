@@ -49,6 +49,7 @@ def baseline_encoder(settings: HFSettings) -> SentenceEncoder:
     return sentence_encoder(
         resolve_model_folder(settings.baseline_model_name), choose_device(settings.device),
         settings.max_length, settings.window_stride, max(settings.embedding_cache_size, 1),
+        settings.inference_backend, settings.inference_threads,
     )  # fmt: skip
 
 
@@ -234,6 +235,7 @@ class ClassifierLayers:
             heads=heads,
             duels={"zero-shot": zs_duel.as_dict(), "fine-tuned": dict(fine_duel.as_dict(), version=fine)},
             duels_on="all labels" if honest is None else "active learning's random slice and earlier labels",
+            encoder=self.encoder.served,
         )
         # The newest head serves at once; Label Studio sees a new version only when it is due.
         self.model.set(SERVED_KEY, {**report, **visible_version.publish(self.model, choice.version)})

@@ -253,6 +253,8 @@ def report_before_labels(layers: ZeroShotLayers) -> None:
     layer = served_layers.ZERO_SHOT if version else served_layers.NONE
     report = {"layer": layer, "model_version": version, "why": why, "zero_shot": statuses,
               "zero_shot_separation": measured, "before_labels": True}  # fmt: skip
+    if version is not None:  # the encoder serves zero-shot: which back end, and why
+        report["encoder"] = layers.encoder.served
     project = f"{model.context.data_dir}|{model.project_id}"
     if _REPORTED.get(project) == report:
         return

@@ -22,7 +22,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from hf_text.runtime.device import inference_dtype, pad_multiple
+from bert_classifier.light import encoder_check
+from bert_classifier.light.encoder_onnx import int8_encoder
+from hf_text.runtime.backends import ONNX_INT8, TORCH, OnnxRunner, inference_threads, open_onnx
+from hf_text.runtime.device import default_token_budget, inference_dtype, pad_multiple
+from hf_text.runtime.inference import FORWARD_LOCK
 from hf_text.runtime.loader import load_tokenizer
 from hf_text.text.batching import map_batched
 from hf_text.text.windows import Window, split_windows, window_length
@@ -81,9 +85,16 @@ def text_key(text: str) -> str:
 
 
 class SentenceEncoder:
-    """The frozen baseline encoder of one folder on one device, with its embedding cache."""
+    """The frozen baseline encoder of one folder on one device, with its embedding cache.
 
-    def __init__(self, folder: Path, device: torch.device, max_length: int, stride: int, cache_size: int):
+    On a CPU (``backend`` ``auto`` or ``onnx``) it runs the int8 ONNX model of the same encoder
+    (``light.encoder_onnx``), each window alone and unpadded, once its embeddings agree with fp32's
+    (``light.encoder_check``); otherwise, or when that fails, fp32 torch. ``served`` says which
+    and why (``/metrics``' ``served`` shows it). Windows, pooling and normalisation are the same.
+    """
+
+    def __init__(self, folder: Path, device: torch.device, max_length: int, stride: int, cache_size: int,
+                 backend: str = TORCH, threads: int = 0, cache_root: Path | None = None) -> None:  # fmt: skip
         from transformers import AutoModel
 
         self.info = encoder_info(folder)
@@ -97,7 +108,50 @@ class SentenceEncoder:
         self.stride = min(stride, self.max_length // 4)
         self.cache: BoundedCache[str, np.ndarray] = BoundedCache(cache_size)  # by text hash
         self.dimension = int(self.model.config.hidden_size)
-        logger.info("sentence encoder %s on %s (%s pooling)", folder, device, self.info.pooling)
+        self.setting = backend
+        self.int8: OnnxRunner | None = None
+        self.served: dict[str, Any] = {"backend": TORCH, "why": f"INFERENCE_BACKEND={backend}"}
+        self._first_texts_checked = True
+        self._check_lock = threading.Lock()
+        if backend != TORCH:
+            self._open_int8(folder, threads, cache_root)
+        logger.info("sentence encoder %s on %s (%s pooling, %s: %s)", folder, device, self.info.pooling,
+                    self.served["backend"], self.served["why"])  # fmt: skip
+
+    def _open_int8(self, folder: Path, threads: int, cache_root: Path | None) -> None:
+        """Serve the int8 model when it can be had and agrees with fp32 on the fixed sample."""
+        if self.device.type != "cpu":
+            self.served = {"backend": TORCH, "why": f"runs on {self.device}: int8 ONNX serves on a CPU only"}
+            return
+        try:
+            self.int8 = open_onnx(int8_encoder(folder, cache_root), inference_threads(threads))
+        except Exception as exc:  # a failed export must never stop serving: fp32 serves
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            self._fall_back(f"no int8 encoder: {type(exc).__name__}: {first}")
+            return
+        self.served = {"backend": ONNX_INT8, "why": "int8 embeddings agree with fp32's"}
+        self._check(list(encoder_check.SAMPLE_TEXTS), default_token_budget(self.device))
+        self._first_texts_checked = self.int8 is None
+
+    def _check(self, texts: list[str], token_budget: int) -> None:
+        """Compare int8 with fp32 on ``texts``; fp32 serves from now on unless every text agrees."""
+        fp32 = self._compute(texts, token_budget, self._forward_torch)
+        int8 = self._compute(texts, token_budget, self._forward_int8)
+        found = encoder_check.agreement(texts, fp32, int8)
+        checked = self.served.get("checked_texts", 0) + found.texts
+        worst = min(found.min_cosine, self.served.get("min_cosine", 1.0))
+        self.served = {**self.served, "checked_texts": checked, "min_cosine": round(worst, 5)}
+        if not found.passed:
+            self._fall_back(found.why_not())
+
+    def _fall_back(self, why: str) -> None:
+        if self.setting == "onnx" and self.int8 is not None:  # asked for by name: int8 serves anyway
+            logger.warning("INFERENCE_BACKEND=onnx: the sentence encoder serves int8 although %s", why)
+            self.served = {**self.served, "why": f"INFERENCE_BACKEND=onnx, although {why}"}
+            return
+        logger.warning("the sentence encoder serves fp32 torch: %s", why)
+        self.int8 = None
+        self.served = {**self.served, "backend": TORCH, "why": why}
 
     def embed(self, texts: list[str], token_budget: int) -> np.ndarray:
         """``(len(texts), dimension)`` unit vectors, cached ones reused."""
@@ -106,7 +160,7 @@ class SentenceEncoder:
         todo = [key for key, vector in found.items() if vector is None]
         if todo:
             text_of = dict(zip(keys, texts, strict=True))
-            computed = self._compute([text_of[key] for key in todo], token_budget)
+            computed = self._embed_new([text_of[key] for key in todo], token_budget)
             for key, vector in zip(todo, computed, strict=True):
                 found[key] = vector
                 self.cache.put(key, vector)
@@ -114,18 +168,37 @@ class SentenceEncoder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([found[key] for key in keys])
 
-    def _compute(self, texts: list[str], token_budget: int) -> np.ndarray:
+    def _embed_new(self, texts: list[str], token_budget: int) -> np.ndarray:
+        """``texts`` embedded by the back end that serves; the first ones int8 sees are checked first."""
+        if not self._first_texts_checked:
+            with self._check_lock:
+                if not self._first_texts_checked:
+                    self._check(texts[: encoder_check.FIRST_TEXTS], token_budget)
+                    self._first_texts_checked = True
+        forward = self._forward_int8 if self.int8 is not None else self._forward_torch
+        return self._compute(texts, token_budget, forward)
+
+    def _compute(self, texts: list[str], token_budget: int, forward: Any) -> np.ndarray:
         windows = split_windows(self.tokenizer, texts, self.max_length, self.stride)
         lengths = [len(window) for window in windows]
         multiple = pad_multiple(self.device)
-        pooled = map_batched(windows, lengths, token_budget, self._forward, multiple=multiple)
+        pooled = map_batched(windows, lengths, token_budget, forward, multiple=multiple)
         totals = np.zeros((len(texts), self.dimension), dtype=np.float64)
         for window, vector in zip(windows, pooled, strict=True):
             totals[window.text_index] += max(window.content_length, 1) * vector
         norms = np.linalg.norm(totals, axis=1, keepdims=True)
         return (totals / np.maximum(norms, 1e-12)).astype(np.float32)
 
-    def _forward(self, windows: list[Window]) -> list[np.ndarray]:
+    def _forward_int8(self, windows: list[Window]) -> list[np.ndarray]:
+        """Each window alone, unpadded (``OnnxRunner``): its mean is over its own tokens only."""
+        runner = self.int8
+        assert runner is not None
+        with FORWARD_LOCK:  # one inference at a time per process, as for every ONNX Runtime head
+            hidden = runner([window.features() for window in windows])
+        pooled = [states[0] if self.info.pooling == "cls" else states.mean(axis=0) for states in hidden]
+        return [vector / max(float(np.linalg.norm(vector)), 1e-12) for vector in pooled]
+
+    def _forward_torch(self, windows: list[Window]) -> list[np.ndarray]:
         batch = self.tokenizer.pad(
             [window.features() for window in windows],
             padding=True,
@@ -144,18 +217,20 @@ class SentenceEncoder:
         return list(pooled.cpu().numpy())
 
 
-_ENCODERS: dict[tuple[str, str, int, int, int], SentenceEncoder] = {}
+_ENCODERS: dict[tuple[Any, ...], SentenceEncoder] = {}
 _ENCODERS_LOCK = threading.Lock()
 
 
 def sentence_encoder(
-    folder: Path, device: torch.device, max_length: int, stride: int, cache_size: int
+    folder: Path, device: torch.device, max_length: int, stride: int, cache_size: int,
+    backend: str = TORCH, threads: int = 0,
 ) -> SentenceEncoder:
     """This process's encoder for ``folder`` on ``device`` (loaded once; a process resource like
-    the model cache, shared by every project)."""
-    key = (str(folder), str(device), max_length, stride, cache_size)
+    the model cache, shared by every project); ``backend`` is ``INFERENCE_BACKEND``."""
+    key = (str(folder), str(device), max_length, stride, cache_size, backend, threads)
     with _ENCODERS_LOCK:
         encoder = _ENCODERS.get(key)
         if encoder is None:
-            encoder = _ENCODERS[key] = SentenceEncoder(folder, device, max_length, stride, cache_size)
+            encoder = SentenceEncoder(folder, device, max_length, stride, cache_size, backend, threads)
+            _ENCODERS[key] = encoder
         return encoder

@@ -143,9 +143,9 @@ class _NoPreprocessAdvice(logging.Filter):
         return "pre-processing before quantization" not in record.getMessage()
 
 
-def quantize_int8(source: Path, out: Path) -> Path:
+def quantize_int8(source: Path, out: Path, **options: Any) -> Path:
     """``source`` with its MatMul weights in int8 (one scale per output channel) and activations
-    quantized per batch.
+    quantized per batch; ``options`` go to ``quantize_dynamic`` (which nodes, for instance).
 
     Signed int8 weights with unsigned activations is the combination that VNNI (AVX-512 and AVX)
     instructions run natively; per-channel scales cost no measurable speed and keep more precision.
@@ -155,7 +155,7 @@ def quantize_int8(source: Path, out: Path) -> Path:
     advice = _NoPreprocessAdvice()
     logging.getLogger().addFilter(advice)
     try:
-        quantize_dynamic(str(source), str(out), weight_type=QuantType.QInt8, per_channel=True)
+        quantize_dynamic(str(source), str(out), weight_type=QuantType.QInt8, per_channel=True, **options)
     finally:
         logging.getLogger().removeFilter(advice)
     return out
