@@ -93,3 +93,42 @@ def test_label_all_tasks_hands_out_a_least_confident_task_of_the_newest_version(
     assert entry["version"] == version and entry["error"] is None, entry
     assert entry["written"] == 20 and entry["pool"] == len(gold), entry
     print(f"\nnext task's rank in the pool: {ranks}; annotation -> queue on the new version: {waits} s")
+
+
+def test_two_annotators_get_different_least_confident_tasks(
+    ls_user: LabelStudioUser, label_studio: LabelStudioServer, start_backend: Any
+) -> None:
+    """Label Studio locks a task to whoever got it and, with several annotators, draws among the first
+    few: each annotator gets another of the least confident tasks."""
+    env = {**ACTIVE, **personal_access_token(label_studio)}
+    backend = start_backend(BERT_CLASSIFIER_DIR, env=env, workers=1)
+    articles = bbc_news.articles(per_label=12, skip=20, max_words=64)
+    project = ls_user.create_project("e2e active learning, two annotators", bbc_news.LABEL_CONFIG)
+    ids = ls_user.import_tasks(project, [{"data": {"text": text}} for text, _ in articles])
+    text_of = {task: text for task, (text, _) in zip(ids, articles, strict=True)}
+    gold = {task: label for task, (_, label) in zip(ids, articles, strict=True)}
+    ref = ls_user.project_key(project)
+    second = label_studio.sign_up("second-annotator@example.com", "second-password-123")
+    headers = label_studio.csrf_headers(second)
+    connect(ls_user, project, backend)
+    version = wait_for(lambda: queued_version(ls_user, backend, project, None), 120, "the first round")
+
+    for _ in range(3):
+        mine = ls_user.request("GET", f"/api/projects/{project}/next/").json()["id"]
+        theirs = second.get(f"{label_studio.url}/api/projects/{project}/next/", timeout=60).json()["id"]
+        scores, answered = pool_scores(backend, ref, {task: text_of[task] for task in gold})
+        assert answered == {version} and mine != theirs, (answered, version, mine, theirs)
+        for task in (mine, theirs):
+            rank = sum(score < scores[task] for score in scores.values()) / len(scores)
+            assert rank < 0.1, (task, rank, version)
+        ls_user.annotate(mine, choice(gold.pop(mine)))
+        body = {"result": choice(gold.pop(theirs)), "lead_time": 1.0}
+        second.post(f"{label_studio.url}/api/tasks/{theirs}/annotations/", json=body, headers=headers,
+                    timeout=60).raise_for_status()  # fmt: skip
+
+        def settled(after: str = version) -> Any:
+            entry = metrics(backend, project).get("active_learning") or {}
+            learned_both = entry.get("pool") == len(gold)  # the round read the pool after both
+            return queued_version(ls_user, backend, project, after) if learned_both else None
+
+        version = wait_for(settled, 60, "a round after both annotations")

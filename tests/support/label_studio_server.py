@@ -218,6 +218,22 @@ class LabelStudioServer:
         )
         response.raise_for_status()
 
+    def sign_up(self, email: str, password: str) -> requests.Session:
+        """Another person signing up through the web form (they join the organization, as on a
+        default install); their logged-in session. The API takes it with ``csrf_headers``."""
+        session = requests.Session()
+        session.get(f"{self.url}/user/signup/", timeout=30).raise_for_status()
+        form = {"email": email, "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"]}
+        session.post(f"{self.url}/user/signup/", data=form, headers={"Referer": f"{self.url}/user/signup/"},
+                     allow_redirects=False, timeout=30)  # fmt: skip
+        if "sessionid" not in session.cookies:
+            raise RuntimeError(f"signing up {email} to Label Studio failed")
+        return session
+
+    def csrf_headers(self, session: requests.Session) -> dict[str, str]:
+        """What a web session's API calls that change something must carry."""
+        return self._csrf(session)
+
     def _web_session(self) -> requests.Session:
         """A browser-like session logged in with the user's email and password."""
         session = requests.Session()
