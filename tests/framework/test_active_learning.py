@@ -14,7 +14,7 @@ import pytest
 
 from label_studio_ml.config import Role
 from label_studio_ml.errors import LabelStudioUnavailable
-from label_studio_ml.learning.active.driver import ActiveLearning, enabled
+from label_studio_ml.learning.active.driver import MAX_ROUNDS_PER_MINUTE, ActiveLearning, enabled
 from label_studio_ml.learning.active.rounds import ACTIVE_KEY, VersionMoved, run_round
 from label_studio_ml.learning.active.selection import least_confident, scored_tasks
 from label_studio_ml.model import LabelStudioMLBase
@@ -223,3 +223,15 @@ def test_every_tenth_round_hands_out_a_random_task_first_in_a_cluster_of_its_own
     assert [p.score for p in queue.written["v9"]] == [0.05, 0.1, 0.15]  # the other rounds: uncertainty only
     report = model.get(ACTIVE_KEY)
     assert report["random_slice"] == [first.task] and report["rounds"] == 10 and report["started_at"] > 0
+
+
+def test_rounds_beyond_the_rate_limit_wait_for_the_minute_to_pass(setup: Any) -> None:
+    active, queue, model = setup([0.5, 0.4], active_learning=True)
+    for number in range(MAX_ROUNDS_PER_MINUTE):
+        model.set_model_version(f"v{number}")
+        active._round(PROJECT)
+    assert queue.model_version == f"v{MAX_ROUNDS_PER_MINUTE - 1}" and PROJECT not in active._due
+    model.set_model_version("one-too-many")
+    active._round(PROJECT)
+    assert queue.model_version != "one-too-many"  # not written now ...
+    assert active._due[PROJECT] > time.monotonic() + 50  # ... but within the minute

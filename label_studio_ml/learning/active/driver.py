@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,10 @@ logger = logging.getLogger(__name__)
 
 #: Makes a project's queue from its Label Studio access and id (``TaskQueue``; tests pass a fake).
 QueueFactory = Callable[[LabelStudioAccess, int], TaskQueue]
+#: Rounds a project may have per minute, each one request per written prediction plus three: with
+#: ``ACTIVE_LEARNING_TASKS`` 20, at most about 700 requests a minute to Label Studio for a project
+#: whose annotators label faster than one task every 2 s (the rounds in between are merged).
+MAX_ROUNDS_PER_MINUTE = 30
 #: First delay after a failed round, doubled after each further failure up to ``MAX_DELAY_S``.
 FIRST_DELAY_S = 5.0
 MAX_DELAY_S = 300.0
@@ -54,6 +59,7 @@ class ActiveLearning:
         self._threads = registry.context.threads
         self._due: dict[str, float] = {}  # project -> when its next round may start (monotonic)
         self._failures: dict[str, int] = {}
+        self._recent: dict[str, deque[float]] = {}  # when each project's latest rounds wrote
         self._lock = threading.Condition()
         self._thread: threading.Thread | None = None
 
@@ -94,14 +100,28 @@ class ActiveLearning:
             return None
 
     def _round(self, project: str) -> None:
+        wait = self._rate_wait(project)
+        if wait > 0:  # the versions come faster than Label Studio should be written to: later, once
+            self._again(project, wait)
+            return
         try:
-            self.round(project)
+            if self.round(project) is not None:
+                self._recent.setdefault(project, deque(maxlen=MAX_ROUNDS_PER_MINUTE)).append(time.monotonic())
         except VersionMoved:
             self._again(project, 0.0)
         except Exception as exc:  # Label Studio down or refusing, a model failing: try again later
             self._failed(project, exc)
         else:
             self._failures.pop(project, None)
+
+    def _rate_wait(self, project: str) -> float:
+        """Seconds until ``project`` may have another round (``MAX_ROUNDS_PER_MINUTE``). A sliding
+        window over its last rounds, not a rate-limit package: the answer is when to schedule the
+        round, in this thread's own schedule, not a call to block or refuse."""
+        recent = self._recent.get(project)
+        if self.settings.role == Role.WORKER or not recent or len(recent) < MAX_ROUNDS_PER_MINUTE:
+            return 0.0
+        return max(0.0, recent[0] + 60.0 - time.monotonic())
 
     def round(self, project: str) -> dict[str, Any] | None:
         """Run ``project``'s round now, if it is due: active learning on and its version not queued yet
