@@ -235,3 +235,13 @@ def test_rounds_beyond_the_rate_limit_wait_for_the_minute_to_pass(setup: Any) ->
     active._round(PROJECT)
     assert queue.model_version != "one-too-many"  # not written now ...
     assert active._due[PROJECT] > time.monotonic() + 50  # ... but within the minute
+
+
+def test_written_scores_stay_within_what_label_studio_accepts(setup: Any) -> None:
+    # NER's score is 0.0 for a sentence it finds nothing in; a custom model may say anything.
+    active, queue, model = setup([0.0, 0.0, 1.7, -0.2], active_learning=True)
+    for round_number in range(1, 11):
+        model.set_model_version(f"v{round_number}")
+        active.round(PROJECT)
+    scores = [p.score for version in queue.written.values() for p in version]
+    assert scores and all(0.0 <= score <= 1.0 for score in scores), scores

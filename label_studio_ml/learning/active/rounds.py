@@ -65,6 +65,12 @@ def score_pool(model: LabelStudioMLBase, pool: Sequence[dict[str, Any]]) -> tupl
     return version, scored
 
 
+def as_score(value: float) -> float:
+    """``value`` as Label Studio stores a prediction score: within [0, 1] (it refuses others with a
+    400), six decimals. A random pick below a lowest score of 0 ties with it at 0."""
+    return round(min(1.0, max(0.0, value)), 6)
+
+
 def queued(
     model: LabelStudioMLBase, pool: list[Scored], picked: list[Scored], pick: Scored | None, own: int
 ) -> list[QueuedPrediction]:
@@ -73,14 +79,14 @@ def queued(
     clusters = model.task_clusters([item.task for item in pool]) or [0] * len(pool)
     cluster_of = {item.task_id: int(cluster) for item, cluster in zip(pool, clusters, strict=True)}
     items = [
-        QueuedPrediction(item.task_id, item.result, round(item.score, 6), cluster_of[item.task_id])
+        QueuedPrediction(item.task_id, item.result, as_score(item.score), cluster_of[item.task_id])
         for item in picked
         if pick is None or item.task_id != pick.task_id
     ]
     if pick is None:
         return items
     lowest = min(item.score for item in picked)
-    first = QueuedPrediction(pick.task_id, pick.result, round(lowest - 1e-4, 6), own)
+    first = QueuedPrediction(pick.task_id, pick.result, as_score(lowest - 1e-4), own)
     return [first, *items]
 
 
