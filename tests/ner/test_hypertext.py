@@ -18,12 +18,8 @@ from huggingface_ner import HuggingFaceNER
 from huggingface_ner.bio import Span
 from huggingface_ner.regions import Target, regions_from_spans
 from huggingface_ner.task import SpansTask
-from label_studio_ml.api import create_app
-from label_studio_ml.config import Settings
-from label_studio_ml.context import BackendContext
 from label_studio_ml.studio.hypertext import page_text
-from tests.conftest import wait_healthy
-from tests.support.fake_label_studio import fake_label_studio
+from tests.support.instant_apps import connected_app
 from tests.support.webhooks import annotation_created
 
 #: The "HTML Entity Recognition" template of Label Studio 1.23.2, and its example task and annotation.
@@ -140,22 +136,10 @@ def annotated_page() -> tuple[str, list[dict[str, Any]]]:
 
 
 def test_annotated_entities_propagate_at_once_to_other_pages_at_their_xpaths(tmp_path: Path) -> None:
-    settings = Settings(model_dir=tmp_path / "models", start_training_each_n_updates=0)
-    app = create_app(HuggingFaceNER, context=BackendContext.from_settings(settings))
-    client = app.test_client()
-    wait_healthy(client, timeout=120)
-    instant = app.extensions["label_studio_ml"]["instant"]
-    with fake_label_studio([], token="ls-token") as (url, _):
-        setup = {"project": PROJECT, "schema": NER_CONFIG, "hostname": url, "access_token": "ls-token"}
-        assert client.post("/setup", json=setup).status_code == 200
+    with connected_app(HuggingFaceNER, tmp_path / "models", PROJECT, NER_CONFIG) as app:
         html, results = annotated_page()
-        body = annotation_created(1, {"html": html}, results, NER_CONFIG)
-        body["project"].update({"id": 9, "created_at": "2023-11-14T22:13:20Z"})
-        client.post("/webhook", json=body)
-        assert instant.wait(PROJECT, timeout=60)
-        tasks = [{"id": 50, "data": {"html": PAGE}}]
-        reply = client.post("/predict", json={"tasks": tasks, "project": PROJECT, "label_config": NER_CONFIG})
-    [item] = reply.get_json()["results"]
+        app.learn(annotation_created(1, {"html": html}, results, NER_CONFIG), project_id=9)
+        [item] = app.predict([{"id": 50, "data": {"html": PAGE}}])
     assert LabelInterface(NER_CONFIG).validate_prediction(item, return_errors=True) == []
     page = page_text(PAGE)
     keys = ("start", "startOffset", "endOffset", "text")

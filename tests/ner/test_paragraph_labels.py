@@ -16,11 +16,7 @@ from huggingface_ner import HuggingFaceNER
 from huggingface_ner.bio import Span
 from huggingface_ner.regions import Target, regions_from_spans
 from huggingface_ner.task import SpansTask
-from label_studio_ml.api import create_app
-from label_studio_ml.config import Settings
-from label_studio_ml.context import BackendContext
-from tests.conftest import wait_healthy
-from tests.support.fake_label_studio import fake_label_studio
+from tests.support.instant_apps import connected_app
 from tests.support.webhooks import annotation_created
 
 #: The "Intent Classification and Slot Filling" template's tags (its whole-dialogue ``<Choices>`` too).
@@ -82,23 +78,11 @@ def test_an_annotated_region_is_read_back_as_its_span_of_the_dialogue_text() -> 
 
 
 def test_annotated_entities_propagate_at_once_into_other_dialogues(tmp_path: Path) -> None:
-    settings = Settings(model_dir=tmp_path / "models", start_training_each_n_updates=0)
-    app = create_app(HuggingFaceNER, context=BackendContext.from_settings(settings))
-    client = app.test_client()
-    wait_healthy(client, timeout=120)
-    instant = app.extensions["label_studio_ml"]["instant"]
     other = [{"author": "Siemens", "text": "We are Siemens."}, {"author": "Ana", "text": "Siemens, hi."}]
-    with fake_label_studio([], token="ls-token") as (url, _):
-        setup = {"project": PROJECT, "schema": CONFIG, "hostname": url, "access_token": "ls-token"}
-        assert client.post("/setup", json=setup).status_code == 200
+    with connected_app(HuggingFaceNER, tmp_path / "models", PROJECT, CONFIG) as app:
         results = [region(1, "Siemens", "Organization")]
-        body = annotation_created(1, {"dialogue": TURNS}, results, CONFIG)
-        body["project"].update({"id": 11, "created_at": "2023-11-14T22:13:20Z"})
-        client.post("/webhook", json=body)
-        assert instant.wait(PROJECT, timeout=60)
-        tasks = [{"id": 50, "data": {"dialogue": other}}]
-        reply = client.post("/predict", json={"tasks": tasks, "project": PROJECT, "label_config": CONFIG})
-    [item] = reply.get_json()["results"]
+        app.learn(annotation_created(1, {"dialogue": TURNS}, results, CONFIG), project_id=11)
+        [item] = app.predict([{"id": 50, "data": {"dialogue": other}}])
     assert LabelInterface(CONFIG).validate_prediction(item, return_errors=True) == []
     found = [(r["value"]["start"], r["value"]["startOffset"], r["value"]["endOffset"], r["value"]["text"])
              for r in item["result"]]  # fmt: skip

@@ -18,11 +18,7 @@ from huggingface_ner.bio import RegionChoice, Span
 from huggingface_ner.instant import PropagationLayer
 from huggingface_ner.regions import Target, regions_from_spans
 from huggingface_ner.task import SpansTask
-from label_studio_ml.api import create_app
-from label_studio_ml.config import Settings
-from label_studio_ml.context import BackendContext
-from tests.conftest import wait_healthy
-from tests.support.fake_label_studio import fake_label_studio
+from tests.support.instant_apps import connected_app
 
 CONFIG = (
     '<View><Text name="text" value="$text"/><Labels name="label" toName="text"><Label value="ASPECT"/>'
@@ -100,14 +96,8 @@ def test_an_annotated_regions_choice_travels_with_its_span_and_its_region_id() -
 
 
 def test_per_region_choices_are_learned_at_once_and_never_guessed_before(tmp_path: Path) -> None:
-    settings = Settings(model_dir=tmp_path / "models", start_training_each_n_updates=0)
-    app = create_app(HuggingFaceNER, context=BackendContext.from_settings(settings))
-    client = app.test_client()
-    wait_healthy(client, timeout=120)
-    instant = app.extensions["label_studio_ml"]["instant"]
-    with fake_label_studio([], token="ls-token") as (url, _):
-        setup = {"project": PROJECT, "schema": CONFIG, "hostname": url, "access_token": "ls-token"}
-        assert client.post("/setup", json=setup).status_code == 200
+    with connected_app(HuggingFaceNER, tmp_path / "models", PROJECT, CONFIG) as app:
+        client, instant = app.client, app.instant
         assert client.get("/metrics").get_json()["projects"][PROJECT].get("ignored_controls") is None
 
         client.post("/webhook", json=webhook("ANNOTATION_CREATED", annotation(with_choices=False)))
