@@ -1,0 +1,206 @@
+"""Active learning against sequential order, through a real Label Studio 1.23.2.
+
+One Label Studio for the whole run; per data set two backends started with ``label-studio-ml start``
+(one worker, ``INSTANT_VERSION_EVERY=1``, no fine-tuning): ``active`` with ``ACTIVE_LEARNING=true``,
+``sequential`` without (Label Studio's default "Sequential sampling"). Per (data set, mode, seed) a
+fresh project: the pool shuffled by the seed and imported in that order (so sequential order is a
+random order), the backend connected. A simulated annotator then asks Label Studio's next-task
+endpoint (what "Label All Tasks" calls) for a task and submits its gold label through the API, up to
+``--labels`` times. After each label it waits (``--wait`` seconds at most; a timeout counts as a lag)
+until, in active mode, the project points at the backend's new round's version, and in sequential
+mode, the backend serves a new instant version: both modes learn from every label alike. At the
+checkpoints the held-out tasks are POSTed to the backend's ``/predict`` and scored.
+
+Full-data score: the same backend's instant layer after every pool task is labeled, in one more
+project (sequential backend, the pool in seed-0 order, labels submitted without waiting).
+
+    python -m bench.active_learning --write                  # about 30 minutes on 2 cores
+    python -m bench.active_learning --datasets bbc --seeds 1 --labels 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench.active_learning_data import CHECKPOINTS, DATASETS, Dataset, report
+from bench.report import ROOT, save_json, write_generated
+from tests.support.backend_server import BackendServer
+from tests.support.label_studio_server import LabelStudioServer
+from tests.support.ls_user import LabelStudioUser, project_entry, wait_for
+
+PAGE = ROOT / "docs" / "active_learning.md"
+COMMON_ENV = {"INSTANT_VERSION_EVERY": "1", "START_TRAINING_EACH_N_UPDATES": "0"}
+MODES = {"active": {"ACTIVE_LEARNING": "true"}, "sequential": {"ACTIVE_LEARNING": "false"}}
+#: Held-out tasks are predicted under ids no pool task has.
+HELD_OUT_IDS = 1_000_000
+
+
+class Bench:
+    """One Label Studio user and what a run needs to reach the backends."""
+
+    def __init__(self, user: LabelStudioUser, wait_s: float) -> None:
+        self.user = user
+        self.wait_s = wait_s
+
+    def metrics(self, backend: BackendServer, project: int) -> dict[str, Any]:
+        """The backend's ``/metrics`` entry for the project."""
+        projects = requests.get(f"{backend.url}/metrics", timeout=30).json().get("projects", {})
+        return project_entry(projects, project)
+
+    def served(self, backend: BackendServer, key: str, data: Dataset) -> str:
+        """The version ``/setup`` answers for the project, as Label Studio asks it."""
+        body = {"project": key, "schema": data.label_config}
+        return str(requests.post(f"{backend.url}/setup", json=body, timeout=30).json()["model_version"])
+
+    def queued(self, backend: BackendServer, project: int, after: str | None) -> str | None:
+        """The backend's last round's version once the project points at it (and it is not ``after``)."""
+        version = (self.metrics(backend, project).get("active_learning") or {}).get("version")
+        fields = self.user.request("GET", f"/api/projects/{project}/").json()
+        pointed = fields["model_version"] == version and fields["sampling"] == "Uncertainty sampling"
+        return version if pointed and version != after else None
+
+    def held_out_score(self, backend: BackendServer, key: str, data: Dataset) -> float:
+        """The held-out score of what the backend serves now, through ``/predict``."""
+        tasks = [
+            {"id": HELD_OUT_IDS + i, "data": {"text": text}} for i, (text, _) in enumerate(data.held_out)
+        ]
+        body = {"tasks": tasks, "project": key, "label_config": data.label_config}
+        results = requests.post(f"{backend.url}/predict", json=body, timeout=300).json()["results"]
+        return data.score([result["result"] for result in results])
+
+    def project(self, backend: BackendServer, data: Dataset, order: list[int], title: str) -> tuple[int, str]:
+        """A fresh project with the pool imported in ``order`` and the backend connected."""
+        project = self.user.create_project(title, data.label_config)
+        ids = self.user.import_tasks(project, [{"data": {"text": data.pool[i][0]}} for i in order])
+        self.gold = {task: data.pool[i] for task, i in zip(ids, order, strict=True)}
+        self.user.connect_backend(project, backend.url)
+        return project, self.user.project_key(project)
+
+    def run(self, backend: BackendServer, data: Dataset, mode: str, seed: int, labels: int) -> dict[str, Any]:
+        """One labeling session; the held-out curve, rare-class labels found, lags and pace."""
+        order = list(range(len(data.pool)))
+        random.Random(seed).shuffle(order)
+        project, key = self.project(backend, data, order, f"{data.name} {mode} seed {seed}")
+        version = self._wait(lambda: self.queued(backend, project, None)) if mode == "active" \
+            else self.served(backend, key, data)  # fmt: skip
+        # Before any label: zero-shot (classifier) or nothing learned yet (NER).
+        curve = {"0": round(self.held_out_score(backend, key, data), 4)}
+        labeled, lagged, labeling_s = [], 0, 0.0
+        for count in range(1, labels + 1):
+            began = time.monotonic()
+            task = self.user.request("GET", f"/api/projects/{project}/next/").json()
+            text, gold = self.gold[task["id"]]
+            self.user.annotate(task["id"], data.result(text, gold))
+            labeled.append(gold)
+            if mode == "active":
+                new = self._wait(lambda v=version: self.queued(backend, project, v))
+            else:
+                new = self._wait(lambda v=version: (s := self.served(backend, key, data)) != v and s)
+            lagged += new is None
+            version = new or version
+            labeling_s += time.monotonic() - began
+            if count in CHECKPOINTS or count == labels:
+                curve[str(count)] = round(self.held_out_score(backend, key, data), 4)
+        rare = sum(gold == data.rare for gold in labeled) if data.rare else None
+        print(f"{data.name} {mode} seed {seed}: {curve} rare {rare} lagged {lagged}", flush=True)
+        pace = round(labeling_s / labels, 2)
+        return {"dataset": data.name, "mode": mode, "seed": seed, "labels": labels, "curve": curve,
+                "rare_found": rare, "lagged": lagged, "seconds_per_label": pace}  # fmt: skip
+
+    def full_score(self, backend: BackendServer, data: Dataset) -> float:
+        """The instant layer's held-out score after every pool task is labeled (pool in seed-0 order)."""
+        order = list(range(len(data.pool)))
+        random.Random(0).shuffle(order)
+        _, key = self.project(backend, data, order, f"{data.name} full pool")
+        for task, (text, gold) in self.gold.items():
+            self.user.annotate(task, data.result(text, gold))
+        # Done when the served version stops changing: every label has been learned.
+        last, steady_since = "", time.monotonic()
+        while time.monotonic() - steady_since < 5.0:
+            if (now := self.served(backend, key, data)) != last:
+                last, steady_since = now, time.monotonic()
+            time.sleep(0.5)
+        return self.held_out_score(backend, key, data)
+
+    def _wait(self, condition: Any) -> Any:
+        try:
+            return wait_for(condition, self.wait_s, "a new version", interval_s=0.25)
+        except TimeoutError:
+            return None
+
+
+def backend_for(data: Dataset, mode: str, label_studio: LabelStudioServer, folder: Path) -> BackendServer:
+    """A started backend of the data set's kind in ``mode``, allowed to write to Label Studio."""
+    token = {
+        "LABEL_STUDIO_URL": label_studio.url,
+        "LABEL_STUDIO_API_KEY": label_studio.personal_access_token(),
+    }
+    server = BackendServer(backend_dir=data.backend_dir, model_dir=folder / f"{data.name}-{mode}", workers=1,
+                           env={**COMMON_ENV, **MODES[mode], **token})  # fmt: skip
+    server.start()
+    return server
+
+
+def measure(args: argparse.Namespace, label_studio: LabelStudioServer, folder: Path) -> dict[str, Any]:
+    """Every (data set, mode, seed) run, and each data set's full-data score."""
+    bench = Bench(LabelStudioUser(label_studio.url, label_studio.personal_access_token()), args.wait)
+    runs, full, started = [], {}, time.monotonic()
+    for name in args.datasets:
+        data = DATASETS[name](args.pool, args.held_out)
+        for mode in args.modes:
+            backend = backend_for(data, mode, label_studio, folder)
+            try:
+                for seed in range(1, args.seeds + 1):
+                    runs.append(bench.run(backend, data, mode, seed, args.labels))
+                    save_json("active_learning", {"runs": runs, "full": full, "partial": True})
+                if mode == "sequential" and args.full:
+                    full[name] = round(bench.full_score(backend, data), 4)
+            finally:
+                backend.stop()
+        if name not in full:  # no full-pool run: the best score any run reached
+            full[name] = max(max(run["curve"].values()) for run in runs if run["dataset"] == name)
+        print(f"{name}: full-data score {full[name]}; {time.monotonic() - started:.0f} s so far", flush=True)
+    return {"runs": runs, "full": full, "full_method": "pool" if args.full else "best",
+            "options": vars(args), "minutes": round((time.monotonic() - started) / 60, 1)}  # fmt: skip
+
+
+def main() -> None:
+    """Run, print the report, save the raw numbers (and the docs block with ``--write``)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--labels", type=int, default=40)
+    parser.add_argument("--pool", type=int, default=200, help="pool size per data set")
+    parser.add_argument("--held-out", type=int, default=20, help="held-out per label (CoNLL: per type)")
+    parser.add_argument("--wait", type=float, default=20.0, help="seconds to wait for a new version")
+    parser.add_argument("--no-full", dest="full", action="store_false",
+                        help="full-data score = the best score seen, not a labeled pool")  # fmt: skip
+    parser.add_argument("--write", action="store_true", help=f"write the tables into {PAGE.name}")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-al-") as tmp:
+        label_studio = LabelStudioServer(data_dir=Path(tmp) / "label-studio")
+        label_studio.start()
+        try:
+            measured = measure(args, label_studio, Path(tmp))
+        finally:
+            label_studio.stop()
+    table = report(measured["runs"], measured["full"])
+    saved = save_json("active_learning", measured)
+    if args.write:
+        note = (f"{args.seeds} seeds, {args.labels} labels, pool {args.pool}; full-data score: "
+                f"{'the instant layer after the whole pool' if args.full else 'the best score seen'}; "
+                f"{measured['minutes']} min in all")  # fmt: skip
+        write_generated(PAGE, f"{note}\n\n{table}", "bench.active_learning")
+    print(table, f"\nraw: {saved}", sep="\n")
+
+
+if __name__ == "__main__":
+    main()
