@@ -19,7 +19,7 @@ from tests.support import bbc_news
 from tests.support.backend_server import BERT_CLASSIFIER_DIR, BackendServer
 from tests.support.e2e_steps import connect, metrics, personal_access_token
 from tests.support.label_studio_server import LabelStudioServer
-from tests.support.ls_user import LabelStudioUser, wait_for
+from tests.support.ls_user import LabelStudioUser, project_entry, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -127,8 +127,12 @@ def test_two_annotators_get_different_least_confident_tasks(
                     timeout=60).raise_for_status()  # fmt: skip
 
         def settled(after: str = version) -> Any:
-            entry = metrics(backend, project).get("active_learning") or {}
-            learned_both = entry.get("pool") == len(gold)  # the round read the pool after both
-            return queued_version(ls_user, backend, project, after) if learned_both else None
+            """Both annotations learned (none waiting), and the round of the version that serves done."""
+            report = requests.get(f"{backend.url}/metrics", timeout=10).json()
+            entry = project_entry(report["projects"], project)
+            queued = (entry.get("active_learning") or {}).get("version")
+            waiting = report["worker"]["instant_updates"]["waiting"]
+            idle = waiting == 0 and entry.get("model_version") == queued
+            return queued_version(ls_user, backend, project, after) if idle else None
 
         version = wait_for(settled, 60, "a round after both annotations")

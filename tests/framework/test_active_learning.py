@@ -51,10 +51,12 @@ class FakeQueue:
         self.written: dict[str, list[QueuedPrediction]] = {}
         self.dropped: list[str] = []
         self.failure: Exception | None = None
+        self.reads = 0
 
     def pool(self, limit: int) -> list[dict[str, Any]]:
         if self.failure:
             raise self.failure
+        self.reads += 1
         return self.tasks[:limit]
 
     def write(self, version: str, predictions: list[QueuedPrediction]) -> None:
@@ -180,7 +182,7 @@ def test_a_version_published_meanwhile_restarts_the_round(setup: Any) -> None:
 
     model.predict = predict_then_publish  # type: ignore[method-assign]
     with pytest.raises(VersionMoved):
-        run_round(model, queue, active.settings)  # type: ignore[arg-type]
+        run_round(model, queue, active.settings, queue.tasks)  # type: ignore[arg-type]
     assert queue.written == {}
 
 
@@ -245,3 +247,15 @@ def test_written_scores_stay_within_what_label_studio_accepts(setup: Any) -> Non
         active.round(PROJECT)
     scores = [p.score for version in queue.written.values() for p in version]
     assert scores and all(0.0 <= score <= 1.0 for score in scores), scores
+
+
+def test_the_pool_is_read_once_then_rounds_leave_out_the_tasks_labeled_since(setup: Any) -> None:
+    active, queue, model = setup([0.1, 0.2, 0.3, 0.4], active_learning=True, active_learning_tasks=2)
+    model.set_model_version("v1")
+    active.round(PROJECT)
+    labeled = {"id": 1, "result": [], "created_at": "2026-12-05T08:00:00Z"}
+    model.received_annotations().apply("ANNOTATION_CREATED", {"task": queue.tasks[0], "annotation": labeled})
+    model.set_model_version("v2")
+    report = active.round(PROJECT)
+    assert queue.reads == 1  # one read of Label Studio's pool for both rounds (10,000 tasks: 10 requests)
+    assert report is not None and report["pool"] == 3 and [p.task for p in queue.written["v2"]] == [101, 102]

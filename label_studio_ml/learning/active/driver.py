@@ -18,6 +18,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from cachetools import TTLCache
+
 from label_studio_ml.config import Role, Settings, as_bool
 from label_studio_ml.learning.active.rounds import ACTIVE_KEY, VersionMoved, run_round, turn_off
 from label_studio_ml.learning.instant import lower_this_threads_priority
@@ -35,6 +37,8 @@ QueueFactory = Callable[[LabelStudioAccess, int], TaskQueue]
 #: ``ACTIVE_LEARNING_TASKS`` 20, at most about 700 requests a minute to Label Studio for a project
 #: whose annotators label faster than one task every 2 s (the rounds in between are merged).
 MAX_ROUNDS_PER_MINUTE = 30
+#: How long a project's unlabeled pool, once read from Label Studio, serves its rounds.
+POOL_TTL_S = 300.0
 #: First delay after a failed round, doubled after each further failure up to ``MAX_DELAY_S``.
 FIRST_DELAY_S = 5.0
 MAX_DELAY_S = 300.0
@@ -60,6 +64,7 @@ class ActiveLearning:
         self._due: dict[str, float] = {}  # project -> when its next round may start (monotonic)
         self._failures: dict[str, int] = {}
         self._recent: dict[str, deque[float]] = {}  # when each project's latest rounds wrote
+        self._pools: TTLCache[str, list[dict[str, Any]]] = TTLCache(maxsize=64, ttl=POOL_TTL_S)
         self._lock = threading.Condition()
         self._thread: threading.Thread | None = None
 
@@ -140,7 +145,21 @@ class ActiveLearning:
             return None
         if done and done.get("version") == model.model_version and not done.get("error"):
             return None
-        return run_round(model, queue, self.settings)
+        return run_round(model, queue, self.settings, self._pool(project, queue, model))
+
+    def _pool(self, project: str, queue: TaskQueue, model: LabelStudioMLBase) -> list[dict[str, Any]]:
+        """The project's unlabeled tasks: read from Label Studio at most every ``POOL_TTL_S`` (a pool of
+        10,000 is ten requests of 1,000 tasks with their data, too much for every annotation), less
+        the tasks labeled since (the annotation webhooks' copies, ``received_annotations``). Tasks
+        imported meanwhile join at the next read."""
+        with self._lock:
+            pool = self._pools.get(project)
+        if pool is None:
+            pool = queue.pool(self.settings.active_learning_pool)
+            with self._lock:
+                self._pools[project] = pool
+        labeled = {task.get("id") for task in model.received_annotations().tasks()}
+        return [task for task in pool if task.get("id") not in labeled]
 
     def _failed(self, project: str, exc: Exception) -> None:
         failures = self._failures.get(project, 0) + 1

@@ -90,12 +90,14 @@ def queued(
     return [first, *items]
 
 
-def run_round(model: LabelStudioMLBase, queue: TaskQueue, settings: Settings) -> dict[str, Any]:
-    """One round for ``model``'s project; what it did (also kept under ``ACTIVE_KEY``). Raises
-    ``VersionMoved``, and ``LabelStudioUnavailable``/``LabelStudioRefused`` from Label Studio."""
+def run_round(
+    model: LabelStudioMLBase, queue: TaskQueue, settings: Settings, pool: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """One round for ``model``'s project over its unlabeled ``pool``; what it did (also kept under
+    ``ACTIVE_KEY``). Raises ``VersionMoved``, and ``LabelStudioUnavailable``/``LabelStudioRefused``
+    from Label Studio."""
     started = time.monotonic()
     before = model.get(ACTIVE_KEY) or {}
-    pool = queue.pool(settings.active_learning_pool)
     version, scored = score_pool(model, pool)
     picked = least_confident(scored, settings.active_learning_tasks)
     number = int(before.get("rounds", 0)) + 1
