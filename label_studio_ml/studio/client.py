@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 MAX_TEXT_BYTES = 10 * 1024 * 1024
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_REDIRECTS = 5
+#: Unlabeled tasks read per request (active learning reads pools of thousands: few round trips).
+UNLABELED_PAGE = 1000
 _CHUNK = 256 * 1024
 
 
@@ -91,11 +93,13 @@ class LabelStudioAccess:
         return [task for task in tasks if task.get("annotations")]
 
     def unlabeled_tasks(self, project_id: str | int, limit: int) -> list[dict[str, Any]]:
-        """Up to ``limit`` tasks of the project that nobody has labeled (one page)."""
+        """Up to ``limit`` tasks of the project that nobody has labeled, with their data, in pages of
+        at most ``UNLABELED_PAGE``."""
         try:
             pager = self.client().tasks.list(
-                project=int(project_id), fields="all", query=_UNLABELED_FILTER, page_size=limit
-            )
+                project=int(project_id), fields="all", query=_UNLABELED_FILTER,
+                page_size=min(limit, UNLABELED_PAGE),
+            )  # fmt: skip
             tasks = [as_dict(task) for _, task in zip(range(limit), pager, strict=False)]
         except Exception as exc:  # the SDK raises many types; all mean "could not read"
             reason = f"could not read unlabeled tasks of project {project_id} from {self.url}"

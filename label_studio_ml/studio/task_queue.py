@@ -10,7 +10,6 @@ prediction's ``cluster`` survives only ``POST /api/predictions/`` (the bulk impo
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -21,13 +20,6 @@ logger = logging.getLogger(__name__)
 
 #: The ``sampling`` value that makes "Label All Tasks" follow prediction scores (exactly this string).
 UNCERTAINTY_SAMPLING = "Uncertainty sampling"
-#: Tasks read per page of the pool (Label Studio's API allows large pages; fewer round trips).
-POOL_PAGE = 1000
-
-
-def _unlabeled_filter() -> str:
-    item = {"filter": "filter:tasks:completed_at", "operator": "empty", "value": True, "type": "Datetime"}
-    return json.dumps({"filters": {"conjunction": "and", "items": [item]}})
 
 
 @dataclass(frozen=True)
@@ -48,15 +40,8 @@ class TaskQueue:
         self.project = project
 
     def pool(self, limit: int) -> list[dict[str, Any]]:
-        """Up to ``limit`` tasks nobody has labeled, with their data, in pages of ``POOL_PAGE``."""
-        try:
-            pager = self.access.client().tasks.list(
-                project=self.project, fields="all", query=_unlabeled_filter(), page_size=min(limit, POOL_PAGE)
-            )
-            tasks = [as_dict(task) for _, task in zip(range(limit), pager, strict=False)]
-        except Exception as exc:  # the SDK raises many types; all mean "could not read"
-            raise read_failure(exc, f"could not read the unlabeled tasks of project {self.project}") from exc
-        return [task for task in tasks if not task.get("annotations")]
+        """Up to ``limit`` tasks nobody has labeled, with their data (``access.unlabeled_tasks``)."""
+        return self.access.unlabeled_tasks(self.project, limit)
 
     def write(self, version: str, predictions: list[QueuedPrediction]) -> None:
         """Store ``predictions`` under ``version``, one request each (the only way to keep ``cluster``)."""
