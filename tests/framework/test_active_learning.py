@@ -7,6 +7,7 @@ when it runs, and what it does when Label Studio fails or active learning is tur
 from __future__ import annotations
 
 import math
+import os
 import time
 from typing import Any
 
@@ -20,6 +21,7 @@ from label_studio_ml.learning.active.selection import least_confident, scored_ta
 from label_studio_ml.model import LabelStudioMLBase
 from label_studio_ml.projects import ProjectRegistry
 from label_studio_ml.response import ModelResponse
+from label_studio_ml.state.training_state import HOST
 from label_studio_ml.studio.task_queue import UNCERTAINTY_SAMPLING, QueuedPrediction
 
 CONFIG = (
@@ -212,6 +214,14 @@ def test_in_a_training_worker_the_round_runs_in_the_caller(setup: Any) -> None:
     active, queue, model = setup([0.5], active_learning=True, role=Role.WORKER)
     active.poke(PROJECT)
     assert queue.model_version == model.model_version and active._thread is None
+    report = model.get(ACTIVE_KEY)  # /metrics tells the worker's round from a replica's
+    assert report["role"] == "worker" and report["by"] == f"{HOST}:{os.getpid()}"
+
+
+def test_a_serving_process_says_it_ran_the_round(setup: Any) -> None:
+    active, _, _ = setup([0.5], active_learning=True)
+    report = active.round(PROJECT)
+    assert report["role"] == "server" and report["by"] == f"{HOST}:{os.getpid()}"
 
 
 def test_every_tenth_round_hands_out_a_random_task_first_in_a_cluster_of_its_own(setup: Any) -> None:
