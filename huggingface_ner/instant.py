@@ -175,7 +175,7 @@ class PropagationLayer:
         choices: RegionChoices | None = None,
     ) -> list[tuple[list[dict[str, Any]], float]]:
         """Regions and a score per text: the model's spans combined with the dictionary's, each with
-        its predicted per-region choices."""
+        its predicted per-region choices; the score counts the dictionary's spans as certain."""
         if serving is not None:
             loaded = self.model.load_serving(serving, fine or "baseline")
             tagged = self.task.predict_spans(loaded, texts, control, serving.head)
@@ -183,10 +183,12 @@ class PropagationLayer:
             tagged = [([], []) for _ in texts]
         target = Target.of(control)
         predictions = []
-        for text, (spans, words) in zip(texts, tagged, strict=True):
-            if propagator is not None:
-                spans = propagator.combine(text, spans, COMBINATION)
+        for text, (found, words) in zip(texts, tagged, strict=True):
+            spans = propagator.combine(text, found, COMBINATION) if propagator is not None else found
+            model_spans = set(found)
+            propagated = [span for span in spans if span not in model_spans]
+            score = text_score(spans, words, certain=propagated)
             if choices is not None:
                 spans = choices.attach(text, spans)
-            predictions.append((regions_from_spans(text, spans, target), text_score(spans, words)))
+            predictions.append((regions_from_spans(text, spans, target), score))
         return predictions
