@@ -5,9 +5,12 @@ interleaved rounds of:
 
 * ``embed fp32`` / ``embed int8``: ``SentenceEncoder.embed`` of every text, its cache emptied
   first (``INFERENCE_BACKEND=torch`` against ``auto``, the int8 model exported beforehand);
+* ``embed int8, rows in turn``: the same int8 model as ONNX Runtime served it before rows ran side
+  by side (one window after another, the session's intra-op threads on every core);
 * ``zero-shot fp32`` / ``zero-shot int8``: ``BertClassifier.predict`` of a fresh BBC-topic project
   (zero-shot serves), one request of all the texts, the encoder's cache emptied first: the
   ``/predict`` handler's work without HTTP;
+* ``instant int8``: the same with an instant head serving (50 other labeled articles learned);
 * ``pipeline``: ``transformers.pipeline("text-classification")`` on the same baseline folder (a
   fresh head: speed only), called one task at a time as the public example does.
 
@@ -16,7 +19,7 @@ cached embeddings (the texts' embeddings tiled; one matrix product and a softmax
 rounds. Finally the int8 embeddings' cosines to fp32's on every text. Ratios compare numbers of
 this one run (median of the rounds).
 
-    python -m bench.encoder_int8                  # 200 texts, 3 rounds: about 3 minutes on 2 cores
+    python -m bench.encoder_int8                  # 200 texts, 3 rounds: about 4 minutes on 2 cores
     python -m bench.encoder_int8 --texts 100 --rounds 2
 """
 
@@ -37,8 +40,11 @@ import torch
 
 from bench.report import ROOT, markdown_table, ratio, save_json, write_generated
 from bert_classifier.light.embeddings import SentenceEncoder
+from bert_classifier.light.encoder_onnx import int8_encoder
 from bert_classifier.light.instant_head import fit_head
 from bert_classifier.model import BertClassifier
+from hf_text.instant.learning import InstantLearner
+from hf_text.runtime.backends import OnnxRunner, inference_threads
 from hf_text.runtime.device import default_token_budget
 from hf_text.runtime.resolve import resolve_model_folder
 from hf_text.settings import HFSettings
@@ -74,6 +80,35 @@ def classifier(backend: str, model_dir: Path) -> BertClassifier:
                           hf_settings=settings)  # fmt: skip
 
 
+def instant_classifier(model_dir: Path) -> BertClassifier:
+    """A BBC-topic project (int8 encoder) whose instant head serves, fitted on 50 labeled articles
+    that are not among the measured texts."""
+    model = classifier("auto", model_dir / "instant")
+    pairs = bbc_news.articles(per_label=10, skip=300, max_words=40)
+    tasks = [bbc_news.to_task(text, label, 1_000_000 + index) for index, (text, label) in enumerate(pairs)]
+    model.labeled_tasks = lambda: tasks  # type: ignore[method-assign]  # what Label Studio would hold
+    learner = InstantLearner(model, model.task, model.instant_layer())
+    learner.resync(model.controls())
+    learner.refit(model.controls())
+    return model
+
+
+def rows_in_turn(encoder: SentenceEncoder, folder: Path) -> SentenceEncoder:
+    """``encoder`` (int8) with its model run as before rows ran side by side: one window after
+    another, ONNX Runtime's intra-op threads on every core."""
+    import onnxruntime
+
+    assert encoder.int8 is not None, encoder.served
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = inference_threads(0)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = onnxruntime.InferenceSession(
+        str(int8_encoder(folder)), options, providers=["CPUExecutionProvider"]
+    )
+    encoder.int8 = OnnxRunner(session=session, input_names=encoder.int8.input_names, threads=1)
+    return encoder
+
+
 def paths(texts: list[str], model_dir: Path) -> tuple[dict[str, Callable[[], Any]], dict[str, Any]]:
     """Every measured path, and the encoders' ``served`` reports."""
     from transformers import pipeline
@@ -82,7 +117,10 @@ def paths(texts: list[str], model_dir: Path) -> tuple[dict[str, Callable[[], Any
     budget = default_token_budget(torch.device("cpu"))
     encoders = {name: SentenceEncoder(folder, torch.device("cpu"), 256, 64, 100_000, setting)
                 for name, setting in (("fp32", "torch"), ("int8", "auto"))}  # fmt: skip
+    before = SentenceEncoder(folder, torch.device("cpu"), 256, 64, 100_000, "auto")
+    encoders["int8, rows in turn"] = rows_in_turn(before, folder)
     models = {name: classifier(setting, model_dir) for name, setting in (("fp32", "torch"), ("int8", "auto"))}
+    instant = instant_classifier(model_dir)
     tasks = [{"id": index, "data": {"text": text}} for index, text in enumerate(texts)]
     pipe = pipeline("text-classification", model=str(folder), device="cpu")
 
@@ -90,14 +128,18 @@ def paths(texts: list[str], model_dir: Path) -> tuple[dict[str, Callable[[], Any
         encoder.cache.clear()
         encoder.embed(texts, budget)
 
-    def predict(model: BertClassifier) -> None:
+    def predict(model: BertClassifier, layer: str = "zero-shot-") -> None:
         model.light_layers.encoder.cache.clear()
-        assert model.predict(tasks).model_version.startswith("zero-shot-")
+        version = model.predict(tasks).model_version
+        assert version.startswith(layer), version
 
     measured: dict[str, Callable[[], Any]] = {}
     for name in ("fp32", "int8"):
         measured[f"embed {name}"] = lambda e=encoders[name]: embed(e)
+    measured["embed int8, rows in turn"] = lambda: embed(encoders["int8, rows in turn"])
+    for name in ("fp32", "int8"):
         measured[f"zero-shot {name}"] = lambda m=models[name]: predict(m)
+    measured["instant int8"] = lambda: predict(instant, "instant-")
     measured["pipeline"] = lambda: [pipe(text, truncation=True) for text in texts]
     served = {name: model.light_layers.encoder.served for name, model in models.items()}
     served["cosines"] = cosines(encoders, texts, budget)
@@ -156,6 +198,8 @@ def report(result: dict[str, Any]) -> str:
         ["int8 served as", f"{int8['backend']}: {int8['why']}"],
         ["int8 cosine to fp32: min / mean / texts below 0.99", agree],
         ["zero-shot int8 vs fp32", ratio(rate["zero-shot int8"], rate["zero-shot fp32"])],
+        ["int8 rows side by side vs in turn (embed)",
+         ratio(rate["embed int8"], rate["embed int8, rows in turn"])],
         [rescored, f"{again['ms_median']} ms"],
     ])  # fmt: skip
     return speed + "\n\n" + facts

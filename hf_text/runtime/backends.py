@@ -14,6 +14,7 @@ import functools
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -72,23 +73,41 @@ class TorchRunner:
 class OnnxRunner:
     """An ONNX Runtime session on the CPU; inputs the graph does not take are not passed.
 
-    Rows run one at a time, each without its padding: dynamic int8 quantization scales a
-    tensor's activations by that tensor's range, so in a batch one text's logits would depend on
-    the texts and the padding beside it (a task's prediction would change with what else Label
-    Studio asked for). On a CPU batching gains little, and unpadded rows compute less.
+    Each row runs alone, without its padding: dynamic int8 quantization scales a tensor's
+    activations by that tensor's range, so in a batch one text's logits would depend on the texts
+    and the padding beside it (a task's prediction would change with what else Label Studio asked
+    for). On a CPU batching gains little, and unpadded rows compute less.
+
+    The rows of a call run side by side on ``threads`` threads, each row on one core (the session
+    has one intra-op thread; ONNX Runtime releases the GIL while it runs). A window of a few
+    dozen tokens is too small to split over cores: measured with the embedded MiniLM on 2 idle
+    cores, two rows at a time ran 200 short texts 1.4x faster than one row on two intra-op threads,
+    which was no faster than on one (``docs/encoder_int8.md``). A lone long row loses: it gets one
+    core instead of every core.
     """
 
     session: Any
     input_names: tuple[str, ...]
     backend: str = ONNX_INT8
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    threads: int = 1
 
     def __call__(self, rows: Sequence[Row]) -> list[np.ndarray]:
-        outputs = []
-        for row in rows:
-            feeds = {name: _int64(row, name) for name in self.input_names}
-            outputs.append(np.asarray(self.session.run(None, feeds)[0], dtype=np.float32)[0])
-        return outputs
+        if self.threads < 2 or len(rows) < 2:
+            return [self._run(row) for row in rows]
+        return list(_row_pool(self.threads, os.getpid()).map(self._run, rows))
+
+    def _run(self, row: Row) -> np.ndarray:
+        feeds = {name: _int64(row, name) for name in self.input_names}
+        return np.asarray(self.session.run(None, feeds)[0], dtype=np.float32)[0]
+
+
+@functools.cache
+def _row_pool(threads: int, pid: int) -> ThreadPoolExecutor:
+    """The threads that run rows side by side, one pool per size and process (keyed by ``pid``: a
+    forked child has none of its parent's threads). One inference runs at a time per process
+    (``hf_text.runtime.inference.FORWARD_LOCK``), so one pool is all it uses."""
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"onnx-rows-{pid}")
 
 
 def _int64(row: Row, name: str) -> np.ndarray:
@@ -108,28 +127,30 @@ def cpu_cores() -> int:
 
 
 def inference_threads(setting: int) -> int:
-    """Intra-op threads for one inference: ``INFERENCE_THREADS``, or the cores when it is 0."""
+    """Threads for one inference (torch's intra-op threads, ONNX Runtime's rows side by side):
+    ``INFERENCE_THREADS``, or the cores when it is 0."""
     return setting if setting > 0 else cpu_cores()
 
 
 def open_onnx(path: Path, threads: int, backend: str = ONNX_INT8) -> OnnxRunner:
-    """An ONNX Runtime session for ``path`` on ``threads`` intra-op threads.
+    """An ONNX Runtime session for ``path`` whose rows run on ``threads`` threads, one core each.
 
-    One inference runs at a time per process (``hf_text.runtime.inference``), so one pool of ``threads``
-    is all the process ever uses: gunicorn's request threads queue instead of oversubscribing the
-    cores. Idle pool threads do not spin: the cores are shared with trainings and other processes,
-    and spinning measured slower there (bench/README.md).
+    One inference runs at a time per process (``hf_text.runtime.inference``), so ``threads`` cores
+    are all the process ever uses: gunicorn's request threads queue instead of oversubscribing the
+    cores. The session has no intra-op pool (``OnnxRunner`` says why), so no idle thread spins:
+    the cores are shared with trainings and other processes, and spinning measured slower there
+    (bench/README.md).
     """
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
+    options.intra_op_num_threads = 1  # rows run side by side instead (OnnxRunner)
     options.inter_op_num_threads = 1
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     names = tuple(item.name for item in session.get_inputs())
-    return OnnxRunner(session=session, input_names=names, backend=backend)
+    return OnnxRunner(session=session, input_names=names, backend=backend, threads=max(1, threads))
 
 
 def serving_backend(setting: str, device: torch.device, head: Mapping[str, Any], folder: Path) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import numpy as np
 import pytest
 
@@ -48,3 +51,49 @@ def test_the_onnx_runner_is_never_given_padding_and_answers_each_window_at_its_o
     logits = runner(rows)
     assert [feeds["input_ids"].tolist() for feeds in session.feeds] == [[[101, 7, 8, 9, 102]], [[101, 102]]]
     assert [array.shape for array in logits] == [(5, 3), (2, 3)]
+
+
+class ConcurrencySession(RecordingSession):
+    """Records how many runs were in flight at once (each run waits a little for a companion)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock, self.in_flight, self.most = threading.Lock(), 0, 0
+        self.both = threading.Barrier(2, timeout=5)
+
+    def run(self, outputs, feeds):
+        with self.lock:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            self.both.wait()  # two rows must be running at once, or this times out
+        with self.lock:
+            self.in_flight -= 1
+        return super().run(outputs, feeds)
+
+
+def test_rows_run_side_by_side_on_the_runners_threads_in_their_order() -> None:
+    session = ConcurrencySession()
+    runner = backends.OnnxRunner(session, ("input_ids", "attention_mask"), threads=2)
+    rows = [{"input_ids": [101] + [7] * n + [102], "attention_mask": [1] * (n + 2)} for n in range(6)]
+    logits = runner(rows)
+    assert session.most == 2
+    assert [array.shape for array in logits] == [(2,)] * 6
+    assert sorted(feeds["input_ids"].shape[1] for feeds in session.feeds) == [n + 2 for n in range(6)]
+
+
+def test_the_session_itself_runs_one_thread_and_the_runner_gets_the_threads(tmp_path) -> None:
+    import torch
+
+    class Tiny(torch.nn.Module):
+        def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+            return input_ids.float().unsqueeze(-1) * 2.0
+
+    path = tmp_path / "tiny.onnx"
+    torch.onnx.export(Tiny(), (torch.ones(1, 3, dtype=torch.long),), str(path), input_names=["input_ids"],
+                      dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}}, dynamo=False)  # fmt: skip
+    runner = backends.open_onnx(path, 3)
+    assert runner.threads == 3
+    assert runner.session.get_session_options().intra_op_num_threads == 1
+    rows = [{"input_ids": [1, 2, 3]}, {"input_ids": [4]}, {"input_ids": [5, 6]}]
+    assert [array[:, 0].tolist() for array in runner(rows)] == [[2.0, 4.0, 6.0], [8.0], [10.0, 12.0]]
