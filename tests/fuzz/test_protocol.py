@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hf_text.instant.records import is_instant_version
 from tests.support.fuzz_backends import Backend, trained_backend
 from tests.support.fuzz_configs import label_configs
 from tests.support.fuzz_strategies import mutated_body, raw_body, text_paths
@@ -97,11 +98,16 @@ def check_region(text: str, value: dict[str, Any]) -> None:
 
 
 def still_serves(backend: Backend) -> None:
-    """The next valid request after any bad one: Label Studio's own body, answered normally."""
+    """The next valid request after any bad one: Label Studio's own body, answered normally, by the
+    trained version or by an instant head built on it (a fuzzed webhook can still be a valid
+    annotation, which the instant layer learns in the background: a 1 s pause here made that
+    happen on every run)."""
     response = post(backend, "/predict", backend.probe)
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     (result,) = response.get_json()["results"]
-    assert result["model_version"] == backend.version and result["result"]
+    version = result["model_version"]
+    assert version == backend.version or is_instant_version(version), version
+    assert result["result"]
 
 
 def parse_sent(raw: bytes) -> Any:
