@@ -52,6 +52,12 @@ def owner_id() -> str:
     return f"{HOST}:{pid}:{_incarnation[1]}"
 
 
+def process_of(owner: str) -> str:
+    """``host:pid`` of an owner id: which process it is, as ``/metrics`` names processes (the
+    incarnation only matters to leases)."""
+    return owner.rsplit(":", 1)[0]
+
+
 def owner_is_dead(owner: str | None) -> bool:
     """Whether ``owner`` certainly no longer runs: none, an earlier incarnation of this process,
     or a process of this host that is gone. Owners on other hosts are judged by their heartbeat."""
@@ -193,7 +199,7 @@ class TrainingState:
             fields: dict[str, Any] = {
                 "finished_at": finished, "duration_s": finished - (row["started_at"] or finished),
                 "runs": row["runs"] + 1, "failures": row["failures"] + int(error is not None),
-                "trained_by": owner.rsplit(":", 1)[0],
+                "trained_by": process_of(owner),
                 "error": error, "metrics": metrics if metrics else row["metrics"], "progress": None,
             }  # fmt: skip
             if row["pending"]:
@@ -253,7 +259,7 @@ class TrainingState:
         if row["state"] in ACTIVE and not self.live(row):
             row["state"] = TrainingStatus.INTERRUPTED
         if row["state"] == TrainingStatus.RUNNING:
-            row["running_in"] = str(row["owner"]).rsplit(":", 1)[0]  # host:pid, to tell workers apart
+            row["running_in"] = process_of(str(row["owner"]))  # to tell workers apart
         for private in ("project", "owner", "pending_event", "base_version", "resumed"):
             row.pop(private, None)
         return row

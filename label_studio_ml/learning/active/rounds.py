@@ -22,7 +22,7 @@ from label_studio_ml.learning.active.random_slice import RANDOM_CLUSTER, random_
 from label_studio_ml.learning.active.selection import Scored, least_confident, scored_tasks
 from label_studio_ml.model import LabelStudioMLBase
 from label_studio_ml.response import ModelResponse
-from label_studio_ml.state.training_state import owner_id
+from label_studio_ml.state.training_state import owner_id, process_of
 from label_studio_ml.studio.task_queue import UNCERTAINTY_SAMPLING, QueuedPrediction, TaskQueue
 
 logger = logging.getLogger(__name__)
@@ -118,9 +118,8 @@ def run_round(
             queue.drop_version(old)
     # Who ran it: ``host:pid`` as the training rows name their processes, and the process's role
     # (a serving replica, or a training worker after its training, in distributed mode).
-    by = owner_id().rsplit(":", 1)[0]
-    report.update(seconds=round(time.monotonic() - started, 3), at=time.time(), error=None, by=by,
-                  role=settings.role.value)  # fmt: skip
+    report.update(seconds=round(time.monotonic() - started, 3), at=time.time(), error=None,
+                  by=process_of(owner_id()), role=settings.role.value)  # fmt: skip
     model.set(ACTIVE_KEY, report)
     logger.info(
         "project %s: queued %d of %d unlabeled tasks under %s in %.2f s",
