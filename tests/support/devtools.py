@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import re
+import signal
 import socket
 import struct
 import subprocess
@@ -19,7 +20,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -111,13 +112,15 @@ def devtools_page(
     cookies: dict[str, str], origin: str, size: tuple[int, int] = (1400, 1000)
 ) -> Iterator[DevToolsPage]:
     """A fresh headless Chromium with ``cookies`` set for ``origin``; its one page."""
-    with tempfile.TemporaryDirectory() as profile:
+    # A helper Chromium left behind may still be writing into the profile as it is removed: the
+    # group is stopped first, and what is left then is not worth failing a test for.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         argv = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                 "--no-first-run", "--remote-debugging-port=0", f"--user-data-dir={profile}",
                 "about:blank"]  # fmt: skip
         log = Path(profile) / "stderr.log"
         with log.open("w") as errors:
-            process = subprocess.Popen(argv, stderr=errors)
+            process = subprocess.Popen(argv, stderr=errors, start_new_session=True)
         try:
             deadline, port = time.monotonic() + 60, None
             while port is None:  # "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/..."
@@ -133,5 +136,32 @@ def devtools_page(
                 page.call("Network.setCookie", name=name, value=value, url=origin)
             yield page
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            _stop_group(process)
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop Chromium and every helper process it started (they share its process group).
+
+    Stopping the browser alone is not enough: its storage and network helpers outlive it for a
+    moment, writing into the profile as the profile is removed.
+    """
+    group = process.pid
+    with suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGTERM)
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while _running_in(group) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    with suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
+
+
+def _running_in(group: int) -> bool:
+    """Whether a process of ``group`` still runs (a zombie with no thread left does not)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (comm)"
+            state, pgrp, threads = fields[0], int(fields[2]), int(fields[17])
+            if pgrp == group and (state != "Z" or threads > 1):
+                return True
+    return False
