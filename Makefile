@@ -34,6 +34,7 @@ run: install
 ## Install test dependencies, lint, check the architecture contract, and run the whole suite.
 test: install-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/python -m pytest -q -rs
 
@@ -48,6 +49,7 @@ bench: install
 
 lint: install-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
 ## Also removes the Label Studio that `make test` installs for the e2e tests (about 1 GB).

@@ -48,6 +48,7 @@ def data_sets(
     rng = random.Random(0)
     bbc_pool, bbc_test = bbc_data()
     tweet_pool, tweet_test = tweets.split(100)
+
     def sample(pool: dict[str, list[str]]) -> dict[str, list[str]]:
         return {label: rng.sample(texts, min(per_label, len(texts))) for label, texts in pool.items()}
 

@@ -1,6 +1,6 @@
 """Reports of ``bench.instant_curves``' recorded runs: the first annotations, the labeling order.
 
-    python -m bench.instant_curves --plot    # writes docs/uncertainty_first.{md,png}
+python -m bench.instant_curves --plot    # writes docs/uncertainty_first.{md,png}
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ def first_report(seeds: list[int], line: str = "instant") -> str:
         fell = sum(1 for curve in by_seed.values() if step and curve.get(step, 1) < curve.get(step - 1, 0))
         rows.append([step, f"{sum(scores) / max(len(scores), 1):.3f}", fell if step else "—", len(scores)])
     return markdown_table(["annotations", "mean macro-F1", "seeds where it fell", "seeds"], rows)
-
 
 
 def order_report(docs: Path) -> str:

@@ -71,9 +71,10 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     pairs = bbc_news.articles(per_label=options.tasks // len(bbc_news.LABELS), max_words=64)
     tasks = [bbc_news.to_task(text, label, i) for i, (text, label) in enumerate(pairs)]
-    with tempfile.TemporaryDirectory(prefix="bench-responsive-") as folder, fake_label_studio(
-        tasks, TOKEN
-    ) as (ls_url, _):
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-responsive-") as folder,
+        fake_label_studio(tasks, TOKEN) as (ls_url, _),
+    ):
         env = {
             "MODEL_DIR": str(Path(folder) / "models"),
             "LABEL_STUDIO_URL": ls_url,

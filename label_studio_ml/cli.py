@@ -32,9 +32,7 @@ def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
 
 def _add_server_options(parser: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
     parser.add_argument("--host", default=env.get("HOST", "0.0.0.0"), help="bind address (env HOST)")
-    parser.add_argument(
-        "-p", "--port", type=int, default=_env_int(env, "PORT", 9090), help="port (env PORT)"
-    )
+    parser.add_argument("-p", "--port", type=int, default=_env_int(env, "PORT", 9090), help="port (env PORT)")
     parser.add_argument(
         "--workers", type=int, default=_env_int(env, "WORKERS", 1), help="gunicorn worker processes (WORKERS)"
     )

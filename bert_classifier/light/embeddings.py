@@ -222,8 +222,13 @@ _ENCODERS_LOCK = threading.Lock()
 
 
 def sentence_encoder(
-    folder: Path, device: torch.device, max_length: int, stride: int, cache_size: int,
-    backend: str = TORCH, threads: int = 0,
+    folder: Path,
+    device: torch.device,
+    max_length: int,
+    stride: int,
+    cache_size: int,
+    backend: str = TORCH,
+    threads: int = 0,
 ) -> SentenceEncoder:
     """This process's encoder for ``folder`` on ``device`` (loaded once; a process resource like
     the model cache, shared by every project); ``backend`` is ``INFERENCE_BACKEND``."""

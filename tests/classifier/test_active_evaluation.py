@@ -52,4 +52,3 @@ def test_one_round_in_ten_hands_out_a_random_task_the_same_on_every_replica() ->
     honest = trusted({"started_at": 100.0, "random_slice": [4]})
     assert honest is not None and honest(9, 99.0) and honest(4, 150.0) and not honest(9, 150.0)
     assert trusted({}) is None and trusted(None) is None
-

@@ -57,7 +57,5 @@ def test_fit_on_bbc_news_then_predict_held_out_articles(tmp_path: Path) -> None:
     ).serialize()
     predicted = [frozenset(item["result"][0]["value"]["choices"]) for item in items]
     report = classification_metrics([frozenset({label}) for _, label in held_out], predicted, list(LABELS))
-    print(
-        f"BBC held-out macro-F1 {report['macro_f1']} accuracy {report['accuracy']} fit {fit_seconds:.0f}s"
-    )
+    print(f"BBC held-out macro-F1 {report['macro_f1']} accuracy {report['accuracy']} fit {fit_seconds:.0f}s")
     assert report["macro_f1"] >= THRESHOLD, report

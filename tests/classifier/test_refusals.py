@@ -53,9 +53,7 @@ def test_an_unservable_config_is_refused_with_a_reason_phrase_a_warning_and_metr
     assert refused.status_code == 422
     assert '<Rating name="topic">' in refused.get_json()["error"]
     assert "Rating" in refused.status  # the reason phrase, what Label Studio shows
-    assert any(
-        "Rating" in record.getMessage() for record in caplog.records if record.levelname == "WARNING"
-    )
+    assert any("Rating" in record.getMessage() for record in caplog.records if record.levelname == "WARNING")
     project = client.get("/metrics").get_json()["projects"]["3.1700000000"]
     assert "Rating" in project["refused"]["reason"]
 
@@ -68,9 +66,7 @@ def test_a_config_served_in_part_says_what_it_ignores(client, caplog) -> None:
         assert client.post("/setup", json=setup_body("4.1700000000", BOTH)).status_code == 200
     (ignored,) = client.get("/metrics").get_json()["projects"]["4.1700000000"]["ignored_controls"]
     assert ignored.startswith('<Rating name="topic">')
-    assert any(
-        "Rating" in record.getMessage() for record in caplog.records if record.levelname == "WARNING"
-    )
+    assert any("Rating" in record.getMessage() for record in caplog.records if record.levelname == "WARNING")
     body = {
         "project": "4.1700000000",
         "label_config": BOTH,

@@ -43,9 +43,10 @@ def test_the_status_page_in_a_real_browser(tmp_path: Path) -> None:
     tasks = labeled_tasks()  # eight positive, then eight negative
     first, later = tasks[0:4] + tasks[8:12], tasks[4:8] + tasks[12:16]
     served = list(first)  # what Label Studio holds at the first training
-    with fake_label_studio(served, token=TOKEN) as (label_studio, _), backend(
-        BERT_CLASSIFIER_DIR, {"MODEL_DIR": str(tmp_path / "models"), **TRAINING}, workers=1
-    ) as url:
+    with (
+        fake_label_studio(served, token=TOKEN) as (label_studio, _),
+        backend(BERT_CLASSIFIER_DIR, {"MODEL_DIR": str(tmp_path / "models"), **TRAINING}, workers=1) as url,
+    ):
         setup = {**load_fixture("classification_setup.json"), "hostname": label_studio, "access_token": TOKEN}
         project = setup["project"]
         assert requests.post(f"{url}/setup", json=setup, timeout=30).status_code == 200

@@ -62,9 +62,7 @@ def test_a_hostname_without_its_token_never_receives_the_stored_token(client):
     assert host_b.seen == []
 
 
-def test_a_new_hostname_with_its_own_token_moves_the_connection_and_the_old_token_stays_home(
-    client, caplog
-):
+def test_a_new_hostname_with_its_own_token_moves_the_connection_and_the_old_token_stays_home(client, caplog):
     app, client = client
     with (
         serving(FakeLabelStudio(TOKEN_A, tasks=LABELED)) as host_a,

@@ -172,8 +172,10 @@ def test_kill_9_in_the_middle_of_fit_then_a_restart_trains_and_publishes(tmp_pat
         start = load_fixture("classification_webhook_start_training.json")
         assert requests.post(f"{url}/webhook", json=start, timeout=5).status_code == 201
         wait_until(
-            lambda: requests.get(f"{url}/metrics", timeout=5).json()["projects"][PROJECT]["training"]["state"]
-            == "running",
+            lambda: (
+                requests.get(f"{url}/metrics", timeout=5).json()["projects"][PROJECT]["training"]["state"]
+                == "running"
+            ),
             timeout=120,
             what="fit to start",
         )
@@ -191,6 +193,7 @@ def test_kill_9_in_the_middle_of_fit_then_a_restart_trains_and_publishes(tmp_pat
 
         entry = wait_until(trained, 120, "the resumed training")
         assert entry["model_version"] != initial
-        assert requests.post(f"{url}/setup", json=setup, timeout=5).json()["model_version"] == entry[
-            "model_version"
-        ]
+        assert (
+            requests.post(f"{url}/setup", json=setup, timeout=5).json()["model_version"]
+            == entry["model_version"]
+        )

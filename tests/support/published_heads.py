@@ -16,9 +16,7 @@ from hf_text.runtime.resolve import resolve_model_folder
 WEIGHTS = "model.safetensors"
 
 
-def publish_head(
-    model: Any, head_labels: list[str], winner: int | None = None, **head: Any
-) -> str:
+def publish_head(model: Any, head_labels: list[str], winner: int | None = None, **head: Any) -> str:
     """Publish a head for ``model``'s first control as its current version; returns the version.
 
     ``head_labels`` are the names the head's metadata and config record (what training saw);
