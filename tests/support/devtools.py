@@ -12,20 +12,19 @@ import base64
 import json
 import os
 import re
-import signal
 import socket
 import struct
-import subprocess
 import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from tests.support.browser import ARTIFACTS, chromium
+from tests.support.processes import ManagedProcess
 
 
 class DevToolsPage:
@@ -112,21 +111,18 @@ def devtools_page(
     cookies: dict[str, str], origin: str, size: tuple[int, int] = (1400, 1000)
 ) -> Iterator[DevToolsPage]:
     """A fresh headless Chromium with ``cookies`` set for ``origin``; its one page."""
-    # A helper Chromium left behind may still be writing into the profile as it is removed: the
-    # group is stopped first, and what is left then is not worth failing a test for.
+    # ``stop`` waits out the browser's helper processes, which write into the profile until they
+    # are gone; what is left after that is not worth failing a test for.
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         argv = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                 "--no-first-run", "--remote-debugging-port=0", f"--user-data-dir={profile}",
                 "about:blank"]  # fmt: skip
-        log = Path(profile) / "stderr.log"
-        with log.open("w") as errors:
-            process = subprocess.Popen(argv, stderr=errors, start_new_session=True)
+        browser = ManagedProcess("chromium", argv, os.environ, Path(profile) / "chromium.log")
+        browser.start()
         try:
-            deadline, port = time.monotonic() + 60, None
-            while port is None:  # "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/..."
-                assert time.monotonic() < deadline and process.poll() is None, log.read_text()[-2000:]
-                found = re.search(r"ws://127\.0\.0\.1:(\d+)/", log.read_text())
-                port = found[1] if found else time.sleep(0.2)
+            log = browser.log_path
+            browser.wait_until(lambda: _devtools_port(log) is not None, 60, "listening for DevTools")
+            port = _devtools_port(log)
             request = urllib.request.Request(f"http://127.0.0.1:{port}/json/new?about:blank", method="PUT")
             with urllib.request.urlopen(request, timeout=30) as answer:
                 page = DevToolsPage(json.load(answer)["webSocketDebuggerUrl"])
@@ -136,32 +132,10 @@ def devtools_page(
                 page.call("Network.setCookie", name=name, value=value, url=origin)
             yield page
         finally:
-            _stop_group(process)
+            browser.stop()
 
 
-def _stop_group(process: subprocess.Popen[bytes]) -> None:
-    """Stop Chromium and every helper process it started (they share its process group).
-
-    Stopping the browser alone is not enough: its storage and network helpers outlive it for a
-    moment, writing into the profile as the profile is removed.
-    """
-    group = process.pid
-    with suppress(ProcessLookupError):
-        os.killpg(group, signal.SIGTERM)
-    process.wait(timeout=30)
-    deadline = time.monotonic() + 10
-    while _running_in(group) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    with suppress(ProcessLookupError):
-        os.killpg(group, signal.SIGKILL)
-
-
-def _running_in(group: int) -> bool:
-    """Whether a process of ``group`` still runs (a zombie with no thread left does not)."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with suppress(OSError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (comm)"
-            state, pgrp, threads = fields[0], int(fields[2]), int(fields[17])
-            if pgrp == group and (state != "Z" or threads > 1):
-                return True
-    return False
+def _devtools_port(log: Path) -> str | None:
+    """The port of "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/..." in the log."""
+    found = re.search(r"ws://127\.0\.0\.1:(\d+)/", log.read_text(errors="replace")) if log.exists() else None
+    return found[1] if found else None

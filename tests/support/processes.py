@@ -93,8 +93,13 @@ class ManagedProcess:
         except subprocess.TimeoutExpired:
             _signal_group(pgid, signal.SIGKILL)
             code = self.popen.wait(timeout=10)
-        # Children that outlived the leader (e.g. orphaned workers) still carry the group id.
+        # Children that outlived the leader (e.g. orphaned workers) still carry the group id, and
+        # until they are gone they may write into folders the caller removes next (a browser's
+        # storage helpers into its profile).
         _signal_group(pgid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while group_running(pgid) and time.monotonic() < deadline:
+            time.sleep(0.05)
         return code
 
     def wait_until(self, ready: Callable[[], bool], timeout_s: float, what: str) -> float:
@@ -125,6 +130,17 @@ def _die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def group_running(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs (a zombie with no thread left does not)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (comm)"
+            state, group, threads = fields[0], int(fields[2]), int(fields[17])
+            if group == pgid and (state != "Z" or threads > 1):
+                return True
+    return False
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
