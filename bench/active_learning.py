@@ -84,9 +84,9 @@ class Bench:
     def after_training(self, backend: BackendServer, project: int, runs: int, key: str, data: Dataset,
                        mode: str, version: str) -> str | None:  # fmt: skip
         """Wait for the project's ``runs``-th training, then for the version it publishes."""
-        try:
-            wait_for(lambda: (self.trainings(backend, project) or 0) >= runs, TRAINING_WAIT_S, "a training")
-        except TimeoutError:
+        if not self._wait(
+            lambda: (self.trainings(backend, project) or 0) >= runs, TRAINING_WAIT_S, "a training"
+        ):
             return None
         return self.next_version(backend, project, key, data, mode, version)
 
@@ -172,9 +172,10 @@ class Bench:
                 last, steady_since = now, time.monotonic()
             time.sleep(0.5)
 
-    def _wait(self, condition: Any) -> Any:
+    def _wait(self, condition: Any, timeout_s: float | None = None, what: str = "a new version") -> Any:
+        """``condition``'s value once truthy, ``None`` after ``timeout_s`` (``--wait`` by default)."""
         try:
-            return wait_for(condition, self.wait_s, "a new version", interval_s=0.25)
+            return wait_for(condition, timeout_s or self.wait_s, what, interval_s=0.25)
         except TimeoutError:
             return None
 

@@ -1,6 +1,8 @@
 """Reports of ``bench.instant_curves``' recorded runs: the first annotations, the labeling order.
 
-python -m bench.instant_curves --plot    # writes docs/uncertainty_first.{md,png}
+Drawn by its ``--plot``:
+
+    python -m bench.instant_curves --plot    # writes docs/uncertainty_first.{md,png}
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ lowest first:
 * ``mean``: the spans' mean score, or with no span the words' mean probability (``text_score`` until
   this benchmark);
 * ``least-word``: the lowest probability of any word's tag, words inside a dictionary span that the
-  model did not find counting as certain (1.0);
+  model did not find counting as certain (1.0): ``huggingface_ner.bio.text_score`` since;
 * ``least-span``: the lowest span score (dictionary spans 1.0), or with no span the mean word.
 
 Held-out: exact-span entity F1 of the same combined prediction on the test sentences. Fast training
@@ -43,7 +43,7 @@ from bench.report import ROOT, markdown_table, save_json, write_generated
 from hf_text.settings import HFSettings
 from huggingface_ner import HuggingFaceNER
 from huggingface_ner import instant as ner_instant
-from huggingface_ner.bio import Span, WordTag
+from huggingface_ner.bio import Span, WordTag, text_score
 from huggingface_ner.propagation import AnnotatedText, EntityDictionary, Propagator
 from tests.support import ner_conll
 
@@ -62,13 +62,10 @@ def mean_score(model: list[Span], added: list[Span], words: list[WordTag]) -> fl
     return sum(word.score for word in words) / len(words) if words else 0.0
 
 
-def _certain(word: WordTag, added: list[Span]) -> bool:
-    return any(span.start <= word.start and word.end <= span.end for span in added)
-
-
 def least_word(model: list[Span], added: list[Span], words: list[WordTag]) -> float:
-    """The lowest word probability; a word inside a dictionary span counts as certain."""
-    return min((1.0 if _certain(word, added) else word.score for word in words), default=1.0)
+    """The lowest word probability, a word inside a dictionary span counting as certain: the
+    product's ``text_score`` since this benchmark chose it."""
+    return text_score([*model, *added], words, certain=added)
 
 
 def least_span(model: list[Span], added: list[Span], words: list[WordTag]) -> float:
